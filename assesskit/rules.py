@@ -1,0 +1,220 @@
+"""The rule registry: one vectorised function per rule type.
+
+A rule function maps arrays over the scored rows (unit-years) to the *fraction* of the
+item's points earned, in ``[0, 1]``, with NaN where the value (or the target, or the
+previous year) is missing. The engine turns fractions into points and applies the
+scheme's missing-data policy. A new rule type is one function here, one ``@register``
+line, and one model in :mod:`assesskit.scheme`.
+
+Each rule also has a *describer* that words the reason for lost points from the same
+arrays, so the explanation can never disagree with the arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .scheme import (
+    BandsRule,
+    ChangeRule,
+    GradedRule,
+    LinearRule,
+    PerCaseRule,
+    RangeRule,
+    ThresholdRule,
+)
+
+
+@dataclass(frozen=True)
+class RuleInput:
+    """What a rule sees, as arrays over the scored rows.
+
+    Attributes
+    ----------
+    value : ndarray
+        The indicator's value (float; object for label grades).
+    target : ndarray
+        The item's target per row (NaN where the rule has none or it is unknown).
+    prev : ndarray
+        The indicator's value in the same unit's previous year (NaN when absent).
+    points : float
+        The item's maximum points.
+    """
+
+    value: np.ndarray
+    target: np.ndarray
+    prev: np.ndarray
+    points: float
+
+
+RuleFn = Callable[[object, RuleInput], np.ndarray]
+Describer = Callable[[object, pd.DataFrame], pd.Series]
+
+RULES: dict[str, RuleFn] = {}
+DESCRIBERS: dict[str, Describer] = {}
+
+
+def register(name: str, describe: Describer) -> Callable[[RuleFn], RuleFn]:
+    """Register a rule function and its describer under ``name`` (the YAML ``type``)."""
+
+    def deco(fn: RuleFn) -> RuleFn:
+        RULES[name] = fn
+        DESCRIBERS[name] = describe
+        return fn
+
+    return deco
+
+
+def _nan_where(out: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
+    bad = np.zeros(out.shape, dtype=bool)
+    for a in arrays:
+        bad |= np.isnan(a)
+    return np.where(bad, np.nan, out)
+
+
+_CMP = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
+
+
+def _fmt(s: pd.Series) -> pd.Series:
+    """Numbers as short text (up to 4 decimals, no trailing zeros), vectorised."""
+    txt = s.astype(float).round(4).astype(str).str.replace(r"\.0$", "", regex=True)
+    return txt.where(s.notna(), "—")
+
+
+# --------------------------------------------------------------------------- describers
+def _d_cmp(rule, df: pd.DataFrame) -> pd.Series:
+    op = getattr(rule, "op", ">=")
+    return "value " + _fmt(df["value"]) + ", target " + op + " " + _fmt(df["target"])
+
+
+def _d_linear(rule: LinearRule, df: pd.DataFrame) -> pd.Series:
+    return (
+        "value " + _fmt(df["value"]) + ", linear credit from " + f"{rule.floor:g}"
+        + " (none) to " + _fmt(df["target"]) + " (full)"
+    )
+
+
+def _d_bands(rule: BandsRule, df: pd.DataFrame) -> pd.Series:
+    bands = ", ".join(f"{rule.op} {b.at:+g}→{b.fraction:g}" if rule.relative else f"{rule.op} {b.at:g}→{b.fraction:g}" for b in rule.bands)
+    extra = (", target " + _fmt(df["target"])) if rule.relative else ""
+    return "value " + _fmt(df["value"]) + extra + f", bands {bands}"
+
+
+def _d_range(rule: RangeRule, df: pd.DataFrame) -> pd.Series:
+    tol = f" (credit falls to 0 within {rule.tolerance:g} outside)" if rule.tolerance else ""
+    return "value " + _fmt(df["value"]) + f", normal range {rule.low:g}–{rule.high:g}{tol}"
+
+
+def _d_change(rule: ChangeRule, df: pd.DataFrame) -> pd.Series:
+    need = {
+        "decrease": f"a fall of at least {rule.min_change:g}",
+        "increase": f"a rise of at least {rule.min_change:g}",
+        "toward": f"moving at least {rule.min_change:g} toward",
+    }[rule.direction]
+    normal = f" (or inside {rule.normal[0]:g}–{rule.normal[1]:g})" if rule.normal else ""
+    if rule.direction == "toward":
+        normal = f" {rule.normal[0]:g}–{rule.normal[1]:g} (or inside it)"
+    return "value " + _fmt(df["value"]) + ", previous year " + _fmt(df["prev"]) + f", needs {need}{normal}"
+
+
+def _d_graded(rule: GradedRule, df: pd.DataFrame) -> pd.Series:
+    return "inspector grade " + df["value"].astype(str).where(df["value"].notna(), "—") + f" ({rule.scale})"
+
+
+def _d_per_case(rule: PerCaseRule, df: pd.DataFrame) -> pd.Series:
+    cap = f", at most {rule.cap:g}" if rule.cap else ""
+    return _fmt(df["value"]) + f" cases × {rule.points_per_case:g} points{cap}"
+
+
+# --------------------------------------------------------------------------- rules
+@register("threshold", _d_cmp)
+def threshold(rule: ThresholdRule, x: RuleInput) -> np.ndarray:
+    """1 where ``value op target`` holds, else 0."""
+    with np.errstate(invalid="ignore"):
+        out = _CMP[rule.op](x.value, x.target).astype(float)
+    return _nan_where(out, x.value, x.target)
+
+
+@register("linear", _d_linear)
+def linear(rule: LinearRule, x: RuleInput) -> np.ndarray:
+    """``(value − floor) / (target − floor)`` clipped to [0, 1]; the sign of the span
+    gives the direction, so one formula serves ≥ and ≤ targets."""
+    span = x.target - rule.floor
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = (x.value - rule.floor) / span
+        # a target equal to the floor degenerates to a threshold on the target
+        frac = np.where(span == 0, _CMP[rule.op](x.value, x.target), frac)
+    return _nan_where(np.clip(frac, 0.0, 1.0), x.value, x.target)
+
+
+@register("bands", _d_bands)
+def bands(rule: BandsRule, x: RuleInput) -> np.ndarray:
+    """The fraction of the first (best) band whose bound the value meets, else 0."""
+    at = np.array([b.at for b in rule.bands])
+    fr = np.array([b.fraction for b in rule.bands])
+    bounds = at[None, :] + (x.target[:, None] if rule.relative else 0.0)
+    with np.errstate(invalid="ignore"):
+        ok = _CMP[rule.op](x.value[:, None], bounds)
+    first = ok.argmax(axis=1)
+    out = np.where(ok.any(axis=1), fr[first], 0.0)
+    return _nan_where(out, x.value, x.target) if rule.relative else _nan_where(out, x.value)
+
+
+def _distance(v: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.maximum(np.maximum(low - v, v - high), 0.0)
+
+
+@register("range", _d_range)
+def range_(rule: RangeRule, x: RuleInput) -> np.ndarray:
+    """1 inside ``[low, high]``; outside, ``1 − distance / tolerance`` (0 without one)."""
+    d = _distance(x.value, rule.low, rule.high)
+    if rule.tolerance > 0:
+        out = np.clip(1.0 - d / rule.tolerance, 0.0, 1.0)
+    else:
+        out = (d == 0).astype(float)
+    return _nan_where(out, x.value)
+
+
+@register("change", _d_change)
+def change(rule: ChangeRule, x: RuleInput) -> np.ndarray:
+    """Met (1) when the value moved the required way by at least ``min_change`` since
+    the previous year (and by more than nothing), or sits inside ``normal``; else 0."""
+    v, p = x.value, x.prev
+    if rule.direction == "decrease":
+        gain = p - v
+    elif rule.direction == "increase":
+        gain = v - p
+    else:
+        lo, hi = rule.normal
+        gain = _distance(p, lo, hi) - _distance(v, lo, hi)
+    with np.errstate(invalid="ignore"):
+        met = (gain >= rule.min_change) & (gain > 0)
+        out = met.astype(float)
+        out = _nan_where(out, v, p)
+        if rule.normal is not None:
+            inside = _distance(v, *rule.normal) == 0
+            out = np.where(inside, 1.0, out)
+    return _nan_where(out, v)
+
+
+@register("graded", _d_graded)
+def graded(rule: GradedRule, x: RuleInput) -> np.ndarray:
+    """Inspector grades as fractions: points / max, fraction, percent / 100, or labels."""
+    if rule.scale == "labels":
+        lab = pd.Series(x.value, dtype=object)
+        return lab.map(rule.labels).astype(float).to_numpy()
+    v = x.value.astype(float)
+    div = {"points": x.points, "fraction": 1.0, "percent": 100.0}[rule.scale]
+    return _nan_where(np.clip(v / div, 0.0, 1.0), v)
+
+
+@register("per_case", _d_per_case)
+def per_case(rule: PerCaseRule, x: RuleInput) -> np.ndarray:
+    """``1 − min(cases × points_per_case, cap) / points`` (cap defaults to the item)."""
+    cap = rule.cap if rule.cap is not None else x.points
+    lost = np.minimum(x.value * rule.points_per_case, cap)
+    return _nan_where(1.0 - lost / x.points, x.value)

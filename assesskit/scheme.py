@@ -1,0 +1,768 @@
+"""Assessment schemes as data: the YAML format, its frozen model, the loader and checks.
+
+A scheme is a tree ``scheme → lines → sections → items`` (sections may nest), plus the
+indicators the items read, scheme-level adjustments (bonuses and deductions), veto and
+eligibility conditions, and outcomes (award tiers, single-item awards, warnings).
+The YAML keys are exactly the field names of the models below; unknown keys are errors.
+See the README ("Scheme files") for a worked example of every construct.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    model_validator,
+)
+
+from .exceptions import Problem, SchemeError
+
+SEP = " › "
+"""Separator of the parts of a path (``line › section › item``) in messages and tables."""
+
+Op = Literal[">=", "<=", ">", "<"]
+Effect = Literal["veto", "not_scored", "ineligible"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- targets
+class CategoryTarget(_Model):
+    """One target per unit category (classified assessment, 分类考核)."""
+
+    by_category: dict[str, float]
+    default: float | None = None
+
+
+class TableTarget(_Model):
+    """One target per unit and year, read from a target table (column ``table``)."""
+
+    table: str
+    default: float | None = None
+
+
+Target = Union[float, CategoryTarget, TableTarget]
+
+
+# --------------------------------------------------------------------------- indicators
+class Indicator(_Model):
+    """A quantity an item or condition reads from the panel.
+
+    Either a rate computed from counts, ``sum(numerator) / sum(denominator) * scale``
+    (a term ``-deaths`` is subtracted), or a plain column (``column``, default: the
+    indicator's own id). A rate whose counts are absent is read from a column named like
+    the indicator, with a warning that it carries no denominator.
+    """
+
+    label: str | None = None
+    label_en: str | None = None
+    unit: str | None = None
+    numerator: list[str] | None = None
+    denominator: list[str] | None = None
+    scale: float = 1.0
+    column: str | None = None
+    kind: Literal["number", "count", "label"] = "number"
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _listify(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            for key in ("numerator", "denominator"):
+                if isinstance(data.get(key), str):
+                    data[key] = [data[key]]
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Indicator:
+        if (self.numerator is None) != (self.denominator is None):
+            raise ValueError("a rate needs both numerator and denominator")
+        if self.numerator is not None and self.column is not None:
+            raise ValueError("give either numerator/denominator or column, not both")
+        return self
+
+    @property
+    def is_rate(self) -> bool:
+        return self.numerator is not None
+
+
+# --------------------------------------------------------------------------- rules
+class _Rule(_Model):
+    indicator: str
+    assumption: str | None = None
+
+
+class ThresholdRule(_Rule):
+    """Full points when ``value op target`` holds, none otherwise."""
+
+    type: Literal["threshold"]
+    op: Op = ">="
+    target: Target
+
+
+class LinearRule(_Rule):
+    """Credit rising linearly from 0 at ``floor`` to full at ``target`` (either direction)."""
+
+    type: Literal["linear"]
+    floor: float
+    target: Target
+    op: Literal[">=", "<="] = ">="
+
+
+class Band(_Model):
+    at: float
+    fraction: float = Field(ge=0, le=1)
+
+
+class BandsRule(_Rule):
+    """Tiers of credit: the first band whose bound the value meets gives its fraction.
+
+    With ``relative: true`` the bounds are offsets from the target (``at: -2`` = two
+    below the target for ``>=``).
+    """
+
+    type: Literal["bands"]
+    op: Literal[">=", "<="] = ">="
+    bands: list[Band] = Field(min_length=1)
+    target: Target | None = None
+    relative: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> BandsRule:
+        ats = [b.at for b in self.bands]
+        fr = [b.fraction for b in self.bands]
+        ordered = ats == sorted(ats, reverse=(self.op == ">="))
+        if not ordered or fr != sorted(fr, reverse=True):
+            raise ValueError(
+                "bands must run from the best to the worst: bounds "
+                f"{'falling' if self.op == '>=' else 'rising'} and fractions falling, got {ats} / {fr}"
+            )
+        if self.relative and self.target is None:
+            raise ValueError("relative bands need a target")
+        return self
+
+
+class RangeRule(_Rule):
+    """Full points inside ``[low, high]``; outside, credit falls linearly to 0 over
+    ``tolerance`` (0 = none outside)."""
+
+    type: Literal["range"]
+    low: float
+    high: float
+    tolerance: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> RangeRule:
+        if self.low > self.high:
+            raise ValueError(f"low {self.low} is above high {self.high}")
+        return self
+
+
+class ChangeRule(_Rule):
+    """Change against the same unit's previous year.
+
+    ``direction: decrease`` — met when ``previous − value ≥ min_change``;
+    ``increase`` — met when ``value − previous ≥ min_change``;
+    ``toward`` — met when the distance to the ``normal`` range shrinks by at least
+    ``min_change``. With ``normal`` given, a value already inside it is met too
+    (e.g. the sex ratio "falls clearly and trends toward normal"). No previous year →
+    missing.
+    """
+
+    type: Literal["change"]
+    direction: Literal["decrease", "increase", "toward"]
+    min_change: float = Field(0.0, ge=0)
+    normal: tuple[float, float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> ChangeRule:
+        if self.direction == "toward" and self.normal is None:
+            raise ValueError("direction 'toward' needs a normal range [low, high]")
+        return self
+
+
+class GradedRule(_Rule):
+    """Inspector grades: awarded points (``scale: points``), a fraction 0–1, a percent
+    0–100, or labels mapped to fractions (``labels: {优: 1, 良: 0.8}``)."""
+
+    type: Literal["graded"]
+    scale: Literal["points", "fraction", "percent", "labels"] = "points"
+    labels: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> GradedRule:
+        if (self.scale == "labels") != (self.labels is not None):
+            raise ValueError("labels are given exactly when scale is 'labels'")
+        if self.labels and not all(0 <= v <= 1 for v in self.labels.values()):
+            raise ValueError("label fractions must lie in [0, 1]")
+        return self
+
+
+class PerCaseRule(_Rule):
+    """Points lost per case counted in ``indicator``, at most ``cap`` (default: the
+    item's points)."""
+
+    type: Literal["per_case"]
+    points_per_case: float = Field(gt=0)
+    cap: float | None = Field(None, gt=0)
+
+
+Rule = Annotated[
+    Union[ThresholdRule, LinearRule, BandsRule, RangeRule, ChangeRule, GradedRule, PerCaseRule],
+    Field(discriminator="type"),
+]
+
+
+# --------------------------------------------------------------------------- tree
+class Item(_Model):
+    """A scored indicator: points and the rule that awards them."""
+
+    id: str
+    label: str
+    label_en: str | None = None
+    points: float = Field(gt=0)
+    rule: Rule
+    missing: Literal["zero", "full"] | None = None
+    method: str | None = None
+    responsible: str | None = None
+    level: str | None = None
+    assumption: str | None = None
+
+
+class Section(_Model):
+    """A group of items (or nested sections) whose points add up to its own."""
+
+    id: str
+    label: str
+    label_en: str | None = None
+    points: float = Field(gt=0)
+    items: list[Node] = Field(min_length=1)
+    check_sum: bool = True
+    assumption: str | None = None
+
+
+def _node_tag(v: Any) -> str:
+    if isinstance(v, dict):
+        return "section" if "items" in v else "item"
+    return "section" if isinstance(v, Section) else "item"
+
+
+Node = Annotated[
+    Union[Annotated[Item, Tag("item")], Annotated[Section, Tag("section")]],
+    Discriminator(_node_tag),
+]
+
+
+class Line(Section):
+    """A line (线) applies to one kind of unit and is scored and ranked on its own."""
+
+    unit_kind: str
+
+
+# --------------------------------------------------------------------------- adjustments
+class Assessed(_Model):
+    """Points set by inspectors within ``[min, max]`` (e.g. −10 to −30 by severity)."""
+
+    indicator: str
+    min: float = Field(ge=0)
+    max: float = Field(gt=0)
+
+
+class Adjustment(_Model):
+    """A scheme-level bonus (加分) or deduction (扣分).
+
+    Points are ``Σ cases × points`` over ``per_case`` (one indicator per kind of case —
+    per level, or reported vs unreported for a doubled deduction), plus inspector-set
+    points (``assessed``), capped at ``cap``. A missing count counts as no case.
+    """
+
+    id: str
+    label: str
+    label_en: str | None = None
+    kind: Literal["bonus", "deduction"]
+    per_case: dict[str, float] = Field(default_factory=dict)
+    assessed: Assessed | None = None
+    cap: float | None = Field(None, gt=0)
+    applies_to: list[str] | None = None
+    assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Adjustment:
+        if not self.per_case and self.assessed is None:
+            raise ValueError("an adjustment needs per_case counts or assessed points")
+        return self
+
+
+# --------------------------------------------------------------------------- conditions
+class Condition(_Model):
+    """``missed: ITEM`` (the item's rule not fully met, or its value missing),
+    ``indicator op value``, or ``all`` / ``any`` of conditions."""
+
+    missed: str | None = None
+    indicator: str | None = None
+    op: Op | Literal["=="] | None = None
+    value: float | None = None
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Condition:
+        forms = [
+            self.missed is not None,
+            self.indicator is not None,
+            self.all is not None,
+            self.any is not None,
+        ]
+        if sum(forms) != 1:
+            raise ValueError("a condition is exactly one of: missed, indicator, all, any")
+        if self.indicator is not None and (self.op is None or self.value is None):
+            raise ValueError("an indicator condition needs op and value")
+        return self
+
+    def walk(self) -> Iterator[Condition]:
+        yield self
+        for sub in (self.all or []) + (self.any or []):
+            yield from sub.walk()
+
+
+class Veto(_Model):
+    """A veto or eligibility rule and its effect.
+
+    ``veto`` (一票否决): out of ranking and awards, flagged with the reason;
+    ``not_scored`` (不参与评分): no total, out of ranking and awards;
+    ``ineligible`` (取消评优): keeps its rank, loses award eligibility.
+    """
+
+    id: str
+    label: str
+    label_en: str | None = None
+    effect: Effect
+    when: Condition
+    applies_to: list[str] | None = None
+    assumption: str | None = None
+
+
+# --------------------------------------------------------------------------- outcomes
+class Tier(_Model):
+    """An award tier: the next ``count`` eligible units by rank (and at least
+    ``min_total`` when given)."""
+
+    id: str
+    label: str
+    label_en: str | None = None
+    count: int | None = Field(None, ge=1)
+    prize: float | None = None
+    min_total: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Tier:
+        if self.count is None and self.min_total is None:
+            raise ValueError("a tier needs a count, a min_total, or both")
+        return self
+
+
+class SingleAward(_Model):
+    """A single-item award (单项奖): the top ``count`` eligible units by one node's points."""
+
+    id: str
+    label: str
+    label_en: str | None = None
+    rank_by: str
+    count: int = Field(ge=1)
+    prize: float | None = None
+
+
+class Warning_(_Model):
+    """A warning for the bottom (黄牌警告): the last ``bottom`` ranked units, and/or
+    every ranked unit below ``max_total``."""
+
+    id: str
+    label: str
+    label_en: str | None = None
+    bottom: int | None = Field(None, ge=1)
+    below_total: float | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> Warning_:
+        if self.bottom is None and self.below_total is None:
+            raise ValueError("a warning needs bottom or below_total")
+        return self
+
+
+class Outcomes(_Model):
+    """Ranking, awards and warnings, per kind of unit (units of one kind compete)."""
+
+    tie_break: list[str] = Field(default_factory=list)
+    tiers: list[Tier] = Field(default_factory=list)
+    single_awards: list[SingleAward] = Field(default_factory=list)
+    warnings: list[Warning_] = Field(default_factory=list)
+    applies_to: list[str] | None = None
+
+
+class Kind(_Model):
+    label: str
+    label_en: str | None = None
+    points: float | None = None
+
+
+class Category(_Model):
+    label: str
+    label_en: str | None = None
+
+
+# --------------------------------------------------------------------------- scheme
+class Scheme(_Model):
+    """A whole assessment scheme. Build it with :func:`load_scheme`."""
+
+    id: str
+    label: str
+    label_en: str | None = None
+    source: str
+    years: tuple[int, int]
+    assumptions: list[str] = Field(default_factory=list)
+    kinds: dict[str, Kind]
+    categories: dict[str, Category] = Field(default_factory=dict)
+    missing: Literal["zero", "full"] = "zero"
+    floor: float | None = 0.0
+    indicators: dict[str, Indicator]
+    lines: list[Line] = Field(min_length=1)
+    adjustments: list[Adjustment] = Field(default_factory=list)
+    vetoes: list[Veto] = Field(default_factory=list)
+    outcomes: Outcomes = Field(default_factory=Outcomes)
+
+    # ---- derived views (computed once; the model is frozen)
+    @cached_property
+    def flat_items(self) -> list[tuple[tuple[str, ...], Item]]:
+        """Every item in document order with its path of ids ``(line, section…, item)``."""
+        out: list[tuple[tuple[str, ...], Item]] = []
+
+        def visit(node: Item | Section, path: tuple[str, ...]) -> None:
+            if isinstance(node, Item):
+                out.append((path + (node.id,), node))
+            else:
+                for child in node.items:
+                    visit(child, path + (node.id,))
+
+        for line in self.lines:
+            visit(line, ())
+        return out
+
+    @cached_property
+    def nodes(self) -> dict[str, Item | Section]:
+        """Every line, section and item by id."""
+        out: dict[str, Item | Section] = {}
+
+        def visit(node: Item | Section) -> None:
+            out[node.id] = node
+            for child in getattr(node, "items", []):
+                visit(child)
+
+        for line in self.lines:
+            visit(line)
+        return out
+
+    def line_of(self, node_id: str) -> Line:
+        for path, _item in self.flat_items:
+            if node_id in path:
+                return next(ln for ln in self.lines if ln.id == path[0])
+        raise KeyError(node_id)
+
+    @property
+    def max_by_kind(self) -> dict[str, float]:
+        """Maximum points of the lines of each kind of unit (before bonuses)."""
+        out = {k: 0.0 for k in self.kinds}
+        for line in self.lines:
+            out[line.unit_kind] += line.points
+        return out
+
+    def required_columns(self) -> set[str]:
+        """Every panel column any indicator of this scheme may read."""
+        cols: set[str] = set()
+        for ind_id, ind in self.indicators.items():
+            if ind.is_rate:
+                cols |= {t.lstrip("-") for t in ind.numerator + ind.denominator}
+            cols.add(ind.column or ind_id)
+        return cols
+
+    def label_of(self, node_id: str, lang: str = "zh") -> str:
+        node = self.nodes[node_id]
+        return (node.label_en or node.label) if lang == "en" else node.label
+
+
+Section.model_rebuild()
+Line.model_rebuild()
+Condition.model_rebuild()
+
+
+# --------------------------------------------------------------------------- checks
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=0, abs_tol=1e-9)
+
+
+def check_scheme(s: Scheme) -> list[Problem]:
+    """Semantic checks beyond the field types: sums, unique ids, references.
+
+    Returns every problem found (empty when the scheme is sound).
+    """
+    probs: list[Problem] = []
+
+    # unique ids across lines, sections and items
+    seen: dict[str, str] = {}
+
+    def visit(node: Item | Section, path: tuple[str, ...]) -> None:
+        here = path + (node.id,)
+        where = SEP.join(here)
+        if node.id in seen:
+            probs.append(Problem(where, f"id '{node.id}' is used twice (also at {seen[node.id]})"))
+        seen.setdefault(node.id, where)
+        if isinstance(node, Section):
+            total = sum(c.points for c in node.items)
+            if node.check_sum and not _close(total, node.points):
+                parts = " + ".join(f"{c.points:g}" for c in node.items)
+                probs.append(
+                    Problem(
+                        where,
+                        f"children add up to {total:g} ({parts}) but the parent has "
+                        f"{node.points:g} points; fix the points or set check_sum: false "
+                        "with an assumption saying why",
+                    )
+                )
+            for child in node.items:
+                visit(child, here)
+
+    for line in s.lines:
+        visit(line, ())
+        if line.unit_kind not in s.kinds:
+            probs.append(
+                Problem(line.id, f"unit_kind '{line.unit_kind}' is not one of kinds {sorted(s.kinds)}")
+            )
+
+    for kind, k in s.kinds.items():
+        got = s.max_by_kind[kind]
+        if k.points is not None and not _close(got, k.points):
+            lines = [f"{ln.id} {ln.points:g}" for ln in s.lines if ln.unit_kind == kind]
+            probs.append(
+                Problem(
+                    f"kinds › {kind}",
+                    f"lines add up to {got:g} ({', '.join(lines) or 'none'}) but the kind has "
+                    f"{k.points:g} points",
+                )
+            )
+
+    def need_indicator(name: str, where: str) -> None:
+        if name not in s.indicators:
+            probs.append(
+                Problem(
+                    where,
+                    f"names indicator '{name}', which is not defined under 'indicators' "
+                    f"(defined: {', '.join(sorted(s.indicators)) or 'none'})",
+                )
+            )
+
+    def need_target(t: Target | None, where: str) -> None:
+        if isinstance(t, CategoryTarget):
+            for cat in t.by_category:
+                if cat not in s.categories:
+                    probs.append(
+                        Problem(where, f"target names category '{cat}', not one of {sorted(s.categories)}")
+                    )
+
+    for path, item in s.flat_items:
+        where = SEP.join(path)
+        need_indicator(item.rule.indicator, where)
+        need_target(getattr(item.rule, "target", None), where)
+        if isinstance(item.rule, GradedRule) and item.rule.indicator in s.indicators:
+            is_label = s.indicators[item.rule.indicator].kind == "label"
+            if (item.rule.scale == "labels") != is_label:
+                probs.append(
+                    Problem(
+                        where,
+                        f"indicator '{item.rule.indicator}' must be declared with kind: label exactly "
+                        "when the item's grades are labels (scale: labels)",
+                    )
+                )
+        cap = getattr(item.rule, "cap", None)
+        if cap is not None and cap > item.points:
+            probs.append(Problem(where, f"cap {cap:g} exceeds the item's {item.points:g} points"))
+        if isinstance(item.rule, LinearRule) and isinstance(item.rule.target, float):
+            up = item.rule.op == ">="
+            if (item.rule.floor >= item.rule.target) if up else (item.rule.floor <= item.rule.target):
+                probs.append(
+                    Problem(
+                        where,
+                        f"floor {item.rule.floor:g} must lie {'below' if up else 'above'} "
+                        f"the target {item.rule.target:g} for op '{item.rule.op}'",
+                    )
+                )
+
+    for adj in s.adjustments:
+        where = f"adjustments › {adj.id}"
+        for ind in adj.per_case:
+            need_indicator(ind, where)
+        if adj.assessed:
+            need_indicator(adj.assessed.indicator, where)
+            if adj.assessed.min > adj.assessed.max:
+                probs.append(Problem(where, "assessed min is above max"))
+        for k in adj.applies_to or []:
+            if k not in s.kinds:
+                probs.append(Problem(where, f"applies_to names unknown kind '{k}'"))
+
+    for v in s.vetoes:
+        where = f"vetoes › {v.id}"
+        for c in v.when.walk():
+            if c.missed is not None and not isinstance(s.nodes.get(c.missed), Item):
+                probs.append(Problem(where, f"'missed: {c.missed}' does not name an item"))
+            if c.indicator is not None:
+                need_indicator(c.indicator, where)
+        for k in v.applies_to or []:
+            if k not in s.kinds:
+                probs.append(Problem(where, f"applies_to names unknown kind '{k}'"))
+
+    o = s.outcomes
+    for nid in o.tie_break:
+        if nid not in s.nodes:
+            probs.append(Problem("outcomes › tie_break", f"'{nid}' is not a line, section or item"))
+    for a in o.single_awards:
+        if a.rank_by not in s.nodes:
+            probs.append(Problem(f"outcomes › {a.id}", f"rank_by '{a.rank_by}' is not a line, section or item"))
+    for k in o.applies_to or []:
+        if k not in s.kinds:
+            probs.append(Problem("outcomes", f"applies_to names unknown kind '{k}'"))
+
+    for ind_id, ind in s.indicators.items():
+        if ind.min is not None and ind.max is not None and ind.min > ind.max:
+            probs.append(Problem(f"indicators › {ind_id}", "min is above max"))
+
+    if s.years[0] > s.years[1]:
+        probs.append(Problem("years", f"start {s.years[0]} is after end {s.years[1]}"))
+    return probs
+
+
+# --------------------------------------------------------------------------- loading
+def _loc_to_path(raw: Any, loc: tuple) -> str:
+    """Render a pydantic error location with the ids of the nodes it passes through."""
+    parts: list[str] = []
+    cur = raw
+    for key in loc:
+        if isinstance(key, int) and isinstance(cur, list) and 0 <= key < len(cur):
+            cur = cur[key]
+            name = cur.get("id") if isinstance(cur, dict) else None
+            parts.append(str(name) if name else f"[{key}]")
+        elif isinstance(cur, dict) and key in cur:
+            cur = cur[key]
+            if key not in ("items", "lines"):
+                parts.append(str(key))
+        else:
+            # discriminator tags and union branches: keep only meaningful field names
+            if isinstance(key, str) and key not in ("item", "section") and not key.startswith(
+                ("function-", "float", "CategoryTarget", "TableTarget")
+            ):
+                parts.append(key)
+    return SEP.join(parts)
+
+
+def schemes_dir() -> Path:
+    """The folder of the bundled schemes (``$ASSESSKIT_SCHEMES`` overrides)."""
+    env = os.environ.get("ASSESSKIT_SCHEMES")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "params" / "schemes"
+
+
+def bundled_schemes() -> list[Path]:
+    """Paths of the bundled scheme files, sorted by name."""
+    return sorted(schemes_dir().glob("*.yaml"))
+
+
+def resolve_scheme_path(name_or_path: str | os.PathLike) -> Path:
+    """A path as given, or the bundled scheme of that id / file stem."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    cand = schemes_dir() / f"{name_or_path}.yaml"
+    if cand.exists():
+        return cand
+    known = ", ".join(q.stem for q in bundled_schemes())
+    raise SchemeError(f"no scheme file or bundled scheme named '{name_or_path}' (bundled: {known})")
+
+
+def parse_scheme(raw: Any, where: str = "<scheme>") -> Scheme:
+    """Validate already-parsed YAML into a :class:`Scheme`, reporting every problem."""
+    if not isinstance(raw, dict):
+        raise SchemeError(f"{where}: a scheme file must be a mapping of keys, got {type(raw).__name__}")
+    try:
+        scheme = Scheme.model_validate(raw)
+    except ValidationError as exc:
+        probs = []
+        for e in exc.errors():
+            path = _loc_to_path(raw, e["loc"])
+            msg = e["msg"]
+            if e["type"] == "extra_forbidden":
+                msg = f"unknown key '{e['loc'][-1]}'"
+            elif e["type"] == "union_tag_invalid":
+                msg = f"unknown rule type {e.get('input', {}).get('type')!r}; expected one of {e['ctx']['expected_tags']}"
+            probs.append(Problem(f"{where}: {path}" if path else where, msg))
+        raise SchemeError(f"{where} is not a valid scheme ({len(probs)} problems)", probs) from None
+    probs = check_scheme(scheme)
+    if probs:
+        probs = [Problem(f"{where}: {p.where}", p.message, p.severity) for p in probs]
+        raise SchemeError(f"{where} is not a valid scheme ({len(probs)} problems)", probs)
+    return scheme
+
+
+def load_scheme(name_or_path: str | os.PathLike) -> Scheme:
+    """Load and validate a scheme from a YAML file or a bundled scheme's name.
+
+    Parameters
+    ----------
+    name_or_path : str or path
+        A ``.yaml`` path, or the stem of a file in ``params/schemes/``.
+
+    Returns
+    -------
+    Scheme
+        The frozen, checked scheme.
+
+    Raises
+    ------
+    SchemeError
+        With every problem found (YAML syntax with its line, unknown keys, unknown rule
+        types, sums that do not add up with the path and the numbers, dangling references).
+    """
+    path = resolve_scheme_path(name_or_path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SchemeError(f"{path}: no such scheme file") from None
+    except UnicodeDecodeError as exc:
+        raise SchemeError(f"{path}: scheme files must be UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise SchemeError(f"{path}: broken YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    return parse_scheme(raw, str(path))
+
+
+def scheme_json_schema() -> dict[str, Any]:
+    """The JSON Schema of scheme files, for editors (``assesskit json-schema``)."""
+    out = Scheme.model_json_schema()
+    out["title"] = "assesskit scheme"
+    return out

@@ -1,0 +1,549 @@
+"""Scheme × panel → item points, line totals, vetoes, ranks and awards.
+
+Pure and vectorised: one pass per *item* (a scheme has tens of items) over arrays of all
+scored unit-years at once; no loop over units or rows. The long item table with its
+reasons in words is built on demand (:attr:`ScoreResult.items`), from the same arrays.
+
+Order of application (documented in the README):
+
+1. each item: indicator value → rule → fraction of its points; missing values follow
+   the item's (or the scheme's) ``missing`` policy — ``zero`` by default;
+2. line totals = sums of their items (only lines of the unit's kind);
+3. bonuses, then deductions: ``Σ cases × points`` plus inspector-assessed points, each
+   adjustment capped at its ``cap``;
+4. total = lines + bonuses − deductions, raised to the scheme's ``floor`` (default 0);
+5. vetoes: ``not_scored`` blanks the total; ``not_scored`` and ``veto`` take the unit out
+   of ranking and awards; ``ineligible`` keeps the rank but no award;
+6. ranks among the units of one kind in one year, by total (then the ``tie_break``
+   nodes); ties share the best rank (1, 2, 2, 4);
+7. award tiers in rank order among eligible units: each tier takes the next ``count``
+   eligible units (units tied at a tier's boundary all get the better tier);
+   single-item awards rank eligible units by one node's points; warnings flag the last
+   ``bottom`` ranked units or those below ``below_total``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .data import Panel, read_panel
+from .exceptions import Problem
+from .rules import DESCRIBERS, RULES, RuleInput
+from .scheme import SEP, CategoryTarget, Condition, Item, Scheme, TableTarget
+
+# Item status codes (int8 in the arrays, words in the tables).
+STATUS = np.array(["met", "partial", "missed", "missing", "vetoed"], dtype=object)
+MET, PARTIAL, MISSED, MISSING, VETOED = range(5)
+
+ITEM_COLUMNS = [
+    "unit", "name", "year", "kind", "line", "section", "item", "label", "label_en",
+    "max_points", "points", "lost", "status", "value", "target", "reason",
+]
+"""Columns of :attr:`ScoreResult.items` (see the README for their meaning)."""
+
+
+# --------------------------------------------------------------------------- helpers
+def indicator_values(scheme: Scheme, data: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Every indicator of the scheme as an array over the panel's rows.
+
+    Rates come from their counts (``Σ numerator / Σ denominator × scale``; a zero
+    denominator gives NaN); a rate without its counts is read from its own column.
+    Absent columns give all-NaN arrays (scored by the missing-data policy).
+    """
+    n = len(data)
+    cols = set(data.columns)
+
+    def col(name: str) -> np.ndarray:
+        if name.startswith("-"):
+            return -col(name[1:])
+        return data[name].to_numpy(dtype=float) if name in cols else np.full(n, np.nan)
+
+    out: dict[str, np.ndarray] = {}
+    for ind_id, ind in scheme.indicators.items():
+        own = ind.column or ind_id
+        if ind.is_rate and all(c.lstrip("-") in cols for c in ind.numerator + ind.denominator):
+            num = np.sum([col(c) for c in ind.numerator], axis=0)
+            den = np.sum([col(c) for c in ind.denominator], axis=0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[ind_id] = np.where(den != 0, num / den * ind.scale, np.nan)
+        elif ind.kind == "label":
+            out[ind_id] = data[own].to_numpy(dtype=object) if own in cols else np.full(n, None, dtype=object)
+        else:
+            out[ind_id] = col(own)
+    return out
+
+
+def _target_array(scheme: Scheme, item: Item, rows: pd.DataFrame, targets: pd.DataFrame) -> np.ndarray:
+    t = getattr(item.rule, "target", None)
+    n = len(rows)
+    if t is None:
+        return np.full(n, np.nan)
+    if isinstance(t, (int, float)):
+        return np.full(n, float(t))
+    if isinstance(t, CategoryTarget):
+        got = rows["category"].map(t.by_category).to_numpy(dtype=float)
+    else:  # TableTarget
+        assert isinstance(t, TableTarget)
+        if t.table in targets.columns:
+            key = pd.MultiIndex.from_arrays([rows["unit"], rows["year"]])
+            got = targets[t.table].reindex(key).to_numpy(dtype=float)
+        else:
+            got = np.full(n, np.nan)
+    if t.default is not None:
+        got = np.where(np.isnan(got), t.default, got)
+    return got
+
+
+def competition_rank(group: np.ndarray, keys: list[np.ndarray], mask: np.ndarray) -> np.ndarray:
+    """Rank rows within ``group`` by ``keys`` (higher is better, first key first).
+
+    Ties on every key share the best rank (1, 2, 2, 4). Rows outside ``mask`` get NaN.
+    Vectorised: one lexsort, then the first position of each run of equal keys.
+    """
+    n = len(group)
+    out = np.full(n, np.nan)
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return out
+    g = group[idx]
+    ks = [np.nan_to_num(k[idx], nan=-np.inf) for k in keys]
+    order = np.lexsort(tuple(-k for k in reversed(ks)) + (g,))
+    g_s = g[order]
+    ks_s = [k[order] for k in ks]
+    pos = np.arange(order.size)
+    new_group = np.r_[True, g_s[1:] != g_s[:-1]]
+    new_key = new_group.copy()
+    for k in ks_s:
+        new_key[1:] |= k[1:] != k[:-1]
+    group_start = np.maximum.accumulate(np.where(new_group, pos, 0))
+    key_start = np.maximum.accumulate(np.where(new_key, pos, 0))
+    rank = key_start - group_start + 1
+    out[idx[order]] = rank
+    return out
+
+
+def _group_codes(*cols: pd.Series) -> np.ndarray:
+    return pd.MultiIndex.from_arrays(list(cols)).factorize()[0] if len(cols) > 1 else pd.factorize(cols[0])[0]
+
+
+def _join_labels(masks: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
+    """'; '-joined labels of the masks that hold, per row ('' when none)."""
+    out = np.full(n, "", dtype=object)
+    for mask, label in masks:
+        out = np.where(mask, np.where(out == "", label, out + "; " + label), out)
+    return out
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class ScoreResult:
+    """Scores of one scheme on one panel.
+
+    Attributes
+    ----------
+    scheme : Scheme
+    summary : DataFrame
+        One row per unit and year (columns documented in the README, "Outputs").
+    warnings : tuple of Problem
+        Input warnings carried from the panel.
+    """
+
+    scheme: Scheme
+    summary: pd.DataFrame
+    warnings: tuple[Problem, ...]
+    _rows: pd.DataFrame = field(repr=False)
+    _values: dict[str, np.ndarray] = field(repr=False)
+    _targets: np.ndarray = field(repr=False)
+    _prev: np.ndarray = field(repr=False)
+    _frac: np.ndarray = field(repr=False)
+    _points: np.ndarray = field(repr=False)
+    _status: np.ndarray = field(repr=False)
+    _applies: np.ndarray = field(repr=False)
+    _adjust: dict[str, np.ndarray] = field(repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The summary table."""
+        return self.summary
+
+    @property
+    def points(self) -> pd.DataFrame:
+        """Item points as a wide matrix (rows = summary rows, columns = item ids)."""
+        ids = [it.id for _p, it in self.scheme.flat_items]
+        return pd.DataFrame(self._points, columns=ids, index=pd.MultiIndex.from_frame(self._rows[["unit", "year"]]))
+
+    @cached_property
+    def items(self) -> pd.DataFrame:
+        """Long item table: one row per unit, year and applicable item, plus one row per
+        non-zero bonus or deduction; every lost point with its reason."""
+        s = self.scheme
+        rows = self._rows
+        frames = []
+        for j, (path, item) in enumerate(s.flat_items):
+            m = self._applies[:, j]
+            if not m.any():
+                continue
+            sub = rows.loc[m, ["unit", "name", "year", "kind"]].reset_index(drop=True)
+            val = self._values[item.rule.indicator][m]
+            status = self._status[m, j]
+            pts = self._points[m, j]
+            df = sub.assign(
+                line=path[0],
+                section=SEP.join(path[1:-1]),
+                item=item.id,
+                label=item.label,
+                label_en=item.label_en,
+                max_points=item.points,
+                points=pts,
+                lost=item.points - pts,
+                status=STATUS[status],
+                value=pd.Series(val, dtype=object if val.dtype == object else float),
+                target=self._targets[m, j],
+                _prev=self._prev[m, j],
+            )
+            df["reason"] = _reasons(item, df, s.missing)
+            frames.append(df.drop(columns="_prev"))
+        for adj in s.adjustments:
+            pts = self._adjust[adj.id]
+            m = pts != 0
+            if not m.any():
+                continue
+            sub = rows.loc[m, ["unit", "name", "year", "kind"]].reset_index(drop=True)
+            sign = 1.0 if adj.kind == "bonus" else -1.0
+            counts = " + ".join(
+                f"{k}×{v:g}" for k, v in adj.per_case.items()
+            ) + (f" + assessed {adj.assessed.indicator}" if adj.assessed else "")
+            frames.append(
+                sub.assign(
+                    line="", section="adjustments", item=adj.id, label=adj.label, label_en=adj.label_en,
+                    max_points=np.nan, points=sign * pts[m], lost=np.where(sign < 0, pts[m], 0.0),
+                    status=adj.kind, value=pts[m], target=np.nan,
+                    reason=f"{adj.label}: {counts}" + (f", capped at {adj.cap:g}" if adj.cap else ""),
+                )
+            )
+        if not frames:
+            return pd.DataFrame(columns=ITEM_COLUMNS)
+        out = pd.concat(frames, ignore_index=True)
+        order = {it.id: k for k, (_p, it) in enumerate(s.flat_items)}
+        order.update({a.id: len(order) + k for k, a in enumerate(s.adjustments)})
+        out = out.assign(_o=out["item"].map(order)).sort_values(["year", "unit", "_o"], kind="stable")
+        return out.drop(columns="_o").reset_index(drop=True)[ITEM_COLUMNS]
+
+    @cached_property
+    def lines(self) -> pd.DataFrame:
+        """Long line table: unit, year, line, points, max_points, rank_in_line."""
+        out = []
+        for ln in self.scheme.lines:
+            col = f"line_{ln.id}"
+            m = self.summary[col].notna()
+            out.append(
+                self.summary.loc[m, ["unit", "name", "year", "kind"]].assign(
+                    line=ln.id, label=ln.label, points=self.summary.loc[m, col],
+                    max_points=ln.points, rank_in_line=self.summary.loc[m, f"rank_{ln.id}"],
+                )
+            )
+        return pd.concat(out, ignore_index=True)
+
+
+def _reasons(item: Item, df: pd.DataFrame, default_missing: str) -> pd.Series:
+    """Words for each row: why points were lost (or 'met')."""
+    policy = item.missing or default_missing
+    describe = DESCRIBERS[item.rule.type]
+    lost = df["lost"] > 1e-12
+    out = pd.Series("met", index=df.index, dtype=object)
+    miss = df["status"] == "missing"
+    if (lost & ~miss).any() or (df["status"] == "vetoed").any():
+        sub = df[lost | (df["status"] == "vetoed")].rename(columns={"_prev": "prev"})
+        text = describe(item.rule, sub)
+        word = np.where(sub["status"] == "partial", "partial credit: ", "missed: ")
+        text = word + text + " → " + _pts(sub["points"]) + f"/{item.points:g}"
+        text = text.where(sub["status"] != "vetoed", "vetoed — " + text)
+        out.loc[sub.index] = text
+    if miss.any():
+        # name what is missing: the value, the target, or the previous year
+        val = df["value"]
+        no_val = val.isna() if val.dtype == object else val.astype(float).isna()
+        has_target = hasattr(item.rule, "target") and item.rule.target is not None
+        cause = np.where(
+            no_val, "no value",
+            np.where(df["target"].isna() & has_target, "no target for this unit and year",
+                     np.where(df["_prev"].isna(), "no value for the previous year", "value not computable")),
+        )
+        scored = "0" if policy == "zero" else "full points"
+        out.loc[miss] = pd.Series(cause, index=df.index)[miss] + f" → scored {scored} (missing-data policy '{policy}')"
+    return out
+
+
+def _pts(s: pd.Series) -> pd.Series:
+    return s.round(4).astype(str).str.replace(r"\.0$", "", regex=True)
+
+
+# --------------------------------------------------------------------------- engine
+_OPS = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less, "==": np.equal}
+
+
+def _eval_condition(c: Condition, missed: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> np.ndarray:
+    """Boolean array: where the condition holds (a missing indicator value never holds)."""
+    if c.missed is not None:
+        return missed[c.missed]
+    if c.indicator is not None:
+        v = values[c.indicator].astype(float)
+        with np.errstate(invalid="ignore"):
+            return _OPS[c.op](v, c.value) & ~np.isnan(v)
+    parts = [_eval_condition(x, missed, values) for x in (c.all or c.any)]
+    return np.logical_and.reduce(parts) if c.all is not None else np.logical_or.reduce(parts)
+
+
+def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None) -> ScoreResult:
+    """Score a validated panel (the pure kernel behind :func:`score`).
+
+    Parameters
+    ----------
+    scheme : Scheme
+    panel : Panel
+        From :func:`assesskit.data.read_panel`.
+    years : list of int, optional
+        Years to score; default every year of the panel inside the scheme's years.
+        Other years serve as history for change rules.
+    """
+    data = panel.data
+    lo, hi = scheme.years
+    sel = data["year"].isin(years) if years is not None else data["year"].between(lo, hi)
+    all_values = indicator_values(scheme, data)
+
+    # previous-year row of every row (for change rules): -1 where absent
+    key_all = pd.MultiIndex.from_arrays([data["unit"], data["year"]])
+    prev_row = key_all.get_indexer(pd.MultiIndex.from_arrays([data["unit"], data["year"] - 1]))
+
+    rows_idx = np.flatnonzero(sel.to_numpy())
+    rows = data.iloc[rows_idx].reset_index(drop=True)
+    n = len(rows)
+    values = {k: v[rows_idx] for k, v in all_values.items()}
+
+    items = scheme.flat_items
+    k = len(items)
+    frac = np.full((n, k), np.nan)
+    points = np.full((n, k), np.nan)
+    status = np.full((n, k), MISSING, dtype=np.int8)
+    targets = np.full((n, k), np.nan)
+    prev = np.full((n, k), np.nan)
+    kind = rows["kind"].to_numpy(dtype=object)
+    line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
+    applies = np.zeros((n, k), dtype=bool)
+    missed: dict[str, np.ndarray] = {}
+
+    for j, (path, item) in enumerate(items):
+        r = item.rule
+        applies[:, j] = kind == line_kind[path[0]]
+        v = values[r.indicator]
+        pr_all = all_values[r.indicator]
+        pv = np.where(prev_row[rows_idx] >= 0, pr_all[prev_row[rows_idx]], np.nan) if r.type == "change" else np.full(n, np.nan)
+        tg = _target_array(scheme, item, rows, panel.targets)
+        f = RULES[r.type](r, RuleInput(v, tg, pv.astype(float), item.points))
+        is_missing = np.isnan(f)
+        policy = item.missing or scheme.missing
+        f_final = np.where(is_missing, 0.0 if policy == "zero" else 1.0, f)
+        st = np.select(
+            [is_missing, f_final >= 1 - 1e-12, f_final <= 1e-12],
+            [MISSING, MET, MISSED],
+            PARTIAL,
+        ).astype(np.int8)
+        frac[:, j] = f_final
+        points[:, j] = np.where(applies[:, j], f_final * item.points, np.nan)
+        status[:, j] = st
+        targets[:, j] = tg
+        prev[:, j] = pv
+        missed[item.id] = (f_final < 1 - 1e-12) & applies[:, j]
+
+    pts0 = np.nan_to_num(points)
+    summary = rows[["unit", "name", "year", "kind", "category"]].copy()
+    line_cols = []
+    for ln in scheme.lines:
+        cols = [j for j, (p, _i) in enumerate(items) if p[0] == ln.id]
+        tot = pts0[:, cols].sum(axis=1)
+        summary[f"line_{ln.id}"] = np.where(kind == ln.unit_kind, tot, np.nan)
+        line_cols.append(f"line_{ln.id}")
+    lines_total = summary[line_cols].sum(axis=1, min_count=1).to_numpy()
+
+    # adjustments
+    adjust: dict[str, np.ndarray] = {}
+    bonus = np.zeros(n)
+    deduction = np.zeros(n)
+    for adj in scheme.adjustments:
+        amt = np.zeros(n)
+        for ind, per in adj.per_case.items():
+            amt += np.nan_to_num(values[ind]) * per
+        if adj.assessed:
+            amt += np.nan_to_num(values[adj.assessed.indicator])
+        if adj.cap is not None:
+            amt = np.minimum(amt, adj.cap)
+        if adj.applies_to is not None:
+            amt = np.where(np.isin(kind, adj.applies_to), amt, 0.0)
+        adjust[adj.id] = amt
+        if adj.kind == "bonus":
+            bonus += amt
+        else:
+            deduction += amt
+    total = lines_total + bonus - deduction
+    if scheme.floor is not None:
+        total = np.maximum(total, scheme.floor)
+
+    # vetoes and eligibility
+    by_effect: dict[str, list[tuple[np.ndarray, str]]] = {"veto": [], "not_scored": [], "ineligible": []}
+    for v in scheme.vetoes:
+        m = _eval_condition(v.when, missed, values)
+        if v.applies_to is not None:
+            m = m & np.isin(kind, v.applies_to)
+        by_effect[v.effect].append((m, v.label))
+        # the items whose miss triggered it are marked 'vetoed'
+        if v.effect in ("veto", "not_scored"):
+            for c in v.when.walk():
+                if c.missed is not None:
+                    j = next(jj for jj, (_p, it) in enumerate(items) if it.id == c.missed)
+                    status[:, j] = np.where(m & missed[c.missed], VETOED, status[:, j])
+    not_scored = np.logical_or.reduce([m for m, _ in by_effect["not_scored"]] + [np.zeros(n, bool)])
+    vetoed = np.logical_or.reduce([m for m, _ in by_effect["veto"]] + [np.zeros(n, bool)]) | not_scored
+    inel = np.logical_or.reduce([m for m, _ in by_effect["ineligible"]] + [np.zeros(n, bool)])
+    total = np.where(not_scored, np.nan, total)
+    summary["bonus"] = bonus
+    summary["deduction"] = deduction
+    summary["total"] = total
+    summary["max_total"] = summary["kind"].map(scheme.max_by_kind).astype(float)
+    summary["veto"] = vetoed
+    summary["veto_reason"] = _join_labels(by_effect["not_scored"] + by_effect["veto"], n)
+    summary["not_scored"] = not_scored
+    ranked = ~vetoed & ~np.isnan(total)
+    out_cfg = scheme.outcomes
+    in_outcomes = np.isin(kind, out_cfg.applies_to) if out_cfg.applies_to is not None else np.ones(n, bool)
+    eligible = ranked & ~inel & in_outcomes
+    summary["eligible"] = eligible
+    summary["ineligible_reason"] = np.where(
+        vetoed, summary["veto_reason"], _join_labels(by_effect["ineligible"], n)
+    )
+
+    # ranks
+    node_pts = _node_points(scheme, pts0)
+    tb = [node_pts[nid] for nid in out_cfg.tie_break]
+    grp = _group_codes(rows["year"], rows["kind"])
+    summary["rank"] = competition_rank(grp, [total] + tb, ranked)
+    summary["n_ranked"] = pd.Series(ranked).groupby(grp).transform("sum").to_numpy()
+    cat = rows["category"].astype(object).fillna("")
+    summary["rank_in_category"] = competition_rank(_group_codes(rows["year"], rows["kind"], cat), [total] + tb, ranked)
+    for ln in scheme.lines:
+        lt = summary[f"line_{ln.id}"].to_numpy()
+        summary[f"rank_{ln.id}"] = competition_rank(grp, [lt], ranked & ~np.isnan(lt))
+
+    # awards
+    award = np.full(n, "", dtype=object)
+    prize = np.zeros(n)
+    free = eligible.copy()
+    for tier in out_cfg.tiers:
+        cand = free & (total >= tier.min_total if tier.min_total is not None else True)
+        if tier.count is not None:
+            r = competition_rank(grp, [total] + tb, cand)
+            got = cand & (r <= tier.count)
+        else:
+            got = cand
+        award = np.where(got, tier.id, award)
+        prize = np.where(got, tier.prize or 0.0, prize)
+        free &= ~got
+    singles = []
+    for sa in out_cfg.single_awards:
+        r = competition_rank(grp, [node_pts[sa.rank_by], total], eligible)
+        got = eligible & (r <= sa.count)
+        singles.append((got, sa.id))
+        prize = prize + np.where(got, sa.prize or 0.0, 0.0)
+    summary["award"] = award
+    summary["single_awards"] = _join_labels(singles, n)
+    summary["prize"] = prize
+    warn = []
+    for w in out_cfg.warnings:
+        m = np.zeros(n, bool)
+        if w.bottom is not None:
+            from_bottom = competition_rank(grp, [-total], ranked & in_outcomes)
+            m |= from_bottom <= w.bottom
+        if w.below_total is not None:
+            m |= ranked & in_outcomes & (total < w.below_total)
+        warn.append((m, w.id))
+    summary["warning"] = _join_labels(warn, n)
+    for c in ("rank", "rank_in_category", "n_ranked") + tuple(f"rank_{ln.id}" for ln in scheme.lines):
+        summary[c] = summary[c].astype("Int64")
+    summary = summary.sort_values(["year", "kind", "rank", "unit"], kind="stable", na_position="last")
+    order = summary.index.to_numpy()
+    summary = summary.reset_index(drop=True)
+
+    def take(a):
+        return a[order]
+
+    return ScoreResult(
+        scheme=scheme,
+        summary=summary,
+        warnings=panel.warnings,
+        _rows=rows.iloc[order].reset_index(drop=True),
+        _values={kk: take(vv) for kk, vv in values.items()},
+        _targets=take(targets),
+        _prev=take(prev),
+        _frac=take(frac),
+        _points=take(points),
+        _status=take(status),
+        _applies=take(applies),
+        _adjust={kk: take(vv) for kk, vv in adjust.items()},
+    )
+
+
+def _node_points(scheme: Scheme, pts0: np.ndarray) -> dict[str, np.ndarray]:
+    """Points of every line, section and item (sums of their items), by id."""
+    col_of = {it.id: j for j, (_p, it) in enumerate(scheme.flat_items)}
+    out = {}
+    for nid in scheme.nodes:
+        js = [col_of[it.id] for p, it in scheme.flat_items if nid in p]
+        out[nid] = pts0[:, js].sum(axis=1)
+    return out
+
+
+def score(
+    scheme: Scheme,
+    data,
+    *,
+    units=None,
+    targets=None,
+    grades=None,
+    year: int | list[int] | None = None,
+    allow_missing_columns: bool = False,
+) -> ScoreResult:
+    """Validate the inputs and score them with ``scheme``.
+
+    Parameters
+    ----------
+    scheme : Scheme
+        From :func:`assesskit.load_scheme`.
+    data : path or DataFrame
+        The panel (one row per unit and year).
+    units, targets, grades : path or DataFrame, optional
+        Unit registry, per-unit-year targets, inspector grades (see
+        :func:`assesskit.data.read_panel`).
+    year : int or list of int, optional
+        Year(s) to score; default every year inside the scheme's years.
+    allow_missing_columns : bool
+        Score items whose columns are absent as missing instead of stopping.
+
+    Returns
+    -------
+    ScoreResult
+        ``.summary`` (one row per unit-year), ``.items`` (every item with its reason),
+        ``.lines``.
+
+    Raises
+    ------
+    DataError
+        With every problem in the inputs.
+    """
+    years = [year] if isinstance(year, int) else (list(year) if year is not None else None)
+    panel = read_panel(
+        scheme, data, units=units, targets=targets, grades=grades, years=years,
+        allow_missing_columns=allow_missing_columns,
+    )
+    return score_panel(scheme, panel, years=years)
