@@ -1,0 +1,169 @@
+"""The ``assesskit`` command: a thin click shell over the Python API.
+
+Exit codes: 0 success; 2 invalid input (every problem is listed); 1 unexpected failure.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+
+from . import __version__
+from ._io import sha256, write_outputs
+from .data import read_panel, read_table
+from .exceptions import AssessKitError, SchemeError
+from .scheme import bundled_schemes, load_scheme, resolve_scheme_path, scheme_json_schema
+from .scoring import score_panel
+
+
+def _fail(exc: AssessKitError) -> None:
+    click.echo(f"error: {exc}", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except AssessKitError as exc:
+            _fail(exc)
+
+
+@click.group(cls=_Group)
+@click.version_option(__version__, prog_name="assesskit")
+def main() -> None:
+    """Score administrative units with assessment schemes kept as data."""
+
+
+@main.command()
+def schemes() -> None:
+    """List the bundled schemes, one line each."""
+    for path in bundled_schemes():
+        try:
+            s = load_scheme(path)
+        except SchemeError as exc:
+            click.echo(f"{path.stem:<24} INVALID: {exc.message}")
+            continue
+        kinds = "+".join(f"{k}:{v:g}" for k, v in s.max_by_kind.items())
+        click.echo(
+            f"{s.id:<24} {s.years[0]}–{s.years[1]}  {len(s.flat_items):>3} items  {kinds:<22} {s.label}"
+        )
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--scheme", "scheme_name", help="Validate data files against this scheme.")
+@click.option("--encoding", default=None, help="Encoding of CSV data files (default: UTF-8, else GBK).")
+def validate(paths: tuple[str, ...], scheme_name: str | None, encoding: str | None) -> None:
+    """Validate scheme files (.yaml), or data files against --scheme.
+
+    Exits 0 when everything is valid; otherwise prints every problem and exits 2.
+    """
+    failed = 0
+    scheme = load_scheme(scheme_name) if scheme_name else None
+    for p in paths:
+        try:
+            if Path(p).suffix in (".yaml", ".yml") or scheme is None:
+                s = load_scheme(resolve_scheme_path(p))
+                click.echo(f"ok  {p}: scheme '{s.id}', {len(s.flat_items)} items")
+            else:
+                panel = read_panel(scheme, read_table(p, encoding=encoding), allow_missing_columns=True)
+                click.echo(f"ok  {p}: {len(panel.data)} unit-years")
+                for w in panel.warnings:
+                    click.echo(f"    warning: {w}")
+        except AssessKitError as exc:
+            failed += 1
+            click.echo(f"FAIL {exc}", err=True)
+    sys.exit(2 if failed else 0)
+
+
+@main.command()
+@click.option("--scheme", "scheme_name", required=True, help="Scheme file or bundled scheme id.")
+@click.option("--data", required=True, type=click.Path(), help="Panel: one row per unit and year.")
+@click.option("--units", type=click.Path(), help="Unit registry (unit, name, kind, category).")
+@click.option("--targets", type=click.Path(), help="Per-unit-year targets.")
+@click.option("--grades", type=click.Path(), help="Inspector grades.")
+@click.option("--year", type=int, multiple=True, help="Year to score (repeatable); default all.")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the outputs.")
+@click.option("--encoding", default=None, help="Encoding of the CSV inputs (default: UTF-8, else GBK).")
+@click.option("--allow-missing-columns", is_flag=True, help="Score items of absent columns as missing.")
+def score(scheme_name, data, units, targets, grades, year, out_dir, encoding, allow_missing_columns) -> None:
+    """Score a panel; write summary.csv, items.csv, lines.csv and run.json to --out.
+
+    Nothing is written unless every input is valid.
+    """
+    scheme_path = resolve_scheme_path(scheme_name)
+    scheme = load_scheme(scheme_path)
+    tables = {
+        role: read_table(path, encoding=encoding)
+        for role, path in (("data", data), ("units", units), ("targets", targets), ("grades", grades))
+        if path
+    }
+    years = list(year) or None
+    panel = read_panel(
+        scheme, tables["data"], units=tables.get("units"), targets=tables.get("targets"),
+        grades=tables.get("grades"), years=years, allow_missing_columns=allow_missing_columns,
+    )
+    res = score_panel(scheme, panel, years=years)
+    run = {
+        "assesskit": __version__,
+        "scheme": {"id": scheme.id, "path": str(scheme_path), "sha256": sha256(scheme_path)},
+        "inputs": {r: {"path": t.path, "sha256": sha256(t.path), "encoding": t.encoding} for r, t in tables.items()},
+        "years": sorted(int(y) for y in res.summary["year"].unique()),
+        "warnings": [str(w) for w in res.warnings],
+    }
+    files = write_outputs(
+        out_dir, {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines, "run.json": run}
+    )
+    for w in res.warnings:
+        click.echo(f"warning: {w}", err=True)
+    _print_table(res.summary)
+    click.echo(f"wrote {', '.join(str(f) for f in files)}")
+
+
+def _print_table(summary: pd.DataFrame, limit: int = 12) -> None:
+    for (year, kind), g in summary.groupby(["year", "kind"], sort=True):
+        click.echo(f"\n{year} · {kind} ({len(g)} units)")
+        for row in g.head(limit).itertuples():
+            rank = "—" if pd.isna(row.rank) else int(row.rank)
+            total = "not scored" if pd.isna(row.total) else f"{row.total:8.2f}"
+            flags = " ".join(x for x in (row.award, row.warning, "VETO: " + row.veto_reason if row.veto else "") if x)
+            click.echo(f"  {rank!s:>3}  {row.name:<16} {total}  {flags}")
+        if len(g) > limit:
+            click.echo(f"  … {len(g) - limit} more")
+
+
+@main.command("json-schema")
+@click.option("--out", type=click.Path(), help="Write to this file instead of standard output.")
+def json_schema(out: str | None) -> None:
+    """Print the JSON Schema of scheme files (for editors' YAML validation)."""
+    text = json.dumps(scheme_json_schema(), ensure_ascii=False, indent=2)
+    if out:
+        write_outputs(Path(out).parent, {Path(out).name: text + "\n"})
+    else:
+        click.echo(text)
+
+
+@main.command()
+@click.option("--out", "out_dir", default="reports/demo", show_default=True, type=click.Path())
+def demo(out_dir: str) -> None:
+    """Score every bundled scheme on its bundled synthetic example into --out."""
+    from .datasets import example_ids, example_paths
+    from .scoring import score as score_api
+
+    ids = example_ids()
+    for sid in ids:
+        scheme = load_scheme(sid)
+        res = score_api(scheme, **{k: v for k, v in example_paths(sid).items()})
+        write_outputs(Path(out_dir) / sid, {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines})
+        click.echo(f"\n=== {scheme.id}: {scheme.label} (synthetic example data)")
+        _print_table(res.summary, limit=6)
+    click.echo(f"\nScored {len(ids)} schemes on synthetic examples; results in {out_dir}/<scheme>/summary.csv and items.csv")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
