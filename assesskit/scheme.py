@@ -24,6 +24,7 @@ from pydantic import (
     Field,
     Tag,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -59,6 +60,12 @@ Target = Union[float, CategoryTarget, TableTarget]
 
 
 # --------------------------------------------------------------------------- indicators
+_Terms = Annotated[
+    list[str] | None,
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]}),
+]
+
+
 class Indicator(_Model):
     """A quantity an item or condition reads from the panel.
 
@@ -71,8 +78,8 @@ class Indicator(_Model):
     label: str | None = None
     label_en: str | None = None
     unit: str | None = None
-    numerator: list[str] | None = None
-    denominator: list[str] | None = None
+    numerator: _Terms = None
+    denominator: _Terms = None
     scale: float = 1.0
     column: str | None = None
     kind: Literal["number", "count", "label"] = "number"
