@@ -270,7 +270,7 @@ def _panel_problems(
             num = sum(-numeric[c[1:]] if c.startswith("-") else numeric[c] for c in ind.numerator)
             den = sum(-numeric[c[1:]] if c.startswith("-") else numeric[c] for c in ind.denominator)
             with np.errstate(divide="ignore", invalid="ignore"):
-                val = num / den * ind.scale
+                val = num * ind.scale / den
             where_col = ind.numerator[0].lstrip("-")
             what = f"{ind_id} = {'+'.join(ind.numerator)} / {'+'.join(ind.denominator)} × {ind.scale:g}"
         else:
@@ -382,6 +382,52 @@ def read_panel(
         frame = pd.concat([frame, extra[[c for c in extra.columns if c not in clash]]], axis=1)
         t = Table(frame, t.path, t.encoding)
 
+    # ---- registry: kind and category
+    out = idx.copy()
+    out["name"] = frame["name"].astype(str) if "name" in frame.columns else out["unit"]
+    out["kind"] = frame["kind"].astype(object) if "kind" in frame.columns else None
+    out["category"] = frame["category"].astype(object) if "category" in frame.columns else None
+    u = _as_table(units, "units") if units is not None else None
+    if u is not None:
+        u = read_units(u, scheme)
+        tables["units"] = u
+        reg = u.frame.assign(unit=u.frame["unit"].astype(str).str.strip()).set_index("unit")
+        unknown = ~out["unit"].isin(reg.index)
+        for i in np.flatnonzero(unknown.to_numpy())[:20]:
+            probs.append(Problem(t.where(i, "unit"), f"unit {out['unit'].iloc[i]!r} is not in the registry {u.path}"))
+        for col in ("name", "kind", "category"):
+            if col in reg.columns:
+                mapped = out["unit"].map(reg[col])
+                out[col] = mapped.where(mapped.notna(), out[col])
+    if out["kind"].isna().any():
+        if len(scheme.kinds) == 1:
+            out["kind"] = out["kind"].fillna(next(iter(scheme.kinds)))
+        else:
+            for i in np.flatnonzero(out["kind"].isna().to_numpy())[:20]:
+                probs.append(
+                    Problem(
+                        t.where(i, "unit"),
+                        f"unit {out['unit'].iloc[i]!r} has no kind; the scheme has several "
+                        f"({sorted(scheme.kinds)}): give a unit registry with a 'kind' column",
+                    )
+                )
+    bad_kind = out["kind"].notna() & ~out["kind"].isin(list(scheme.kinds))
+    for i in np.flatnonzero(bad_kind.to_numpy())[:20]:
+        probs.append(Problem(t.where(i, "kind"), f"kind {out['kind'].iloc[i]!r} is not one of {sorted(scheme.kinds)}"))
+    needs_cat = any(
+        type(getattr(it.rule, "target", None)).__name__ == "CategoryTarget" for _p, it in scheme.flat_items
+    )
+    if needs_cat:
+        bad_cat = out["category"].isna() | ~out["category"].isin(list(scheme.categories))
+        for i in np.flatnonzero(bad_cat.to_numpy())[:20]:
+            probs.append(
+                Problem(
+                    t.where(i, "unit"),
+                    f"unit {out['unit'].iloc[i]!r} needs a category (one of {sorted(scheme.categories)}) "
+                    "for its category targets",
+                )
+            )
+
     # ---- which columns the scheme needs
     label_cols = {ind.column or i for i, ind in scheme.indicators.items() if ind.kind == "label"}
     adj_cols: set[str] = set()
@@ -389,7 +435,10 @@ def read_panel(
         adj_cols |= set(adj.per_case)
         if adj.assessed:
             adj_cols.add(adj.assessed.indicator)
-    item_inds = {item.rule.indicator for _p, item in scheme.flat_items}
+    # only the lines of kinds present in the data need their columns
+    kinds_present = set(out["kind"].dropna()) or set(scheme.kinds)
+    line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
+    item_inds = {it.rule.indicator for p, it in scheme.flat_items if line_kind[p[0]] in kinds_present}
     cond_inds = {c.indicator for v in scheme.vetoes for c in v.when.walk() if c.indicator}
 
     present = set(frame.columns)
@@ -455,52 +504,6 @@ def read_panel(
                     Problem(t.where(i, a.indicator), f"{adj.id}: assessed points {s.iloc[i]:g} must be 0 or within {a.min:g}–{a.max:g}")
                 )
 
-    # ---- registry: kind and category
-    out = idx.copy()
-    out["name"] = frame["name"].astype(str) if "name" in frame.columns else out["unit"]
-    out["kind"] = frame["kind"].astype(object) if "kind" in frame.columns else None
-    out["category"] = frame["category"].astype(object) if "category" in frame.columns else None
-    u = _as_table(units, "units") if units is not None else None
-    if u is not None:
-        u = read_units(u, scheme)
-        tables["units"] = u
-        reg = u.frame.assign(unit=u.frame["unit"].astype(str).str.strip()).set_index("unit")
-        unknown = ~out["unit"].isin(reg.index)
-        for i in np.flatnonzero(unknown.to_numpy())[:20]:
-            probs.append(Problem(t.where(i, "unit"), f"unit {out['unit'].iloc[i]!r} is not in the registry {u.path}"))
-        for col in ("name", "kind", "category"):
-            if col in reg.columns:
-                mapped = out["unit"].map(reg[col])
-                out[col] = mapped.where(mapped.notna(), out[col])
-    if out["kind"].isna().any():
-        if len(scheme.kinds) == 1:
-            out["kind"] = out["kind"].fillna(next(iter(scheme.kinds)))
-        else:
-            for i in np.flatnonzero(out["kind"].isna().to_numpy())[:20]:
-                probs.append(
-                    Problem(
-                        t.where(i, "unit"),
-                        f"unit {out['unit'].iloc[i]!r} has no kind; the scheme has several "
-                        f"({sorted(scheme.kinds)}): give a unit registry with a 'kind' column",
-                    )
-                )
-    bad_kind = out["kind"].notna() & ~out["kind"].isin(list(scheme.kinds))
-    for i in np.flatnonzero(bad_kind.to_numpy())[:20]:
-        probs.append(Problem(t.where(i, "kind"), f"kind {out['kind'].iloc[i]!r} is not one of {sorted(scheme.kinds)}"))
-    needs_cat = any(
-        type(getattr(it.rule, "target", None)).__name__ == "CategoryTarget" for _p, it in scheme.flat_items
-    )
-    if needs_cat:
-        bad_cat = out["category"].isna() | ~out["category"].isin(list(scheme.categories))
-        for i in np.flatnonzero(bad_cat.to_numpy())[:20]:
-            probs.append(
-                Problem(
-                    t.where(i, "unit"),
-                    f"unit {out['unit'].iloc[i]!r} needs a category (one of {sorted(scheme.categories)}) "
-                    "for its category targets",
-                )
-            )
-
     # ---- years
     lo, hi = scheme.years
     if years is not None:
@@ -519,8 +522,7 @@ def read_panel(
         raise DataError(
             f"{len(probs)} problem{'s' if len(probs) > 1 else ''} in the input; nothing was scored", probs
         )
-    for col, s in numeric.items():
-        out[col] = s.to_numpy()
+    out = pd.concat([out, pd.DataFrame({c: s.to_numpy() for c, s in numeric.items()}, index=out.index)], axis=1)
     for col in label_cols & present:
         out[col] = frame[col].astype(object).where(frame[col].notna(), None).map(
             lambda v: v.strip() if isinstance(v, str) else v

@@ -110,10 +110,11 @@ def _d_range(rule: RangeRule, df: pd.DataFrame) -> pd.Series:
 
 
 def _d_change(rule: ChangeRule, df: pd.DataFrame) -> pd.Series:
+    least = f" of at least {rule.min_change:g}" if rule.min_change > 0 else ""
     need = {
-        "decrease": f"a fall of at least {rule.min_change:g}",
-        "increase": f"a rise of at least {rule.min_change:g}",
-        "toward": f"moving at least {rule.min_change:g} toward",
+        "decrease": f"a fall{least}",
+        "increase": f"a rise{least}",
+        "toward": f"moving{least.replace(' of', '')} toward",
     }[rule.direction]
     normal = f" (or inside {rule.normal[0]:g}–{rule.normal[1]:g})" if rule.normal else ""
     if rule.direction == "toward":
@@ -148,7 +149,7 @@ def linear(rule: LinearRule, x: RuleInput) -> np.ndarray:
         frac = (x.value - rule.floor) / span
         # a target equal to the floor degenerates to a threshold on the target
         frac = np.where(span == 0, _CMP[rule.op](x.value, x.target), frac)
-    return _nan_where(np.clip(frac, 0.0, 1.0), x.value, x.target)
+    return _nan_where(np.clip(frac, 0.0, 1.0) + 0.0, x.value, x.target)  # + 0.0: no -0.0
 
 
 @register("bands", _d_bands)

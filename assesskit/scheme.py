@@ -376,6 +376,7 @@ class Tier(_Model):
     count: int | None = Field(None, ge=1)
     prize: float | None = None
     min_total: float | None = None
+    assumption: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Tier:
@@ -393,6 +394,7 @@ class SingleAward(_Model):
     rank_by: str
     count: int = Field(ge=1)
     prize: float | None = None
+    assumption: str | None = None
 
 
 class Warning_(_Model):
@@ -404,6 +406,7 @@ class Warning_(_Model):
     label_en: str | None = None
     bottom: int | None = Field(None, ge=1)
     below_total: float | None = None
+    assumption: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Warning_:
@@ -420,6 +423,7 @@ class Outcomes(_Model):
     single_awards: list[SingleAward] = Field(default_factory=list)
     warnings: list[Warning_] = Field(default_factory=list)
     applies_to: list[str] | None = None
+    assumption: str | None = None
 
 
 class Kind(_Model):

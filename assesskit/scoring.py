@@ -69,7 +69,8 @@ def indicator_values(scheme: Scheme, data: pd.DataFrame) -> dict[str, np.ndarray
             num = np.sum([col(c) for c in ind.numerator], axis=0)
             den = np.sum([col(c) for c in ind.denominator], axis=0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                out[ind_id] = np.where(den != 0, num / den * ind.scale, np.nan)
+                # counts × scale first, then one division: 57 × 100 / 100 is exactly 57 (57 / 100 × 100 is not)
+                out[ind_id] = np.where(den != 0, num * ind.scale / den, np.nan)
         elif ind.kind == "label":
             out[ind_id] = data[own].to_numpy(dtype=object) if own in cols else np.full(n, None, dtype=object)
         else:
@@ -77,7 +78,12 @@ def indicator_values(scheme: Scheme, data: pd.DataFrame) -> dict[str, np.ndarray
     return out
 
 
-def _target_array(scheme: Scheme, item: Item, rows: pd.DataFrame, targets: pd.DataFrame) -> np.ndarray:
+def _NO_PREV(n: int) -> np.ndarray:
+    return np.full(n, np.nan)
+
+
+def _target_array(item: Item, rows: pd.DataFrame, targets: pd.DataFrame, target_row: np.ndarray | None) -> np.ndarray:
+    """The item's target for every scored row (NaN where unknown and no default)."""
     t = getattr(item.rule, "target", None)
     n = len(rows)
     if t is None:
@@ -86,11 +92,11 @@ def _target_array(scheme: Scheme, item: Item, rows: pd.DataFrame, targets: pd.Da
         return np.full(n, float(t))
     if isinstance(t, CategoryTarget):
         got = rows["category"].map(t.by_category).to_numpy(dtype=float)
-    else:  # TableTarget
+    else:  # TableTarget: one lookup of the row positions serves every item
         assert isinstance(t, TableTarget)
-        if t.table in targets.columns:
-            key = pd.MultiIndex.from_arrays([rows["unit"], rows["year"]])
-            got = targets[t.table].reindex(key).to_numpy(dtype=float)
+        if target_row is not None and t.table in targets.columns:
+            col = targets[t.table].to_numpy(dtype=float)
+            got = np.where(target_row >= 0, col[target_row], np.nan)
         else:
             got = np.full(n, np.nan)
     if t.default is not None:
@@ -126,15 +132,23 @@ def competition_rank(group: np.ndarray, keys: list[np.ndarray], mask: np.ndarray
     return out
 
 
-def _group_codes(*cols: pd.Series) -> np.ndarray:
-    return pd.MultiIndex.from_arrays(list(cols)).factorize()[0] if len(cols) > 1 else pd.factorize(cols[0])[0]
+def _group_codes(*cols: pd.Series | np.ndarray) -> np.ndarray:
+    """One integer code per distinct combination of the columns (vectorised)."""
+    code = np.zeros(len(cols[0]), dtype=np.int64)
+    for c in cols:
+        k, uniq = pd.factorize(np.asarray(c), use_na_sentinel=False)
+        code = code * len(uniq) + k
+    return code
 
 
 def _join_labels(masks: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
     """'; '-joined labels of the masks that hold, per row ('' when none)."""
     out = np.full(n, "", dtype=object)
     for mask, label in masks:
-        out = np.where(mask, np.where(out == "", label, out + "; " + label), out)
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            cur = out[idx]
+            out[idx] = np.where(cur == "", label, cur + "; " + label)
     return out
 
 
@@ -155,12 +169,12 @@ class ScoreResult:
     scheme: Scheme
     summary: pd.DataFrame
     warnings: tuple[Problem, ...]
+    _order: np.ndarray = field(repr=False)  # summary row i is internal row _order[i]
     _rows: pd.DataFrame = field(repr=False)
     _values: dict[str, np.ndarray] = field(repr=False)
-    _targets: np.ndarray = field(repr=False)
-    _prev: np.ndarray = field(repr=False)
-    _frac: np.ndarray = field(repr=False)
-    _points: np.ndarray = field(repr=False)
+    _targets: dict[str, np.ndarray] = field(repr=False)  # item id → target per row
+    _prev: dict[str, np.ndarray] = field(repr=False)  # change-rule item id → previous-year value
+    _points: np.ndarray = field(repr=False)  # items × rows
     _status: np.ndarray = field(repr=False)
     _applies: np.ndarray = field(repr=False)
     _adjust: dict[str, np.ndarray] = field(repr=False)
@@ -173,7 +187,8 @@ class ScoreResult:
     def points(self) -> pd.DataFrame:
         """Item points as a wide matrix (rows = summary rows, columns = item ids)."""
         ids = [it.id for _p, it in self.scheme.flat_items]
-        return pd.DataFrame(self._points, columns=ids, index=pd.MultiIndex.from_frame(self._rows[["unit", "year"]]))
+        rows = self._rows.iloc[self._order]
+        return pd.DataFrame(self._points[:, self._order].T, columns=ids, index=pd.MultiIndex.from_frame(rows[["unit", "year"]]))
 
     @cached_property
     def items(self) -> pd.DataFrame:
@@ -183,13 +198,14 @@ class ScoreResult:
         rows = self._rows
         frames = []
         for j, (path, item) in enumerate(s.flat_items):
-            m = self._applies[:, j]
+            m = self._applies[j]
             if not m.any():
                 continue
+            nan_col = np.full(int(m.sum()), np.nan)
             sub = rows.loc[m, ["unit", "name", "year", "kind"]].reset_index(drop=True)
             val = self._values[item.rule.indicator][m]
-            status = self._status[m, j]
-            pts = self._points[m, j]
+            status = self._status[j, m]
+            pts = self._points[j, m]
             df = sub.assign(
                 line=path[0],
                 section=SEP.join(path[1:-1]),
@@ -201,8 +217,8 @@ class ScoreResult:
                 lost=item.points - pts,
                 status=STATUS[status],
                 value=pd.Series(val, dtype=object if val.dtype == object else float),
-                target=self._targets[m, j],
-                _prev=self._prev[m, j],
+                target=self._targets[item.id][m] if item.id in self._targets else nan_col,
+                _prev=self._prev[item.id][m] if item.id in self._prev else nan_col,
             )
             df["reason"] = _reasons(item, df, s.missing)
             frames.append(df.drop(columns="_prev"))
@@ -213,9 +229,10 @@ class ScoreResult:
                 continue
             sub = rows.loc[m, ["unit", "name", "year", "kind"]].reset_index(drop=True)
             sign = 1.0 if adj.kind == "bonus" else -1.0
-            counts = " + ".join(
-                f"{k}×{v:g}" for k, v in adj.per_case.items()
-            ) + (f" + assessed {adj.assessed.indicator}" if adj.assessed else "")
+            parts = [f"{k}×{v:g}" for k, v in adj.per_case.items()]
+            if adj.assessed:
+                parts.append(f"assessed {adj.assessed.indicator}")
+            counts = " + ".join(parts)
             frames.append(
                 sub.assign(
                     line="", section="adjustments", item=adj.id, label=adj.label, label_en=adj.label_en,
@@ -319,52 +336,65 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     prev_row = key_all.get_indexer(pd.MultiIndex.from_arrays([data["unit"], data["year"] - 1]))
 
     rows_idx = np.flatnonzero(sel.to_numpy())
-    rows = data.iloc[rows_idx].reset_index(drop=True)
+    rows = data[["unit", "name", "year", "kind", "category"]].iloc[rows_idx].reset_index(drop=True)
     n = len(rows)
     values = {k: v[rows_idx] for k, v in all_values.items()}
 
     items = scheme.flat_items
     k = len(items)
-    frac = np.full((n, k), np.nan)
-    points = np.full((n, k), np.nan)
-    status = np.full((n, k), MISSING, dtype=np.int8)
-    targets = np.full((n, k), np.nan)
-    prev = np.full((n, k), np.nan)
-    kind = rows["kind"].to_numpy(dtype=object)
-    line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
-    applies = np.zeros((n, k), dtype=bool)
+    # item-major arrays (items × rows): each item's row is contiguous
+    points = np.full((k, n), np.nan)
+    status = np.full((k, n), MISSING, dtype=np.int8)
+    applies = np.zeros((k, n), dtype=bool)
+    targets: dict[str, np.ndarray] = {}
+    prev: dict[str, np.ndarray] = {}
+    kind_names = list(scheme.kinds)
+    kind = pd.Categorical(rows["kind"], categories=kind_names).codes  # int codes: fast comparisons
+    line_kind = {ln.id: kind_names.index(ln.unit_kind) for ln in scheme.lines}
+
+    def of_kinds(names: list[str] | None) -> np.ndarray:
+        return np.ones(n, bool) if names is None else np.isin(kind, [kind_names.index(k) for k in names])
+
+    kind_mask = {code: kind == code for code in set(line_kind.values())}
+    prev_of_row = prev_row[rows_idx]
+    target_row = (
+        panel.targets.index.get_indexer(pd.MultiIndex.from_arrays([rows["unit"], rows["year"]]))
+        if len(panel.targets.columns) else None
+    )
     missed: dict[str, np.ndarray] = {}
 
     for j, (path, item) in enumerate(items):
         r = item.rule
-        applies[:, j] = kind == line_kind[path[0]]
+        app = kind_mask[line_kind[path[0]]]
+        applies[j] = app
         v = values[r.indicator]
-        pr_all = all_values[r.indicator]
-        pv = np.where(prev_row[rows_idx] >= 0, pr_all[prev_row[rows_idx]], np.nan) if r.type == "change" else np.full(n, np.nan)
-        tg = _target_array(scheme, item, rows, panel.targets)
-        f = RULES[r.type](r, RuleInput(v, tg, pv.astype(float), item.points))
+        if r.type == "change":
+            pv = np.where(prev_of_row >= 0, all_values[r.indicator][prev_of_row], np.nan).astype(float)
+            prev[item.id] = pv
+        else:
+            pv = _NO_PREV(n)
+        tg = _target_array(item, rows, panel.targets, target_row)
+        if getattr(r, "target", None) is not None:
+            targets[item.id] = tg
+        f = RULES[r.type](r, RuleInput(v, tg, pv, item.points))
         is_missing = np.isnan(f)
         policy = item.missing or scheme.missing
-        f_final = np.where(is_missing, 0.0 if policy == "zero" else 1.0, f)
-        st = np.select(
-            [is_missing, f_final >= 1 - 1e-12, f_final <= 1e-12],
-            [MISSING, MET, MISSED],
-            PARTIAL,
-        ).astype(np.int8)
-        frac[:, j] = f_final
-        points[:, j] = np.where(applies[:, j], f_final * item.points, np.nan)
-        status[:, j] = st
-        targets[:, j] = tg
-        prev[:, j] = pv
-        missed[item.id] = (f_final < 1 - 1e-12) & applies[:, j]
+        f = np.where(is_missing, 0.0 if policy == "zero" else 1.0, f)
+        st = np.full(n, PARTIAL, dtype=np.int8)
+        st[f >= 1 - 1e-12] = MET
+        st[f <= 1e-12] = MISSED
+        st[is_missing] = MISSING
+        status[j] = st
+        points[j] = np.where(app, f * item.points, np.nan)
+        missed[item.id] = (f < 1 - 1e-12) & app
 
     pts0 = np.nan_to_num(points)
     summary = rows[["unit", "name", "year", "kind", "category"]].copy()
     line_cols = []
     for ln in scheme.lines:
-        cols = [j for j, (p, _i) in enumerate(items) if p[0] == ln.id]
-        tot = pts0[:, cols].sum(axis=1)
-        summary[f"line_{ln.id}"] = np.where(kind == ln.unit_kind, tot, np.nan)
+        js = [jj for jj, (p, _i) in enumerate(items) if p[0] == ln.id]  # contiguous: document order
+        tot = pts0[js[0] : js[-1] + 1].sum(axis=0)
+        summary[f"line_{ln.id}"] = np.where(kind == line_kind[ln.id], tot, np.nan)
         line_cols.append(f"line_{ln.id}")
     lines_total = summary[line_cols].sum(axis=1, min_count=1).to_numpy()
 
@@ -381,7 +411,7 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         if adj.cap is not None:
             amt = np.minimum(amt, adj.cap)
         if adj.applies_to is not None:
-            amt = np.where(np.isin(kind, adj.applies_to), amt, 0.0)
+            amt = np.where(of_kinds(adj.applies_to), amt, 0.0)
         adjust[adj.id] = amt
         if adj.kind == "bonus":
             bonus += amt
@@ -396,14 +426,14 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     for v in scheme.vetoes:
         m = _eval_condition(v.when, missed, values)
         if v.applies_to is not None:
-            m = m & np.isin(kind, v.applies_to)
+            m = m & of_kinds(v.applies_to)
         by_effect[v.effect].append((m, v.label))
         # the items whose miss triggered it are marked 'vetoed'
         if v.effect in ("veto", "not_scored"):
             for c in v.when.walk():
                 if c.missed is not None:
                     j = next(jj for jj, (_p, it) in enumerate(items) if it.id == c.missed)
-                    status[:, j] = np.where(m & missed[c.missed], VETOED, status[:, j])
+                    status[j, m & missed[c.missed]] = VETOED
     not_scored = np.logical_or.reduce([m for m, _ in by_effect["not_scored"]] + [np.zeros(n, bool)])
     vetoed = np.logical_or.reduce([m for m, _ in by_effect["veto"]] + [np.zeros(n, bool)]) | not_scored
     inel = np.logical_or.reduce([m for m, _ in by_effect["ineligible"]] + [np.zeros(n, bool)])
@@ -417,7 +447,7 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     summary["not_scored"] = not_scored
     ranked = ~vetoed & ~np.isnan(total)
     out_cfg = scheme.outcomes
-    in_outcomes = np.isin(kind, out_cfg.applies_to) if out_cfg.applies_to is not None else np.ones(n, bool)
+    in_outcomes = of_kinds(out_cfg.applies_to)
     eligible = ranked & ~inel & in_outcomes
     summary["eligible"] = eligible
     summary["ineligible_reason"] = np.where(
@@ -425,13 +455,14 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     )
 
     # ranks
-    node_pts = _node_points(scheme, pts0)
+    wanted = set(out_cfg.tie_break) | {a.rank_by for a in out_cfg.single_awards}
+    node_pts = {nid: _node_points(scheme, pts0, nid) for nid in wanted}
     tb = [node_pts[nid] for nid in out_cfg.tie_break]
-    grp = _group_codes(rows["year"], rows["kind"])
+    grp = _group_codes(rows["year"].to_numpy(), kind)
     summary["rank"] = competition_rank(grp, [total] + tb, ranked)
     summary["n_ranked"] = pd.Series(ranked).groupby(grp).transform("sum").to_numpy()
     cat = rows["category"].astype(object).fillna("")
-    summary["rank_in_category"] = competition_rank(_group_codes(rows["year"], rows["kind"], cat), [total] + tb, ranked)
+    summary["rank_in_category"] = competition_rank(_group_codes(grp, cat.to_numpy()), [total] + tb, ranked)
     for ln in scheme.lines:
         lt = summary[f"line_{ln.id}"].to_numpy()
         summary[f"rank_{ln.id}"] = competition_rank(grp, [lt], ranked & ~np.isnan(lt))
@@ -471,37 +502,30 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     summary["warning"] = _join_labels(warn, n)
     for c in ("rank", "rank_in_category", "n_ranked") + tuple(f"rank_{ln.id}" for ln in scheme.lines):
         summary[c] = summary[c].astype("Int64")
-    summary = summary.sort_values(["year", "kind", "rank", "unit"], kind="stable", na_position="last")
-    order = summary.index.to_numpy()
-    summary = summary.reset_index(drop=True)
-
-    def take(a):
-        return a[order]
-
+    unit_code = pd.factorize(rows["unit"], sort=True)[0]
+    rank_key = np.nan_to_num(summary["rank"].to_numpy(dtype=float, na_value=np.nan), nan=np.inf)
+    order = np.lexsort((unit_code, rank_key, kind, rows["year"].to_numpy()))
+    summary = summary.iloc[order].reset_index(drop=True)
     return ScoreResult(
         scheme=scheme,
         summary=summary,
         warnings=panel.warnings,
-        _rows=rows.iloc[order].reset_index(drop=True),
-        _values={kk: take(vv) for kk, vv in values.items()},
-        _targets=take(targets),
-        _prev=take(prev),
-        _frac=take(frac),
-        _points=take(points),
-        _status=take(status),
-        _applies=take(applies),
-        _adjust={kk: take(vv) for kk, vv in adjust.items()},
+        _order=order,
+        _rows=rows,
+        _values=values,
+        _targets=targets,
+        _prev=prev,
+        _points=points,
+        _status=status,
+        _applies=applies,
+        _adjust=adjust,
     )
 
 
-def _node_points(scheme: Scheme, pts0: np.ndarray) -> dict[str, np.ndarray]:
-    """Points of every line, section and item (sums of their items), by id."""
-    col_of = {it.id: j for j, (_p, it) in enumerate(scheme.flat_items)}
-    out = {}
-    for nid in scheme.nodes:
-        js = [col_of[it.id] for p, it in scheme.flat_items if nid in p]
-        out[nid] = pts0[:, js].sum(axis=1)
-    return out
+def _node_points(scheme: Scheme, pts0: np.ndarray, node_id: str) -> np.ndarray:
+    """Points of one line, section or item (the sum of its items) per row."""
+    js = [j for j, (p, _it) in enumerate(scheme.flat_items) if node_id in p]
+    return pts0[js[0] : js[-1] + 1].sum(axis=0)  # a node's items are contiguous
 
 
 def score(

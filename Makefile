@@ -1,0 +1,33 @@
+# assesskit — run `make help` for the targets.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup test lint demo bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install assesskit with its test tools
+
+lint: setup  ## ruff over the package, tests and benchmarks
+	$(BIN)/ruff check assesskit tests benchmarks
+
+test: setup lint  ## set up, lint, and run the whole test suite
+	$(BIN)/python -m pytest
+
+demo: setup  ## set up and score every bundled scheme on its synthetic example (reports/demo/)
+	$(BIN)/assesskit demo --out reports/demo
+
+bench: setup  ## throughput benchmarks (print figures; not part of the tests)
+	$(BIN)/python benchmarks/bench_scoring.py
+
+clean:  ## remove the environment and generated reports
+	rm -rf $(VENV) reports/demo .pytest_cache .ruff_cache
