@@ -116,7 +116,7 @@ def competition_rank(group: np.ndarray, keys: list[np.ndarray], mask: np.ndarray
     if idx.size == 0:
         return out
     g = group[idx]
-    ks = [np.nan_to_num(k[idx], nan=-np.inf) for k in keys]
+    ks = [_fill_nan(k[idx], -np.inf) for k in keys]
     order = np.lexsort(tuple(-k for k in reversed(ks)) + (g,))
     g_s = g[order]
     ks_s = [k[order] for k in ks]
@@ -132,6 +132,11 @@ def competition_rank(group: np.ndarray, keys: list[np.ndarray], mask: np.ndarray
     return out
 
 
+def _fill_nan(a: np.ndarray, fill: float) -> np.ndarray:
+    """``a`` with NaN replaced (cheaper than ``np.nan_to_num``, which also checks ±inf)."""
+    return np.where(np.isnan(a), fill, a)
+
+
 def _group_codes(*cols: pd.Series | np.ndarray) -> np.ndarray:
     """One integer code per distinct combination of the columns (vectorised)."""
     code = np.zeros(len(cols[0]), dtype=np.int64)
@@ -142,14 +147,21 @@ def _group_codes(*cols: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _join_labels(masks: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
-    """'; '-joined labels of the masks that hold, per row ('' when none)."""
-    out = np.full(n, "", dtype=object)
-    for mask, label in masks:
-        idx = np.flatnonzero(mask)
-        if idx.size:
-            cur = out[idx]
-            out[idx] = np.where(cur == "", label, cur + "; " + label)
-    return out
+    """'; '-joined labels of the masks that hold, per row ('' when none).
+
+    Each row's combination is an integer bit code; the text is built once per distinct
+    combination and gathered, so the cost does not grow with the number of rows.
+    """
+    if not masks:
+        return np.full(n, "", dtype=object)
+    code = np.zeros(n, dtype=np.int64)
+    for b, (mask, _label) in enumerate(masks):
+        code |= mask.astype(np.int64) << b
+    uniq, inv = np.unique(code, return_inverse=True)
+    text = np.array(
+        ["; ".join(lab for b, (_m, lab) in enumerate(masks) if u >> b & 1) for u in uniq], dtype=object
+    )
+    return text[inv]
 
 
 # --------------------------------------------------------------------------- result
@@ -188,7 +200,8 @@ class ScoreResult:
         """Item points as a wide matrix (rows = summary rows, columns = item ids)."""
         ids = [it.id for _p, it in self.scheme.flat_items]
         rows = self._rows.iloc[self._order]
-        return pd.DataFrame(self._points[:, self._order].T, columns=ids, index=pd.MultiIndex.from_frame(rows[["unit", "year"]]))
+        pts = np.where(self._applies, self._points, np.nan)[:, self._order].T
+        return pd.DataFrame(pts, columns=ids, index=pd.MultiIndex.from_frame(rows[["unit", "year"]]))
 
     @cached_property
     def items(self) -> pd.DataFrame:
@@ -331,19 +344,26 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     sel = data["year"].isin(years) if years is not None else data["year"].between(lo, hi)
     all_values = indicator_values(scheme, data)
 
+    # (unit, year) as one integer key, for the previous-year and target-table lookups
+    unit_codes, unit_names = pd.factorize(data["unit"])
+    year_all = data["year"].to_numpy(dtype=np.int64)
+    key_all = unit_codes * 10_000 + year_all
+    need_prev = any(it.rule.type == "change" for _p, it in scheme.flat_items)
     # previous-year row of every row (for change rules): -1 where absent
-    key_all = pd.MultiIndex.from_arrays([data["unit"], data["year"]])
-    prev_row = key_all.get_indexer(pd.MultiIndex.from_arrays([data["unit"], data["year"] - 1]))
+    prev_row = pd.Index(key_all).get_indexer(key_all - 1) if need_prev else None
 
-    rows_idx = np.flatnonzero(sel.to_numpy())
-    rows = data[["unit", "name", "year", "kind", "category"]].iloc[rows_idx].reset_index(drop=True)
+    sel = sel.to_numpy()
+    rows_idx = np.flatnonzero(sel)
+    every = rows_idx.size == len(data)  # the common case: no copies needed
+    rows = data[["unit", "name", "year", "kind", "category"]]
+    rows = rows.reset_index(drop=True) if every else rows.iloc[rows_idx].reset_index(drop=True)
     n = len(rows)
-    values = {k: v[rows_idx] for k, v in all_values.items()}
+    values = all_values if every else {k: v[rows_idx] for k, v in all_values.items()}
 
     items = scheme.flat_items
     k = len(items)
     # item-major arrays (items × rows): each item's row is contiguous
-    points = np.full((k, n), np.nan)
+    points = np.zeros((k, n))  # 0 where the item does not apply (see ``applies``)
     status = np.full((k, n), MISSING, dtype=np.int8)
     applies = np.zeros((k, n), dtype=bool)
     targets: dict[str, np.ndarray] = {}
@@ -356,11 +376,15 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         return np.ones(n, bool) if names is None else np.isin(kind, [kind_names.index(k) for k in names])
 
     kind_mask = {code: kind == code for code in set(line_kind.values())}
-    prev_of_row = prev_row[rows_idx]
-    target_row = (
-        panel.targets.index.get_indexer(pd.MultiIndex.from_arrays([rows["unit"], rows["year"]]))
-        if len(panel.targets.columns) else None
-    )
+    prev_of_row = prev_row[rows_idx] if need_prev else None
+    target_row = None
+    if len(panel.targets.columns):
+        t_units = panel.targets.index.get_level_values(0)
+        t_codes = pd.Index(unit_names).get_indexer(t_units)  # −1: a unit not in the panel
+        known = np.flatnonzero(t_codes >= 0)
+        t_keys = t_codes[known] * 10_000 + panel.targets.index.get_level_values(1).to_numpy()[known]
+        found = pd.Index(t_keys).get_indexer(key_all[rows_idx])
+        target_row = np.where(found >= 0, known[found], -1)
     missed: dict[str, np.ndarray] = {}
 
     for j, (path, item) in enumerate(items):
@@ -385,18 +409,18 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         st[f <= 1e-12] = MISSED
         st[is_missing] = MISSING
         status[j] = st
-        points[j] = np.where(app, f * item.points, np.nan)
+        np.multiply(f, item.points, out=points[j], where=app)
         missed[item.id] = (f < 1 - 1e-12) & app
 
-    pts0 = np.nan_to_num(points)
-    summary = rows[["unit", "name", "year", "kind", "category"]].copy()
-    line_cols = []
+    pts0 = points
+    cols: dict[str, np.ndarray] = {c: rows[c].to_numpy() for c in ("unit", "name", "year", "kind", "category")}
     for ln in scheme.lines:
         js = [jj for jj, (p, _i) in enumerate(items) if p[0] == ln.id]  # contiguous: document order
         tot = pts0[js[0] : js[-1] + 1].sum(axis=0)
-        summary[f"line_{ln.id}"] = np.where(kind == line_kind[ln.id], tot, np.nan)
-        line_cols.append(f"line_{ln.id}")
-    lines_total = summary[line_cols].sum(axis=1, min_count=1).to_numpy()
+        cols[f"line_{ln.id}"] = np.where(kind == line_kind[ln.id], tot, np.nan)
+    lines_total = np.zeros(n)
+    for ln in scheme.lines:  # each unit has the lines of its kind
+        lines_total += np.where(kind == line_kind[ln.id], cols[f"line_{ln.id}"], 0.0)
 
     # adjustments
     adjust: dict[str, np.ndarray] = {}
@@ -405,9 +429,9 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     for adj in scheme.adjustments:
         amt = np.zeros(n)
         for ind, per in adj.per_case.items():
-            amt += np.nan_to_num(values[ind]) * per
+            amt += _fill_nan(values[ind], 0.0) * per
         if adj.assessed:
-            amt += np.nan_to_num(values[adj.assessed.indicator])
+            amt += _fill_nan(values[adj.assessed.indicator], 0.0)
         if adj.cap is not None:
             amt = np.minimum(amt, adj.cap)
         if adj.applies_to is not None:
@@ -434,38 +458,43 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
                 if c.missed is not None:
                     j = next(jj for jj, (_p, it) in enumerate(items) if it.id == c.missed)
                     status[j, m & missed[c.missed]] = VETOED
-    not_scored = np.logical_or.reduce([m for m, _ in by_effect["not_scored"]] + [np.zeros(n, bool)])
-    vetoed = np.logical_or.reduce([m for m, _ in by_effect["veto"]] + [np.zeros(n, bool)]) | not_scored
-    inel = np.logical_or.reduce([m for m, _ in by_effect["ineligible"]] + [np.zeros(n, bool)])
+
+    def any_of(effect: str) -> np.ndarray:
+        return np.logical_or.reduce([m for m, _ in by_effect[effect]] + [np.zeros(n, bool)])
+
+    not_scored = any_of("not_scored")
+    vetoed = any_of("veto") | not_scored
     total = np.where(not_scored, np.nan, total)
-    summary["bonus"] = bonus
-    summary["deduction"] = deduction
-    summary["total"] = total
-    summary["max_total"] = summary["kind"].map(scheme.max_by_kind).astype(float)
-    summary["veto"] = vetoed
-    summary["veto_reason"] = _join_labels(by_effect["not_scored"] + by_effect["veto"], n)
-    summary["not_scored"] = not_scored
     ranked = ~vetoed & ~np.isnan(total)
     out_cfg = scheme.outcomes
     in_outcomes = of_kinds(out_cfg.applies_to)
-    eligible = ranked & ~inel & in_outcomes
-    summary["eligible"] = eligible
-    summary["ineligible_reason"] = np.where(
-        vetoed, summary["veto_reason"], _join_labels(by_effect["ineligible"], n)
+    eligible = ranked & ~any_of("ineligible") & in_outcomes
+    veto_reason = _join_labels(by_effect["not_scored"] + by_effect["veto"], n)
+    cols.update(
+        bonus=bonus,
+        deduction=deduction,
+        total=total,
+        max_total=np.array([scheme.max_by_kind[kn] for kn in kind_names])[kind],
+        veto=vetoed,
+        veto_reason=veto_reason,
+        not_scored=not_scored,
+        eligible=eligible,
+        ineligible_reason=np.where(vetoed, veto_reason, _join_labels(by_effect["ineligible"], n)),
     )
 
     # ranks
     wanted = set(out_cfg.tie_break) | {a.rank_by for a in out_cfg.single_awards}
     node_pts = {nid: _node_points(scheme, pts0, nid) for nid in wanted}
     tb = [node_pts[nid] for nid in out_cfg.tie_break]
-    grp = _group_codes(rows["year"].to_numpy(), kind)
-    summary["rank"] = competition_rank(grp, [total] + tb, ranked)
-    summary["n_ranked"] = pd.Series(ranked).groupby(grp).transform("sum").to_numpy()
-    cat = rows["category"].astype(object).fillna("")
-    summary["rank_in_category"] = competition_rank(_group_codes(grp, cat.to_numpy()), [total] + tb, ranked)
+    year = rows["year"].to_numpy()
+    grp = _group_codes(year, kind)
+    cols["rank"] = competition_rank(grp, [total] + tb, ranked)
+    cols["n_ranked"] = np.bincount(grp, weights=ranked)[grp]
+    cat = rows["category"].astype(object).fillna("").to_numpy()
+    cols["rank_in_category"] = competition_rank(_group_codes(grp, cat), [total] + tb, ranked)
     for ln in scheme.lines:
-        lt = summary[f"line_{ln.id}"].to_numpy()
-        summary[f"rank_{ln.id}"] = competition_rank(grp, [lt], ranked & ~np.isnan(lt))
+        lt = cols[f"line_{ln.id}"]
+        cols[f"rank_{ln.id}"] = competition_rank(grp, [lt], ranked & ~np.isnan(lt))
 
     # awards
     award = np.full(n, "", dtype=object)
@@ -478,8 +507,8 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
             got = cand & (r <= tier.count)
         else:
             got = cand
-        award = np.where(got, tier.id, award)
-        prize = np.where(got, tier.prize or 0.0, prize)
+        award[got] = tier.id
+        prize[got] = tier.prize or 0.0
         free &= ~got
     singles = []
     for sa in out_cfg.single_awards:
@@ -487,9 +516,7 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         got = eligible & (r <= sa.count)
         singles.append((got, sa.id))
         prize = prize + np.where(got, sa.prize or 0.0, 0.0)
-    summary["award"] = award
-    summary["single_awards"] = _join_labels(singles, n)
-    summary["prize"] = prize
+    cols.update(award=award, single_awards=_join_labels(singles, n), prize=prize)
     warn = []
     for w in out_cfg.warnings:
         m = np.zeros(n, bool)
@@ -499,13 +526,15 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         if w.below_total is not None:
             m |= ranked & in_outcomes & (total < w.below_total)
         warn.append((m, w.id))
-    summary["warning"] = _join_labels(warn, n)
-    for c in ("rank", "rank_in_category", "n_ranked") + tuple(f"rank_{ln.id}" for ln in scheme.lines):
-        summary[c] = summary[c].astype("Int64")
-    unit_code = pd.factorize(rows["unit"], sort=True)[0]
-    rank_key = np.nan_to_num(summary["rank"].to_numpy(dtype=float, na_value=np.nan), nan=np.inf)
-    order = np.lexsort((unit_code, rank_key, kind, rows["year"].to_numpy()))
-    summary = summary.iloc[order].reset_index(drop=True)
+    cols["warning"] = _join_labels(warn, n)
+
+    # rows are in unit order (Panel.data is sorted by unit and year), so a stable sort by
+    # year, kind and rank leaves units alphabetical within ties
+    unit_key = np.arange(n) if rows["unit"].is_monotonic_increasing else pd.factorize(rows["unit"], sort=True)[0]
+    order = np.lexsort((unit_key, _fill_nan(cols["rank"], np.inf), kind, year))
+    summary = pd.DataFrame({c: v[order] for c, v in cols.items()})
+    rank_cols = ("rank", "rank_in_category", "n_ranked") + tuple(f"rank_{ln.id}" for ln in scheme.lines)
+    summary = summary.astype({c: "Int64" for c in rank_cols})
     return ScoreResult(
         scheme=scheme,
         summary=summary,

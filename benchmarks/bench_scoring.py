@@ -45,12 +45,13 @@ def main() -> None:
     ap.add_argument("--years", type=int, default=10)
     ap.add_argument("--baseline-units", type=int, default=400)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--kind", default="town", help="kind of unit for every synthetic unit")
     args = ap.parse_args()
 
     scheme = load_scheme(args.scheme)
     # widen the scheme's validity so that every synthetic year is scored
     scheme = scheme.model_copy(update={"years": (scheme.years[1] - args.years + 1, scheme.years[1])})
-    data, targets = random_panel(scheme, args.units, args.years, seed=1)
+    data, targets = random_panel(scheme, args.units, args.years, seed=1, kind=args.kind)
     n_rows = len(data)
     kinds = data["kind"].value_counts().to_dict()
     n_evals = sum(

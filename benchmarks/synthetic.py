@@ -14,7 +14,7 @@ from assesskit.scheme import Scheme, TableTarget
 
 
 def random_panel(
-    scheme: Scheme, n_units: int, n_years: int, seed: int = 0, missing: float = 0.03
+    scheme: Scheme, n_units: int, n_years: int, seed: int = 0, missing: float = 0.03, kind: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A panel in :class:`assesskit.data.Panel` form (already validated shape) and targets.
 
@@ -29,7 +29,10 @@ def random_panel(
     kinds = list(scheme.kinds)
     years = np.arange(scheme.years[1] - n_years + 1, scheme.years[1] + 1)
     units = np.array([f"u{i:05d}" for i in range(n_units)])
-    unit_kind = np.array(kinds)[np.minimum(rng.integers(0, len(kinds) + 2, n_units), len(kinds) - 1)]
+    # every kind gets units (the first kind most), unless one kind is asked for
+    unit_kind = np.array(kinds)[np.minimum(rng.integers(0, len(kinds) + 2, n_units), len(kinds) - 1)[::-1]]
+    if kind is not None:
+        unit_kind = np.full(n_units, kind)
     cats = list(scheme.categories) or [None]
     unit_cat = np.array(cats, dtype=object)[rng.integers(0, len(cats), n_units)]
     n = n_units * n_years
