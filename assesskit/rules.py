@@ -52,7 +52,7 @@ class RuleInput:
 
 
 RuleFn = Callable[[object, RuleInput], np.ndarray]
-Describer = Callable[[object, pd.DataFrame], pd.Series]
+Describer = Callable[[object, dict], np.ndarray]
 
 RULES: dict[str, RuleFn] = {}
 DESCRIBERS: dict[str, Describer] = {}
@@ -79,37 +79,60 @@ def _nan_where(out: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
 _CMP = {">=": np.greater_equal, "<=": np.less_equal, ">": np.greater, "<": np.less}
 
 
-def _fmt(s: pd.Series) -> pd.Series:
-    """Numbers as short text (up to 4 decimals, no trailing zeros), vectorised."""
-    txt = s.astype(float).round(4).astype(str).str.replace(r"\.0$", "", regex=True)
-    return txt.where(s.notna(), "—")
+TEXT = np.dtypes.StringDType()
+
+
+def fmt(v: np.ndarray, digits: int = 4) -> np.ndarray:
+    """Numbers as short text — up to ``digits`` decimals, no trailing zeros, '—' for NaN.
+
+    Vectorised through integers: numpy's float-to-text is ~1 µs a value, integer-to-text
+    and numpy string ufuncs a tenth of that, which matters for millions of reasons.
+    """
+    v = np.asarray(v, dtype=float)
+    bad = ~np.isfinite(v)
+    scale = 10**digits
+    q = np.round(np.abs(np.where(bad, 0.0, v)) * scale).astype(np.int64)
+    whole, part = np.divmod(q, scale)
+    txt = whole.astype(TEXT)
+    decimals = np.strings.rstrip(np.strings.zfill(part.astype(TEXT), digits), "0")
+    txt = np.where(part > 0, cat(txt, ".", decimals), txt)
+    txt = np.where((v < 0) & (q > 0), cat("-", txt), txt)
+    return np.where(bad, "—", txt).astype(TEXT)
+
+
+def cat(*parts) -> np.ndarray:
+    """Concatenate strings and arrays of strings element-wise."""
+    out = parts[0]
+    for p in parts[1:]:
+        out = np.strings.add(np.asarray(out, dtype=TEXT), np.asarray(p, dtype=TEXT))
+    return np.asarray(out, dtype=TEXT)
 
 
 # --------------------------------------------------------------------------- describers
-def _d_cmp(rule, df: pd.DataFrame) -> pd.Series:
+# A describer gets the rows that lost points as arrays (value, target, prev) and words
+# what the rule saw; the engine adds "missed:" / "partial credit:" and the points.
+def _d_cmp(rule, x: dict) -> np.ndarray:
     op = getattr(rule, "op", ">=")
-    return "value " + _fmt(df["value"]) + ", target " + op + " " + _fmt(df["target"])
+    return cat("value ", fmt(x["value"]), f", target {op} ", fmt(x["target"]))
 
 
-def _d_linear(rule: LinearRule, df: pd.DataFrame) -> pd.Series:
-    return (
-        "value " + _fmt(df["value"]) + ", linear credit from " + f"{rule.floor:g}"
-        + " (none) to " + _fmt(df["target"]) + " (full)"
-    )
+def _d_linear(rule: LinearRule, x: dict) -> np.ndarray:
+    return cat("value ", fmt(x["value"]), f", linear credit from {rule.floor:g} (none) to ", fmt(x["target"]), " (full)")
 
 
-def _d_bands(rule: BandsRule, df: pd.DataFrame) -> pd.Series:
+def _d_bands(rule: BandsRule, x: dict) -> np.ndarray:
     bands = ", ".join(f"{rule.op} {b.at:+g}→{b.fraction:g}" if rule.relative else f"{rule.op} {b.at:g}→{b.fraction:g}" for b in rule.bands)
-    extra = (", target " + _fmt(df["target"])) if rule.relative else ""
-    return "value " + _fmt(df["value"]) + extra + f", bands {bands}"
+    if rule.relative:
+        return cat("value ", fmt(x["value"]), ", target ", fmt(x["target"]), f", bands {bands}")
+    return cat("value ", fmt(x["value"]), f", bands {bands}")
 
 
-def _d_range(rule: RangeRule, df: pd.DataFrame) -> pd.Series:
+def _d_range(rule: RangeRule, x: dict) -> np.ndarray:
     tol = f" (credit falls to 0 within {rule.tolerance:g} outside)" if rule.tolerance else ""
-    return "value " + _fmt(df["value"]) + f", normal range {rule.low:g}–{rule.high:g}{tol}"
+    return cat("value ", fmt(x["value"]), f", normal range {rule.low:g}–{rule.high:g}{tol}")
 
 
-def _d_change(rule: ChangeRule, df: pd.DataFrame) -> pd.Series:
+def _d_change(rule: ChangeRule, x: dict) -> np.ndarray:
     least = f" of at least {rule.min_change:g}" if rule.min_change > 0 else ""
     need = {
         "decrease": f"a fall{least}",
@@ -119,16 +142,18 @@ def _d_change(rule: ChangeRule, df: pd.DataFrame) -> pd.Series:
     normal = f" (or inside {rule.normal[0]:g}–{rule.normal[1]:g})" if rule.normal else ""
     if rule.direction == "toward":
         normal = f" {rule.normal[0]:g}–{rule.normal[1]:g} (or inside it)"
-    return "value " + _fmt(df["value"]) + ", previous year " + _fmt(df["prev"]) + f", needs {need}{normal}"
+    return cat("value ", fmt(x["value"]), ", previous year ", fmt(x["prev"]), f", needs {need}{normal}")
 
 
-def _d_graded(rule: GradedRule, df: pd.DataFrame) -> pd.Series:
-    return "inspector grade " + df["value"].astype(str).where(df["value"].notna(), "—") + f" ({rule.scale})"
+def _d_graded(rule: GradedRule, x: dict) -> np.ndarray:
+    v = x["value"]
+    shown = fmt(v) if v.dtype != object else np.array(["—" if g is None else str(g) for g in v], dtype=TEXT)
+    return cat("inspector grade ", shown, f" ({rule.scale})")
 
 
-def _d_per_case(rule: PerCaseRule, df: pd.DataFrame) -> pd.Series:
+def _d_per_case(rule: PerCaseRule, x: dict) -> np.ndarray:
     cap = f", at most {rule.cap:g}" if rule.cap else ""
-    return _fmt(df["value"]) + f" cases × {rule.points_per_case:g} points{cap}"
+    return cat(fmt(x["value"]), f" cases × {rule.points_per_case:g} points{cap}")
 
 
 # --------------------------------------------------------------------------- rules

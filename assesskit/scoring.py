@@ -32,7 +32,7 @@ import pandas as pd
 
 from .data import Panel, read_panel
 from .exceptions import Problem
-from .rules import DESCRIBERS, RULES, RuleInput
+from .rules import DESCRIBERS, RULES, TEXT, RuleInput, cat, fmt
 from .scheme import SEP, CategoryTarget, Condition, Item, Scheme, TableTarget
 
 # Item status codes (int8 in the arrays, words in the tables).
@@ -206,61 +206,86 @@ class ScoreResult:
     @cached_property
     def items(self) -> pd.DataFrame:
         """Long item table: one row per unit, year and applicable item, plus one row per
-        non-zero bonus or deduction; every lost point with its reason."""
+        non-zero bonus or deduction; every lost point with its reason.
+
+        Rows follow the summary's order, items in the scheme's order, then adjustments.
+        """
         s = self.scheme
+        flat = s.flat_items
+        k, adjs = len(flat), s.adjustments
+        order = self._order
+        n = order.size
+        # entries (item or adjustment × row) present, in summary order: nonzero of the
+        # rows × entries matrix walks row by row, entries in scheme order — no sort needed
+        adj_amt = np.array([self._adjust[a.id] for a in adjs]) if adjs else np.zeros((0, n))
+        present = np.vstack([self._applies, adj_amt != 0]) if adjs else self._applies
+        r_pos, e = np.nonzero(present[:, order].T)
+        row = order[r_pos]
+        is_item = e < k
+        ei = np.where(is_item, e, 0)
+
+        def per_entry(item_vals: list, adj_vals: list) -> np.ndarray:
+            return np.array(item_vals + adj_vals, dtype=object)[e]
+
+        sign = np.array([1.0 if a.kind == "bonus" else -1.0 for a in adjs])
+        pts = np.where(is_item, self._points[ei, row], 0.0)
+        if adjs:
+            ea = np.where(is_item, 0, e - k)
+            pts = np.where(is_item, pts, sign[ea] * adj_amt[ea, row])
+        max_pts = np.array([it.points for _p, it in flat] + [np.nan] * len(adjs))[e]
+
+        def matrix(source: dict[str, np.ndarray]) -> np.ndarray:
+            out = np.full(e.size, np.nan)
+            for j, (_p, it) in enumerate(flat):
+                if it.id in source:
+                    m = e == j
+                    out[m] = source[it.id][row[m]]
+            return out
+
+        labels_ind = {i for i, ind in s.indicators.items() if ind.kind == "label"}
+        value = np.full(e.size, np.nan, dtype=object if labels_ind else float)
+        for j, (_p, it) in enumerate(flat):
+            m = e == j
+            value[m] = self._values[it.rule.indicator][row[m]]
+        for a_i, _a in enumerate(adjs):
+            m = e == k + a_i
+            value[m] = adj_amt[a_i, row[m]]
+        status_words = np.concatenate([STATUS, ["bonus", "deduction"]])
+        code = np.where(is_item, self._status[ei, row], 0)
+        if adjs:
+            code = np.where(is_item, code, np.where(sign[ea] > 0, len(STATUS), len(STATUS) + 1))
         rows = self._rows
-        frames = []
-        for j, (path, item) in enumerate(s.flat_items):
-            m = self._applies[j]
-            if not m.any():
-                continue
-            nan_col = np.full(int(m.sum()), np.nan)
-            sub = rows.loc[m, ["unit", "name", "year", "kind"]].reset_index(drop=True)
-            val = self._values[item.rule.indicator][m]
-            status = self._status[j, m]
-            pts = self._points[j, m]
-            df = sub.assign(
-                line=path[0],
-                section=SEP.join(path[1:-1]),
-                item=item.id,
-                label=item.label,
-                label_en=item.label_en,
-                max_points=item.points,
-                points=pts,
-                lost=item.points - pts,
-                status=STATUS[status],
-                value=pd.Series(val, dtype=object if val.dtype == object else float),
-                target=self._targets[item.id][m] if item.id in self._targets else nan_col,
-                _prev=self._prev[item.id][m] if item.id in self._prev else nan_col,
-            )
-            df["reason"] = _reasons(item, df, s.missing)
-            frames.append(df.drop(columns="_prev"))
-        for adj in s.adjustments:
-            pts = self._adjust[adj.id]
-            m = pts != 0
-            if not m.any():
-                continue
-            sub = rows.loc[m, ["unit", "name", "year", "kind"]].reset_index(drop=True)
-            sign = 1.0 if adj.kind == "bonus" else -1.0
-            parts = [f"{k}×{v:g}" for k, v in adj.per_case.items()]
-            if adj.assessed:
-                parts.append(f"assessed {adj.assessed.indicator}")
-            counts = " + ".join(parts)
-            frames.append(
-                sub.assign(
-                    line="", section="adjustments", item=adj.id, label=adj.label, label_en=adj.label_en,
-                    max_points=np.nan, points=sign * pts[m], lost=np.where(sign < 0, pts[m], 0.0),
-                    status=adj.kind, value=pts[m], target=np.nan,
-                    reason=f"{adj.label}: {counts}" + (f", capped at {adj.cap:g}" if adj.cap else ""),
-                )
-            )
-        if not frames:
-            return pd.DataFrame(columns=ITEM_COLUMNS)
-        out = pd.concat(frames, ignore_index=True)
-        order = {it.id: k for k, (_p, it) in enumerate(s.flat_items)}
-        order.update({a.id: len(order) + k for k, a in enumerate(s.adjustments)})
-        out = out.assign(_o=out["item"].map(order)).sort_values(["year", "unit", "_o"], kind="stable")
-        return out.drop(columns="_o").reset_index(drop=True)[ITEM_COLUMNS]
+        out = pd.DataFrame({
+            "unit": rows["unit"].to_numpy()[row],
+            "name": rows["name"].to_numpy()[row],
+            "year": rows["year"].to_numpy()[row],
+            "kind": rows["kind"].to_numpy()[row],
+            "line": per_entry([p[0] for p, _ in flat], [""] * len(adjs)),
+            "section": per_entry([SEP.join(p[1:-1]) for p, _ in flat], ["adjustments"] * len(adjs)),
+            "item": per_entry([it.id for _p, it in flat], [a.id for a in adjs]),
+            "label": per_entry([it.label for _p, it in flat], [a.label for a in adjs]),
+            "label_en": per_entry([it.label_en for _p, it in flat], [a.label_en for a in adjs]),
+            "max_points": max_pts,
+            "points": pts,
+            "lost": np.where(is_item, max_pts - pts, np.maximum(-pts, 0.0)),
+            "status": status_words[code],
+            "value": value,
+            "target": matrix(self._targets),
+        })
+        prev = matrix(self._prev)
+        reason = np.full(e.size, "met", dtype=object)
+        for j, (_p, it) in enumerate(flat):
+            m = np.flatnonzero((e == j) & (code != MET))
+            if m.size:
+                x = {"value": value[m], "target": out["target"].to_numpy()[m], "prev": prev[m],
+                     "points": pts[m], "status": code[m]}
+                reason[m] = _reasons(it, x, s.missing).astype(object)
+        for a_i, a in enumerate(adjs):
+            m = np.flatnonzero(e == k + a_i)
+            if m.size:
+                reason[m] = _adjustment_reasons(a, self._values, row[m], out["points"].to_numpy()[m])
+        out["reason"] = reason
+        return out[ITEM_COLUMNS]
 
     @cached_property
     def lines(self) -> pd.DataFrame:
@@ -278,37 +303,51 @@ class ScoreResult:
         return pd.concat(out, ignore_index=True)
 
 
-def _reasons(item: Item, df: pd.DataFrame, default_missing: str) -> pd.Series:
-    """Words for each row: why points were lost (or 'met')."""
+def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str) -> np.ndarray:
+    """Words for rows of one item that did not get full points (status not 'met').
+
+    ``x`` holds arrays ``value``, ``target``, ``prev``, ``points`` and ``status`` (codes).
+    """
     policy = item.missing or default_missing
-    describe = DESCRIBERS[item.rule.type]
-    lost = df["lost"] > 1e-12
-    out = pd.Series("met", index=df.index, dtype=object)
-    miss = df["status"] == "missing"
-    if (lost & ~miss).any() or (df["status"] == "vetoed").any():
-        sub = df[lost | (df["status"] == "vetoed")].rename(columns={"_prev": "prev"})
-        text = describe(item.rule, sub)
-        word = np.where(sub["status"] == "partial", "partial credit: ", "missed: ")
-        text = word + text + " → " + _pts(sub["points"]) + f"/{item.points:g}"
-        text = text.where(sub["status"] != "vetoed", "vetoed — " + text)
-        out.loc[sub.index] = text
-    if miss.any():
+    st = x["status"]
+    out = np.full(st.size, "", dtype=TEXT)
+    scored = np.flatnonzero(st != MISSING)
+    if scored.size:
+        sub = {k: v[scored] for k, v in x.items()}
+        text = DESCRIBERS[item.rule.type](item.rule, sub)
+        word = np.where(sub["status"] == PARTIAL, "partial credit: ", "missed: ")
+        text = cat(word, text, " → ", fmt(sub["points"]), f"/{item.points:g}")
+        out[scored] = np.where(sub["status"] == VETOED, cat("vetoed — ", text), text)
+    miss = np.flatnonzero(st == MISSING)
+    if miss.size:
         # name what is missing: the value, the target, or the previous year
-        val = df["value"]
-        no_val = val.isna() if val.dtype == object else val.astype(float).isna()
-        has_target = hasattr(item.rule, "target") and item.rule.target is not None
+        v = x["value"][miss]
+        no_val = pd.isna(v) if v.dtype == object else np.isnan(v.astype(float))
+        has_target = getattr(item.rule, "target", None) is not None
         cause = np.where(
             no_val, "no value",
-            np.where(df["target"].isna() & has_target, "no target for this unit and year",
-                     np.where(df["_prev"].isna(), "no value for the previous year", "value not computable")),
+            np.where(np.isnan(x["target"][miss]) & has_target, "no target for this unit and year",
+                     np.where(np.isnan(x["prev"][miss]), "no value for the previous year", "value not computable")),
         )
-        scored = "0" if policy == "zero" else "full points"
-        out.loc[miss] = pd.Series(cause, index=df.index)[miss] + f" → scored {scored} (missing-data policy '{policy}')"
+        what = "0" if policy == "zero" else "full points"
+        out[miss] = cat(cause, f" → scored {what} (missing-data policy '{policy}')")
     return out
 
 
-def _pts(s: pd.Series) -> pd.Series:
-    return s.round(4).astype(str).str.replace(r"\.0$", "", regex=True)
+def _adjustment_reasons(adj, values: dict[str, np.ndarray], rows: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """'innovation 2 × 20 + …' with the unit's own non-zero counts, then the points."""
+    terms = [(f"{ind} ", ind, f" × {per:g}") for ind, per in adj.per_case.items()]
+    if adj.assessed:
+        a = adj.assessed
+        terms.append((f"assessed ({a.min:g}–{a.max:g}) ", a.indicator, ""))
+    text = np.full(rows.size, "", dtype=TEXT)
+    for name, ind, per in terms:
+        c = values[ind][rows]
+        has = ~np.isnan(c) & (c != 0)
+        part = cat(name, fmt(c), per)
+        text = np.where(has, np.where(text == "", part, cat(text, " + ", part)), text)
+    cap = f", capped at {adj.cap:g}" if adj.cap is not None else ""
+    return cat(f"{adj.label}: ", text, cap, " → ", fmt(pts)).astype(object)
 
 
 # --------------------------------------------------------------------------- engine
