@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import unicodedata
 from pathlib import Path
 
 import click
@@ -125,14 +126,21 @@ def score(scheme_name, data, units, targets, grades, year, out_dir, encoding, al
     click.echo(f"wrote {', '.join(str(f) for f in files)}")
 
 
+def _pad(text: str, width: int) -> str:
+    """Pad to a display width, counting CJK characters as two columns."""
+    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    return text + " " * max(width - shown, 0)
+
+
 def _print_table(summary: pd.DataFrame, limit: int = 12) -> None:
     for (year, kind), g in summary.groupby(["year", "kind"], sort=True):
         click.echo(f"\n{year} · {kind} ({len(g)} units)")
         for row in g.head(limit).itertuples():
             rank = "—" if pd.isna(row.rank) else int(row.rank)
             total = "not scored" if pd.isna(row.total) else f"{row.total:8.2f}"
-            flags = " ".join(x for x in (row.award, row.warning, "VETO: " + row.veto_reason if row.veto else "") if x)
-            click.echo(f"  {rank!s:>3}  {row.name:<16} {total}  {flags}")
+            veto = f"VETO: {row.veto_reason}" if row.veto else ""
+            flags = " ".join(x for x in (row.award, row.single_awards, row.warning, veto) if x)
+            click.echo(f"  {rank!s:>3}  {_pad(str(row.name), 18)} {total}  {flags}")
         if len(g) > limit:
             click.echo(f"  … {len(g) - limit} more")
 
