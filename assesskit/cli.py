@@ -139,7 +139,8 @@ def _print_table(summary: pd.DataFrame, limit: int = 12) -> None:
             rank = "—" if pd.isna(row.rank) else int(row.rank)
             total = "not scored" if pd.isna(row.total) else f"{row.total:8.2f}"
             veto = f"VETO: {row.veto_reason}" if row.veto else ""
-            flags = " ".join(x for x in (row.award, row.single_awards, row.warning, veto) if x)
+            inel = f"no award: {row.ineligible_reason}" if not row.veto and row.ineligible_reason else ""
+            flags = " ".join(x for x in (row.award, row.single_awards, row.warning, veto, inel) if x)
             click.echo(f"  {rank!s:>3}  {_pad(str(row.name), 18)} {total}  {flags}")
         if len(g) > limit:
             click.echo(f"  … {len(g) - limit} more")

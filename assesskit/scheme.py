@@ -72,7 +72,9 @@ class Indicator(_Model):
     Either a rate computed from counts, ``sum(numerator) / sum(denominator) * scale``
     (a term ``-deaths`` is subtracted), or a plain column (``column``, default: the
     indicator's own id). A rate whose counts are absent is read from a column named like
-    the indicator, with a warning that it carries no denominator.
+    the indicator, with a warning that it carries no denominator. A zero denominator
+    makes the rate undefined (missing) unless ``zero_denominator`` gives its value — e.g.
+    100 for a collection rate when nothing was due.
     """
 
     label: str | None = None
@@ -83,6 +85,7 @@ class Indicator(_Model):
     scale: float = 1.0
     column: str | None = None
     kind: Literal["number", "count", "label"] = "number"
+    zero_denominator: float | None = None
     min: float | None = None
     max: float | None = None
 

@@ -70,7 +70,8 @@ def indicator_values(scheme: Scheme, data: pd.DataFrame) -> dict[str, np.ndarray
             den = np.sum([col(c) for c in ind.denominator], axis=0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 # counts × scale first, then one division: 57 × 100 / 100 is exactly 57 (57 / 100 × 100 is not)
-                out[ind_id] = np.where(den != 0, num * ind.scale / den, np.nan)
+                zero = np.nan if ind.zero_denominator is None else ind.zero_denominator
+                out[ind_id] = np.where(den != 0, num * ind.scale / np.where(den != 0, den, 1), zero)
         elif ind.kind == "label":
             out[ind_id] = data[own].to_numpy(dtype=object) if own in cols else np.full(n, None, dtype=object)
         else:
@@ -279,7 +280,8 @@ class ScoreResult:
             if m.size:
                 x = {"value": value[m], "target": out["target"].to_numpy()[m], "prev": prev[m],
                      "points": pts[m], "status": code[m]}
-                reason[m] = _reasons(it, x, s.missing).astype(object)
+                is_rate = s.indicators[it.rule.indicator].is_rate
+                reason[m] = _reasons(it, x, s.missing, is_rate).astype(object)
         for a_i, a in enumerate(adjs):
             m = np.flatnonzero(e == k + a_i)
             if m.size:
@@ -303,7 +305,7 @@ class ScoreResult:
         return pd.concat(out, ignore_index=True)
 
 
-def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str) -> np.ndarray:
+def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate: bool = False) -> np.ndarray:
     """Words for rows of one item that did not get full points (status not 'met').
 
     ``x`` holds arrays ``value``, ``target``, ``prev``, ``points`` and ``status`` (codes).
@@ -325,7 +327,7 @@ def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str) -> np.n
         no_val = pd.isna(v) if v.dtype == object else np.isnan(v.astype(float))
         has_target = getattr(item.rule, "target", None) is not None
         cause = np.where(
-            no_val, "no value",
+            no_val, "no value (or a zero denominator)" if is_rate else "no value",
             np.where(np.isnan(x["target"][miss]) & has_target, "no target for this unit and year",
                      np.where(np.isnan(x["prev"][miss]), "no value for the previous year", "value not computable")),
         )

@@ -31,8 +31,10 @@ def _value(scheme: Scheme, ind_id: str, row: dict) -> float | str | None:
     if ind.is_rate and all(c.lstrip("-") in row for c in ind.numerator + ind.denominator):
         num = sum(get(c) for c in ind.numerator)
         den = sum(get(c) for c in ind.denominator)
-        if math.isnan(num) or math.isnan(den) or den == 0:
+        if math.isnan(num) or math.isnan(den):
             return NAN
+        if den == 0:
+            return NAN if ind.zero_denominator is None else ind.zero_denominator
         return num * ind.scale / den
     v = row.get(ind.column or ind_id)
     if ind.kind == "label":

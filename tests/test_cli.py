@@ -21,10 +21,16 @@ def test_validate_good_and_broken_files(tmp_path, mini_path, mini_raw):
     broken_yaml.write_text("id: [unclosed\n", encoding="utf-8")
     mini_raw["lines"][0]["items"][1]["rule"]["type"] = "magic"
     unknown_rule = write_yaml(tmp_path, mini_raw, "unknown_rule.yaml")
-    r = run("validate", mini_path, broken_yaml, unknown_rule)
+    mini_raw["lines"][0]["items"][1]["rule"] = {"type": "graded", "indicator": "no_such_indicator"}
+    missing_ind = write_yaml(tmp_path, mini_raw, "missing_indicator.yaml")
+    mini_raw["lines"][0]["items"][1]["points"] = 30
+    bad_sum = write_yaml(tmp_path, mini_raw, "bad_sum.yaml")
+    r = run("validate", mini_path, broken_yaml, unknown_rule, missing_ind, bad_sum)
     assert r.exit_code == 2
     assert "broken.yaml: broken YAML (line 2" in r.output
     assert "unknown rule type 'magic'" in r.output
+    assert "missing_indicator.yaml: main › gr: names indicator 'no_such_indicator', which is not defined" in r.output
+    assert "bad_sum.yaml: main: children add up to 90 (60 + 30) but the parent has 100 points" in r.output
 
 
 def test_validate_data_against_a_scheme(tmp_path, mini_path):

@@ -171,3 +171,16 @@ def test_year_selection_uses_history(mini):
     assert set(r.summary.year) == {2016}
     r_all = score(mini, FIX / "mini.csv")
     assert sorted(r_all.summary.year.unique()) == [2015, 2016]
+
+
+def test_zero_denominator_is_missing_unless_declared(mini_raw):
+    # 0 policy births of 0 births: policy_rate 0/0 is undefined → missing → 0 and, being
+    # "missed", the veto fires; declaring zero_denominator: 100 makes it 100 → met.
+    df = _panel([0], [40]).assign(births=0, male_births=0, female_births=0)
+    r = score(parse_scheme(mini_raw), df)
+    pr = r.items.set_index("item").loc["pr"]
+    assert pr.status == "vetoed" and pr.points == 0
+    mini_raw["indicators"]["policy_rate"]["zero_denominator"] = 100
+    r = score(parse_scheme(mini_raw), df)
+    pr = r.items.set_index("item").loc["pr"]
+    assert (pr.status, pr.points, pr.value) == ("met", 40, 100)

@@ -395,32 +395,33 @@ def test_missing_data_scores_zero_with_status_missing(scheme):
     row = perfect_row(info_persons_due=np.nan, info_persons_recorded=np.nan)
     g = grades_row(g_assoc_ledgers=np.nan)
     r = run(scheme, [row], [g])
-    for item, lost in (("info_coverage", 1.4), ("assoc_ledgers", 2)):
+    for item, lost, cause in (
+        ("info_coverage", 1.4, "no value (or a zero denominator)"),  # a rate
+        ("assoc_ledgers", 2, "no value"),  # an inspector grade
+    ):
         x = item_row(r, "u1", item)
         assert x["points"] == 0 and x["lost"] == lost and x["status"] == "missing"
-        assert x["reason"] == "no value → scored 0 (missing-data policy 'zero')"
+        assert x["reason"] == f"{cause} → scored 0 (missing-data policy 'zero')"
     assert total(r) == pytest.approx(96.6)
 
 
-def test_no_illegal_birth_filing_rate_scores_full(scheme):
-    # 200 births, all within policy: filing rate 0/0 is not computable; the item has
-    # missing: full (assumption), so it keeps its 1 point, flagged missing. Same for fees 0/0.
+def test_nothing_due_counts_as_done_but_absent_counts_do_not(scheme):
+    # 200 births, all within policy, and no fee assessed: filing rate 0/0 and collection
+    # rate 0/0. Both indicators declare zero_denominator: 100 (nothing to file or collect
+    # = fully done), so each item is met with value 100 and keeps its 1 point.
     r = run(
         scheme,
-        [
-            perfect_row(
-                policy_births=200,
-                illegal_births_filed=0,
-                social_fee_assessed_yuan=0,
-                social_fee_collected_yuan=0,
-            )
-        ],
+        [perfect_row(policy_births=200, illegal_births_filed=0, social_fee_assessed_yuan=0, social_fee_collected_yuan=0)],
     )
     for item in ("law_illegal_birth_filing_rate", "law_fee_collection_rate"):
         x = item_row(r, "u1", item)
-        assert x["points"] == 1 and x["status"] == "missing"
-        assert "scored full points" in x["reason"]
+        assert x["points"] == 1 and x["status"] == "met" and x["value"] == 100
     assert total(r) == pytest.approx(100)
+    # the fee counts absent altogether: that is missing data, scored 0 (−1)
+    r = run(scheme, [perfect_row(social_fee_assessed_yuan=np.nan, social_fee_collected_yuan=np.nan)])
+    x = item_row(r, "u1", "law_fee_collection_rate")
+    assert x["points"] == 0 and x["status"] == "missing"
+    assert total(r) == pytest.approx(99)
 
 
 def test_filing_rate_below_90_is_missed(scheme):
@@ -530,7 +531,7 @@ def test_example_scores_as_planted(scheme):
         "qishuyan_jiedao": 100 - 0.8,
         "huangli": 100 - 0.5 - 0.5,
         "nanxiashu_jiedao": 100 - 1,
-        "yaoguan": 100 - 1,  # filing rate 0/0 scored full
+        "yaoguan": 100 - 1,  # filing rate 0/0 counts as 100 (nothing to file); −1 for the 失独 grade
         "luoyang": 100 - 0.6 - 0.5,
         "lucheng_jiedao": 100 - 1.25,
         "xueyan": 100 - 1.5,
@@ -568,8 +569,10 @@ def test_example_scores_as_planted(scheme):
     assert miss == {
         ("niutang", "info_coverage"): 0,
         ("niutang", "assoc_ledgers"): 0,
-        ("yaoguan", "law_illegal_birth_filing_rate"): 1,
     }
+    # yaoguan has no illegal birth: filing rate 0/0 → zero_denominator 100, met, 1 point
+    yg = r.items[(r.items["unit"] == "yaoguan") & (r.items["item"] == "law_illegal_birth_filing_rate")].iloc[0]
+    assert (yg["status"], yg["points"], yg["value"]) == ("met", 1, 100)
     hut = r.items[(r.items["unit"] == "hutang") & (r.items["item"] == "lead_policy_compliance_rate")].iloc[0]
     assert hut["reason"] == "missed: value 98.9, target >= 99 → 0/1.5"
 
