@@ -157,21 +157,49 @@ def json_schema(out: str | None) -> None:
         click.echo(text)
 
 
+@main.command("demo-data")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed → identical files).")
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the panels.")
+@click.option("--scheme", "scheme_ids", multiple=True, help="Only these schemes (repeatable); default all.")
+def demo_data(seed: int, out_dir: str, scheme_ids: tuple[str, ...]) -> None:
+    """Generate the synthetic demo panels (one folder per bundled scheme)."""
+    from .datasets.demo import write_demo_data
+
+    out = write_demo_data(out_dir, seed=seed, schemes=list(scheme_ids) or None)
+    click.echo(f"wrote synthetic demo panels (seed {seed}) to {out}; see {out / 'README.md'} for what is planted")
+
+
+@main.command()
+def datasets() -> None:
+    """List the shipped reference datasets with their sources and licences."""
+    from .datasets import catalog
+
+    for row in catalog().itertuples():
+        click.echo(f"{row.name:<20} {row.rows:>4} rows  {row.title}")
+        click.echo(f"{'':<20} source: {row.source}; licence: {row.licence}")
+
+
 @main.command()
 @click.option("--out", "out_dir", default="reports/demo", show_default=True, type=click.Path())
-def demo(out_dir: str) -> None:
-    """Score every bundled scheme on its bundled synthetic example into --out."""
-    from .datasets import example_ids, example_paths
+@click.option("--seed", default=0, show_default=True, type=int)
+def demo(out_dir: str, seed: int) -> None:
+    """Generate the synthetic demo panels and score every bundled scheme on them."""
+    from .datasets.demo import FILE_NAMES, write_demo_data
     from .scoring import score as score_api
 
-    ids = example_ids()
+    data_dir = write_demo_data(Path(out_dir) / "data", seed=seed)
+    ids = [p.stem for p in bundled_schemes()]
     for sid in ids:
         scheme = load_scheme(sid)
-        res = score_api(scheme, **{k: v for k, v in example_paths(sid).items()})
+        paths = {role: data_dir / sid / name for role, name in FILE_NAMES.items() if role != "truth"}
+        res = score_api(scheme, **{role: p for role, p in paths.items() if p.exists()})
         write_outputs(Path(out_dir) / sid, {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines})
-        click.echo(f"\n=== {scheme.id}: {scheme.label} (synthetic example data)")
-        _print_table(res.summary, limit=6)
-    click.echo(f"\nScored {len(ids)} schemes on synthetic examples; results in {out_dir}/<scheme>/summary.csv and items.csv")
+        click.echo(f"\n=== {scheme.id}: {scheme.label} — SYNTHETIC demo data")
+        _print_table(res.summary[res.summary["year"] == res.summary["year"].max()], limit=6)
+    click.echo(
+        f"\nScored {len(ids)} schemes on synthetic demo panels (seed {seed}). Open {out_dir}/<scheme>/summary.csv "
+        f"and items.csv; the panels and what they plant are in {data_dir}/ (README.md)."
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,6 +50,10 @@ ALIASES: dict[str, str] = {
 # Standard counts whose arithmetic ties them together.
 _SEX_COUNTS = ("births", "male_births", "female_births")
 
+FEW_BIRTHS = 50
+"""Below this many births a unit-year's birth-based rates are too noisy to compare (a
+warning, not an error: the 95% interval of a sex ratio from 50 births spans ~75–160)."""
+
 
 @dataclass(frozen=True)
 class Table:
@@ -227,6 +231,14 @@ def read_units(src: Table | pd.DataFrame | str | os.PathLike, scheme: Scheme | N
     return t
 
 
+def _terms(cols: list[str]) -> str:
+    """'births − policy_births' for the terms ['births', '-policy_births']."""
+    out = cols[0].lstrip("-") if not cols[0].startswith("-") else "−" + cols[0][1:]
+    for c in cols[1:]:
+        out += f" − {c[1:]}" if c.startswith("-") else f" + {c}"
+    return f"({out})" if len(cols) > 1 else out
+
+
 def _panel_problems(
     scheme: Scheme,
     t: Table,
@@ -253,6 +265,14 @@ def _panel_problems(
         for i in np.flatnonzero(frac.to_numpy())[:20]:
             probs.append(Problem(t.where(i, col), f"a count must be a whole number, got {s.iloc[i]:g}"))
 
+    if "births" in numeric:
+        b = numeric["births"]
+        few = b.notna() & (b < FEW_BIRTHS)
+        for i in np.flatnonzero(few.to_numpy())[:20]:
+            what = "no births: birth-based rates are undefined" if b.iloc[i] == 0 else (
+                f"only {b.iloc[i]:g} births (fewer than {FEW_BIRTHS}): its birth-based rates are very uncertain")
+            warns.append(Problem(t.where(i, "births"), f"{idx['unit'].iloc[i]} {idx['year'].iloc[i]}: {what}", "warning"))
+
     if all(c in numeric for c in _SEX_COUNTS):
         b, m, f = (numeric[c] for c in _SEX_COUNTS)
         bad = b.notna() & m.notna() & f.notna() & (m + f != b)
@@ -272,7 +292,7 @@ def _panel_problems(
             with np.errstate(divide="ignore", invalid="ignore"):
                 val = num * ind.scale / den
             where_col = ind.numerator[0].lstrip("-")
-            what = f"{ind_id} = {'+'.join(ind.numerator)} / {'+'.join(ind.denominator)} × {ind.scale:g}"
+            what = f"{ind_id} = {_terms(ind.numerator)} / {_terms(ind.denominator)} × {ind.scale:g}"
         else:
             col = ind.column or ind_id
             if col not in numeric:
