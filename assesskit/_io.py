@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .exceptions import ReportError
+
 CSV_ENCODING = "utf-8-sig"
 """Output CSVs carry a BOM so that Excel (also on Chinese Windows) reads the labels right."""
 
@@ -32,7 +34,12 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame |
     failure leaves the folder as it was (files of an earlier run are not touched).
     """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ReportError(f"{out}: exists and is not a folder; give a folder for the outputs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     tmp = Path(tempfile.mkdtemp(prefix=".assesskit-", dir=out))
     try:
         written = []

@@ -58,9 +58,13 @@ def schemes() -> None:
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--scheme", "scheme_name", help="Validate data files against this scheme.")
+@click.option("--units", type=click.Path(), help="Unit registry to check the data with.")
+@click.option("--targets", type=click.Path(), help="Target table to check the data with.")
+@click.option("--grades", type=click.Path(), help="Inspector grades to check the data with.")
 @click.option("--encoding", default=None, help="Encoding of CSV data files (default: UTF-8, else GBK).")
-def validate(paths: tuple[str, ...], scheme_name: str | None, encoding: str | None) -> None:
-    """Validate scheme files (.yaml), or data files against --scheme.
+def validate(paths: tuple[str, ...], scheme_name: str | None, units, targets, grades, encoding: str | None) -> None:
+    """Validate scheme files (.yaml), or data files against --scheme (with the same
+    --units, --targets and --grades that `score` would get).
 
     Exits 0 when everything is valid; otherwise prints every problem and exits 2.
     """
@@ -72,7 +76,9 @@ def validate(paths: tuple[str, ...], scheme_name: str | None, encoding: str | No
                 s = load_scheme(resolve_scheme_path(p))
                 click.echo(f"ok  {p}: scheme '{s.id}', {len(s.flat_items)} items")
             else:
-                panel = read_panel(scheme, read_table(p, encoding=encoding), allow_missing_columns=True)
+                extra = {k: read_table(v, encoding=encoding) for k, v in
+                         (("units", units), ("targets", targets), ("grades", grades)) if v}
+                panel = read_panel(scheme, read_table(p, encoding=encoding), **extra)
                 click.echo(f"ok  {p}: {len(panel.data)} unit-years")
                 for w in panel.warnings:
                     click.echo(f"    warning: {w}")

@@ -113,6 +113,13 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None) -> Table
             from io import StringIO
 
             df = pd.read_csv(StringIO(text), dtype=object, skipinitialspace=True, keep_default_na=True)
+            import csv
+
+            header = next(csv.reader(StringIO(text)), [])
+            raw = [ALIASES.get(h.strip(), h.strip()) for h in header]
+            dups = sorted({h for h in raw if raw.count(h) > 1})
+            if dups:
+                raise DataError(f"{p}: duplicate column names {dups} (after reading Chinese headers as standard names)")
     except DataError:
         raise
     except Exception as exc:  # parser errors of pandas / openpyxl: name the file
@@ -130,6 +137,9 @@ def _as_table(obj: Table | pd.DataFrame | str | os.PathLike | None, name: str) -
     if isinstance(obj, pd.DataFrame):
         df = obj.copy()
         df.columns = [ALIASES.get(str(c).strip(), str(c).strip()) for c in df.columns]
+        dups = sorted(set(df.columns[df.columns.duplicated()]))
+        if dups:
+            raise DataError(f"<{name}>: duplicate column names {dups} (after reading Chinese headers as standard names)")
         return Table(df.reset_index(drop=True), f"<{name}>")
     return read_table(obj)
 
@@ -211,23 +221,34 @@ def _duplicates(t: Table, idx: pd.DataFrame, keys: list[str], probs: list[Proble
 
 def read_units(src: Table | pd.DataFrame | str | os.PathLike, scheme: Scheme | None = None) -> Table:
     """Read and check a unit registry (``unit``, ``name``, ``category``, ``kind``)."""
-    t = _as_table(src, "units")
     probs: list[Problem] = []
+    t = _check_units(_as_table(src, "units"), scheme, probs)
+    if probs:
+        raise DataError(f"{t.path}: the unit registry has {len(probs)} problems", probs)
+    return t
+
+
+def _check_units(t: Table, scheme: Scheme | None, probs: list[Problem]) -> Table:
+    """Strip the registry's text columns and add its problems to ``probs``."""
+    frame = t.frame.copy()
+    for col in ("unit", "name", "kind", "category"):
+        if col in frame.columns:
+            v = frame[col].astype(object)
+            frame[col] = v.where(v.isna(), v.astype(str).str.strip()).replace({"": None})
+    t = Table(frame, t.path, t.encoding)
     idx = _index_cols(t, probs, need_year=False)
     if idx is not None:
         _duplicates(t, idx, ["unit"], probs)
         if scheme is not None:
             for col, allowed in (("kind", scheme.kinds), ("category", scheme.categories)):
-                if col not in t.frame.columns:
+                if col not in frame.columns:
                     continue
-                vals = t.frame[col].astype(object)
+                vals = frame[col]
                 bad = vals.notna() & ~vals.isin(list(allowed))
                 for i in np.flatnonzero(bad.to_numpy())[:20]:
                     probs.append(
                         Problem(t.where(i, col), f"{vals.iloc[i]!r} is not one of the scheme's {col}s {sorted(allowed)}")
                     )
-    if probs:
-        raise DataError(f"{t.path}: the unit registry has {len(probs)} problems", probs)
     return t
 
 
@@ -361,35 +382,15 @@ def read_panel(
     tables = {"data": t}
     idx = _index_cols(t, probs)
 
-    # ---- grades: merged in as columns
+    # ---- grades: normalised to long form and checked against the grades file itself
     g = _as_table(grades, "grades")
     grade_wide = None
-    if g is not None:
-        tables["grades"] = g
-        gidx = _index_cols(g, probs)
-        if gidx is not None:
-            if {"item", "grade"} <= set(g.frame.columns):
-                long = gidx.assign(item=g.frame["item"].astype(str).str.strip(), grade=g.frame["grade"])
-                unknown = ~long["item"].isin(list(scheme.indicators))
-                for i in np.flatnonzero(unknown.to_numpy())[:20]:
-                    probs.append(
-                        Problem(g.where(i, "item"), f"unknown item {long['item'].iloc[i]!r}; expected one of the scheme's indicators")
-                    )
-                _duplicates(g, long, ["unit", "year", "item"], probs)
-                ok = long[~unknown].drop_duplicates(["unit", "year", "item"])
-                grade_wide = ok.pivot(index=["unit", "year"], columns="item", values="grade")
-            else:
-                _duplicates(g, gidx, ["unit", "year"], probs)
-                cols = [c for c in g.frame.columns if c not in ("unit", "year", "name")]
-                unknown = [c for c in cols if c not in scheme.indicators]
-                if unknown:
-                    probs.append(Problem(g.path, f"unknown item column(s) {unknown}"))
-                grade_wide = pd.concat([gidx, g.frame[[c for c in cols if c not in unknown]]], axis=1)
-                grade_wide = grade_wide.drop_duplicates(["unit", "year"]).set_index(["unit", "year"])
-
     if idx is None:
         raise DataError(f"{t.path}: cannot be scored", probs)
     _duplicates(t, idx, ["unit", "year"], probs)
+    if g is not None:
+        tables["grades"] = g
+        grade_wide = _read_grades(scheme, g, idx, t.path, probs)
 
     frame = t.frame
     if grade_wide is not None:
@@ -397,7 +398,7 @@ def read_panel(
         if clash:
             probs.append(Problem(g.path, f"grade item(s) {clash} are also columns of {t.path}"))
         key = pd.MultiIndex.from_frame(idx[["unit", "year"]])
-        extra = grade_wide.reindex(key).reset_index(drop=True)
+        extra = grade_wide.reindex(key).reset_index(drop=True).astype(object)
         extra.index = frame.index
         frame = pd.concat([frame, extra[[c for c in extra.columns if c not in clash]]], axis=1)
         t = Table(frame, t.path, t.encoding)
@@ -409,7 +410,7 @@ def read_panel(
     out["category"] = frame["category"].astype(object) if "category" in frame.columns else None
     u = _as_table(units, "units") if units is not None else None
     if u is not None:
-        u = read_units(u, scheme)
+        u = _check_units(u, scheme, probs)
         tables["units"] = u
         reg = u.frame.assign(unit=u.frame["unit"].astype(str).str.strip()).set_index("unit")
         unknown = ~out["unit"].isin(reg.index)
@@ -500,9 +501,12 @@ def read_panel(
     _panel_problems(scheme, t, idx, numeric, probs, warns)
 
     # ---- graded points within [0, points]
+    from_grades = set(grade_wide.columns) if grade_wide is not None else set()
     for path, item in scheme.flat_items:
         r = item.rule
         col = scheme.indicators[r.indicator].column or r.indicator
+        if col in from_grades:
+            continue  # checked against the grades file already
         if r.type == "graded" and col in numeric:
             hi = {"points": item.points, "fraction": 1.0, "percent": 100.0}.get(r.scale)
             s = numeric[col]
@@ -534,9 +538,16 @@ def read_panel(
                 probs.append(Problem(t.path, f"year {y} has no rows"))
     elif not out["year"].between(lo, hi).any():
         probs.append(Problem(t.path, f"no row has a year inside the scheme's years {lo}–{hi}"))
+    odd = ~out["year"].between(1949, 2100)
+    for i in np.flatnonzero(odd.to_numpy())[:20]:
+        probs.append(Problem(t.where(i, "year"), f"year {out['year'].iloc[i]} is not plausible (expected 1949–2100)"))
+    later = sorted(set(out["year"][(out["year"] > hi) & ~odd]))
+    if later:
+        warns.append(Problem(t.path, f"rows of {', '.join(map(str, later[:10]))} are after the scheme's years "
+                             f"{lo}–{hi} and are not scored (earlier years serve as history)", "warning"))
 
     # ---- targets
-    tgt = _read_targets(scheme, targets, probs, tables)
+    tgt = _read_targets(scheme, targets, probs, tables, out, warns, years)
 
     if probs:
         raise DataError(
@@ -554,7 +565,73 @@ def read_panel(
 SEP_ITEM = " › "
 
 
-def _read_targets(scheme: Scheme, src, probs: list[Problem], tables: dict) -> pd.DataFrame:
+def _graded_spec(scheme: Scheme) -> dict[str, tuple[str, float | None, list[str] | None, str]]:
+    """For each graded indicator: (scale, highest grade, labels, the item's path)."""
+    out = {}
+    for path, it in scheme.flat_items:
+        r = it.rule
+        if r.type == "graded":
+            hi = {"points": it.points, "fraction": 1.0, "percent": 100.0}.get(r.scale)
+            out[r.indicator] = (r.scale, hi, list(r.labels) if r.labels else None, SEP_ITEM.join(path))
+    return out
+
+
+def _read_grades(scheme: Scheme, g: Table, panel_idx: pd.DataFrame, panel_path: str, probs: list[Problem]):
+    """Inspector grades, long (unit, year, item, grade) or wide, checked against the grades
+    file itself; returned wide (index unit, year; one column per graded indicator)."""
+    gidx = _index_cols(g, probs)
+    if gidx is None:
+        return None
+    f = g.frame
+    if {"item", "grade"} <= set(f.columns):
+        long = gidx.assign(item=f["item"].astype(str).str.strip(), grade=f["grade"], _row=np.arange(len(f)))
+        _duplicates(g, long, ["unit", "year", "item"], probs)
+    else:
+        _duplicates(g, gidx, ["unit", "year"], probs)
+        cols = [c for c in f.columns if c not in ("unit", "year", "name")]
+        parts = [gidx.assign(item=c, grade=f[c], _row=np.arange(len(f))) for c in cols]
+        long = pd.concat(parts, ignore_index=True) if parts else gidx.assign(item=None, grade=None, _row=0).iloc[:0]
+    unknown = ~long["item"].isin(list(scheme.indicators))
+    for r, item in zip(long["_row"][unknown][:20], long["item"][unknown][:20]):
+        probs.append(Problem(g.where(r, "item"), f"unknown item {item!r}; expected one of the scheme's indicators"))
+    named = sorted(set(long["item"][~unknown]))  # every item the file names, even if all empty
+    long = long[~unknown & long["grade"].notna()]
+    panel_keys = pd.MultiIndex.from_frame(panel_idx[["unit", "year"]])
+    absent = ~pd.MultiIndex.from_frame(long[["unit", "year"]]).isin(panel_keys)
+    for r, u, y in zip(long["_row"][absent][:20], long["unit"][absent][:20], long["year"][absent][:20]):
+        probs.append(Problem(g.where(r, "unit"), f"{u} {y} is not in the panel {panel_path} (a misspelt unit?)"))
+    spec = _graded_spec(scheme)
+    values = pd.Series(index=long.index, dtype=object)
+    for ind, grp in long.groupby("item", sort=True):
+        scale, hi, labels, where_item = spec.get(ind, ("points", None, None, ind))
+        if scheme.indicators[ind].kind == "label":
+            lab = grp["grade"].astype(str).str.strip()
+            bad = ~lab.isin(labels or [])
+            for r, v in zip(grp["_row"][bad][:20], lab[bad][:20]):
+                probs.append(Problem(g.where(r, "grade"), f"grade {v!r} is not one of {labels} ({where_item})"))
+            values[grp.index] = lab
+            continue
+        txt = grp["grade"].map(lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
+        num = pd.to_numeric(txt, errors="coerce")
+        for r, v in zip(grp["_row"][num.isna()][:20], grp["grade"][num.isna()][:20]):
+            probs.append(Problem(g.where(r, "grade"), f"grade for {where_item}: expected a number, got {v!r}"))
+        if hi is not None:
+            out = (num < 0) | (num > hi)
+            for r, v in zip(grp["_row"][out][:20], num[out][:20]):
+                probs.append(Problem(g.where(r, "grade"), f"grade {v:g} for {where_item} must lie in 0–{hi:g}"))
+        values[grp.index] = num.astype(float)
+    long = long.assign(grade=values).drop_duplicates(["unit", "year", "item"])
+    wide = long.pivot(index=["unit", "year"], columns="item", values="grade")
+    return wide.reindex(columns=named)
+
+
+def _read_targets(
+    scheme: Scheme, src, probs: list[Problem], tables: dict, panel: pd.DataFrame, warns: list[Problem],
+    years: list[int] | None = None,
+) -> pd.DataFrame:
+    """Per-unit-year targets: only the columns the scheme names are read (others, such as a
+    remarks column, are ignored). Rows of units outside the panel, and scored unit-years
+    without a row, are reported as warnings (a misspelt unit would otherwise go unseen)."""
     names = sorted(
         {it.rule.target.table for _p, it in scheme.flat_items if isinstance(getattr(it.rule, "target", None), TableTarget)}
     )
@@ -575,16 +652,31 @@ def _read_targets(scheme: Scheme, src, probs: list[Problem], tables: dict) -> pd
     idx = _index_cols(t, probs)
     if idx is None:
         return empty
+    stray = sorted(set(idx["unit"]) - set(panel["unit"]))
+    if stray:
+        warns.append(Problem(t.path, f"targets for units not in the panel are ignored: {', '.join(map(str, stray[:10]))}"
+                             + (" …" if len(stray) > 10 else ""), "warning"))
     if {"target", "value"} <= set(t.frame.columns):
         long = idx.assign(target=t.frame["target"].astype(str).str.strip(), value=_to_numeric(t, "value", probs))
+        long = long[long["target"].isin(names)]
         _duplicates(t, long, ["unit", "year", "target"], probs)
         wide = long.drop_duplicates(["unit", "year", "target"]).pivot(index=["unit", "year"], columns="target", values="value")
     else:
         _duplicates(t, idx, ["unit", "year"], probs)
-        cols = [c for c in t.frame.columns if c not in ("unit", "year", "name")]
+        cols = [c for c in t.frame.columns if c in names]
         vals = pd.DataFrame({c: _to_numeric(t, c, probs) for c in cols}, index=t.frame.index)
         wide = pd.concat([idx, vals], axis=1).drop_duplicates(["unit", "year"]).set_index(["unit", "year"])
     absent = [n for n in names if n not in wide.columns]
     if absent:
         probs.append(Problem(t.path, f"target column(s) {absent} are needed by the scheme; found {list(wide.columns)}"))
+    lo, hi = scheme.years
+    line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
+    kinds = {line_kind[p[0]] for p, it in scheme.flat_items if isinstance(getattr(it.rule, "target", None), TableTarget)}
+    in_years = panel["year"].isin(years) if years is not None else panel["year"].between(lo, hi)
+    scored = panel[in_years & panel["kind"].isin(kinds)]
+    lacking = ~pd.MultiIndex.from_frame(scored[["unit", "year"]]).isin(wide.index)
+    if lacking.any():
+        miss = [f"{u} {y}" for u, y in scored.loc[lacking, ["unit", "year"]].itertuples(index=False)]
+        warns.append(Problem(t.path, f"no target row for {', '.join(miss[:10])}{' …' if len(miss) > 10 else ''}: "
+                             "their items use the scheme's default target, or score as missing", "warning"))
     return wide.astype(float)

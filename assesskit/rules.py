@@ -170,10 +170,13 @@ def linear(rule: LinearRule, x: RuleInput) -> np.ndarray:
     """``(value − floor) / (target − floor)`` clipped to [0, 1]; the sign of the span
     gives the direction, so one formula serves ≥ and ≤ targets."""
     span = x.target - rule.floor
+    # the span must point the way of `op`; a target at (or beyond) the floor degenerates to a
+    # threshold on the target rather than inverting the credit (the loader rejects such
+    # fixed and category targets; table targets can still arrive that way)
+    proper = span > 0 if rule.op == ">=" else span < 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac = (x.value - rule.floor) / span
-        # a target equal to the floor degenerates to a threshold on the target
-        frac = np.where(span == 0, _CMP[rule.op](x.value, x.target), frac)
+        frac = (x.value - rule.floor) / np.where(proper, span, 1.0)
+        frac = np.where(proper, frac, _CMP[rule.op](x.value, x.target))
     return _nan_where(np.clip(frac, 0.0, 1.0) + 0.0, x.value, x.target)  # + 0.0: no -0.0
 
 

@@ -614,21 +614,32 @@ def check_scheme(s: Scheme) -> list[Problem]:
         cap = getattr(item.rule, "cap", None)
         if cap is not None and cap > item.points:
             probs.append(Problem(where, f"cap {cap:g} exceeds the item's {item.points:g} points"))
-        if isinstance(item.rule, LinearRule) and isinstance(item.rule.target, float):
+        if isinstance(item.rule, LinearRule):
             up = item.rule.op == ">="
-            if (item.rule.floor >= item.rule.target) if up else (item.rule.floor <= item.rule.target):
-                probs.append(
-                    Problem(
-                        where,
-                        f"floor {item.rule.floor:g} must lie {'below' if up else 'above'} "
-                        f"the target {item.rule.target:g} for op '{item.rule.op}'",
+            t = item.rule.target
+            values = (
+                [t] if isinstance(t, (int, float))
+                else list(getattr(t, "by_category", {}).values()) + ([t.default] if t.default is not None else [])
+            )
+            for v in values:
+                if (item.rule.floor >= v) if up else (item.rule.floor <= v):
+                    probs.append(
+                        Problem(
+                            where,
+                            f"floor {item.rule.floor:g} must lie {'below' if up else 'above'} "
+                            f"the target {v:g} for op '{item.rule.op}'",
+                        )
                     )
-                )
+        if isinstance(item.rule, PerCaseRule) and item.rule.indicator in s.indicators:
+            if s.indicators[item.rule.indicator].kind != "count":
+                probs.append(Problem(where, f"per_case reads '{item.rule.indicator}', which must be declared kind: count"))
 
     for adj in s.adjustments:
         where = f"adjustments › {adj.id}"
         for ind in adj.per_case:
             need_indicator(ind, where)
+            if ind in s.indicators and s.indicators[ind].kind != "count":
+                probs.append(Problem(where, f"per_case counts '{ind}', which must be declared kind: count"))
         if adj.assessed:
             need_indicator(adj.assessed.indicator, where)
             if adj.assessed.min > adj.assessed.max:
@@ -644,6 +655,8 @@ def check_scheme(s: Scheme) -> list[Problem]:
                 probs.append(Problem(where, f"'missed: {c.missed}' does not name an item"))
             if c.indicator is not None:
                 need_indicator(c.indicator, where)
+                if c.indicator in s.indicators and s.indicators[c.indicator].kind == "label":
+                    probs.append(Problem(where, f"condition on '{c.indicator}', a label: conditions compare numbers"))
         for k in v.applies_to or []:
             if k not in s.kinds:
                 probs.append(Problem(where, f"applies_to names unknown kind '{k}'"))

@@ -24,6 +24,7 @@ Order of application (documented in the README):
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .data import Panel, read_panel
-from .exceptions import Problem
+from .exceptions import DataError, Problem
 from .rules import DESCRIBERS, RULES, TEXT, RuleInput, cat, fmt
 from .scheme import SEP, CategoryTarget, Condition, Item, Scheme, TableTarget
 
@@ -317,7 +318,7 @@ def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate
     if scored.size:
         sub = {k: v[scored] for k, v in x.items()}
         text = DESCRIBERS[item.rule.type](item.rule, sub)
-        word = np.where(sub["status"] == PARTIAL, "partial credit: ", "missed: ")
+        word = np.where(sub["points"] > 1e-12, "partial credit: ", "missed: ")
         text = cat(word, text, " → ", fmt(sub["points"]), f"/{item.points:g}")
         out[scored] = np.where(sub["status"] == VETOED, cat("vetoed — ", text), text)
     miss = np.flatnonzero(st == MISSING)
@@ -388,7 +389,9 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     # (unit, year) as one integer key, for the previous-year and target-table lookups
     unit_codes, unit_names = pd.factorize(data["unit"])
     year_all = data["year"].to_numpy(dtype=np.int64)
-    key_all = unit_codes * 10_000 + year_all
+    y_min = int(year_all.min()) if year_all.size else 0
+    span = (int(year_all.max()) - y_min + 2) if year_all.size else 1  # +2: room for year − 1
+    key_all = unit_codes * span + (year_all - y_min + 1)
     need_prev = any(it.rule.type == "change" for _p, it in scheme.flat_items)
     # previous-year row of every row (for change rules): -1 where absent
     prev_row = pd.Index(key_all).get_indexer(key_all - 1) if need_prev else None
@@ -422,8 +425,9 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     if len(panel.targets.columns):
         t_units = panel.targets.index.get_level_values(0)
         t_codes = pd.Index(unit_names).get_indexer(t_units)  # −1: a unit not in the panel
-        known = np.flatnonzero(t_codes >= 0)
-        t_keys = t_codes[known] * 10_000 + panel.targets.index.get_level_values(1).to_numpy()[known]
+        t_years = panel.targets.index.get_level_values(1).to_numpy().astype(np.int64)
+        known = np.flatnonzero((t_codes >= 0) & (t_years >= y_min) & (t_years < y_min + span - 1))
+        t_keys = t_codes[known] * span + (t_years[known] - y_min + 1)
         found = pd.Index(t_keys).get_indexer(key_all[rows_idx])
         target_row = np.where(found >= 0, known[found], -1)
     missed: dict[str, np.ndarray] = {}
@@ -451,7 +455,7 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         st[is_missing] = MISSING
         status[j] = st
         np.multiply(f, item.points, out=points[j], where=app)
-        missed[item.id] = (f < 1 - 1e-12) & app
+        missed[item.id] = ((f < 1 - 1e-12) | is_missing) & app  # a missing value is never "met"
 
     pts0 = points
     cols: dict[str, np.ndarray] = {c: rows[c].to_numpy() for c in ("unit", "name", "year", "kind", "category")}
@@ -498,7 +502,7 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
             for c in v.when.walk():
                 if c.missed is not None:
                     j = next(jj for jj, (_p, it) in enumerate(items) if it.id == c.missed)
-                    status[j, m & missed[c.missed]] = VETOED
+                    status[j, m & missed[c.missed] & (status[j] != MISSING)] = VETOED
 
     def any_of(effect: str) -> np.ndarray:
         return np.logical_or.reduce([m for m, _ in by_effect[effect]] + [np.zeros(n, bool)])
@@ -553,8 +557,9 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         free &= ~got
     singles = []
     for sa in out_cfg.single_awards:
-        r = competition_rank(grp, [node_pts[sa.rank_by], total], eligible)
-        got = eligible & (r <= sa.count)
+        has_node = kind == line_kind[scheme.line_of(sa.rank_by).id]
+        r = competition_rank(grp, [node_pts[sa.rank_by], total], eligible & has_node)
+        got = eligible & has_node & (r <= sa.count)
         singles.append((got, sa.id))
         prize = prize + np.where(got, sa.prize or 0.0, 0.0)
     cols.update(award=award, single_awards=_join_labels(singles, n), prize=prize)
@@ -562,8 +567,10 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     for w in out_cfg.warnings:
         m = np.zeros(n, bool)
         if w.bottom is not None:
-            from_bottom = competition_rank(grp, [-total], ranked & in_outcomes)
-            m |= from_bottom <= w.bottom
+            pool = ranked & in_outcomes
+            from_bottom = competition_rank(grp, [-total] + [-k for k in tb], pool)
+            big_enough = np.bincount(grp, weights=pool)[grp] > w.bottom  # the only unit is not "last"
+            m |= (from_bottom <= w.bottom) & big_enough
         if w.below_total is not None:
             m |= ranked & in_outcomes & (total < w.below_total)
         warn.append((m, w.id))
@@ -635,7 +642,10 @@ def score(
     DataError
         With every problem in the inputs.
     """
-    years = [year] if isinstance(year, int) else (list(year) if year is not None else None)
+    years = [int(year)] if isinstance(year, numbers.Integral) else (
+        [int(y) for y in year] if year is not None else None)
+    if years == []:
+        raise DataError("year: an empty list of years; give at least one, or None for every year")
     panel = read_panel(
         scheme, data, units=units, targets=targets, grades=grades, years=years,
         allow_missing_columns=allow_missing_columns,

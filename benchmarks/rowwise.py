@@ -77,7 +77,7 @@ def _fraction(rule, v, t: float, prev: float, points: float) -> float:
     if kind == "linear":
         if math.isnan(t):
             return NAN
-        if t == rule.floor:
+        if not (t > rule.floor if rule.op == ">=" else t < rule.floor):
             return float(_cmp(v, rule.op, t))
         return min(max((v - rule.floor) / (t - rule.floor), 0.0), 1.0)
     if kind == "bands":
@@ -149,9 +149,10 @@ def score_rows(scheme: Scheme, data: pd.DataFrame, targets: pd.DataFrame | None 
             v = _value(scheme, r.indicator, row)
             prev = _value(scheme, r.indicator, prev_row) if (prev_row and r.type == "change") else NAN
             f = _fraction(r, v, _target(r, row, tdict), prev if prev is not None else NAN, item.points)
-            if math.isnan(f):
+            was_missing = math.isnan(f)
+            if was_missing:
                 f = 0.0 if (item.missing or scheme.missing) == "zero" else 1.0
-            missed[item.id] = f < 1 - 1e-12
+            missed[item.id] = was_missing or f < 1 - 1e-12
             lines_total += f * item.points
         bonus = deduction = 0.0
         for adj in scheme.adjustments:

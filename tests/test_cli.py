@@ -89,3 +89,21 @@ def test_json_schema_and_schemes_list(tmp_path):
 @pytest.mark.parametrize("flag", ["--help", "--version"])
 def test_help_and_version(flag):
     assert run(flag).exit_code == 0
+
+
+def test_out_pointing_at_a_file(tmp_path, mini_path):
+    f = tmp_path / "taken"
+    f.write_text("x", encoding="utf-8")
+    r = run("score", "--scheme", mini_path, "--data", FIX / "mini.csv", "--out", f)
+    assert r.exit_code == 2 and "exists and is not a folder" in r.output
+    assert f.read_text(encoding="utf-8") == "x"
+
+
+def test_validate_data_with_registry_and_targets():
+    from assesskit.datasets import example_paths
+
+    p = example_paths("foshan_2006")
+    r = run("validate", "--scheme", "foshan_2006", p["data"])
+    assert r.exit_code == 2 and "give --targets" in r.output
+    r = run("validate", "--scheme", "foshan_2006", p["data"], "--units", p["units"], "--targets", p["targets"])
+    assert r.exit_code == 0, r.output

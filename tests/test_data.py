@@ -136,3 +136,72 @@ def test_read_panel_sorts_and_types(mini):
     p = read_panel(mini, FIX / "mini.csv")
     assert p.data[["unit", "year"]].values.tolist()[:2] == [["A", 2015], ["A", 2016]]
     assert p.data["births"].dtype == float
+
+
+# ---- review findings: each would otherwise change scores silently or crash
+def test_grade_for_a_unit_not_in_the_panel_names_the_grades_file(tmp_path, mini):
+    df = pd.read_csv(FIX / "mini.csv").drop(columns="g1")
+    g = tmp_path / "grades.csv"
+    g.write_text("unit,year,item,grade\nA,2016,g1,35\nBB,2016,g1,40\nC,2016,g1,abc\n", encoding="utf-8")
+    with pytest.raises(DataError) as e:
+        score(mini, df, grades=g, year=2016)
+    msg = str(e.value)
+    assert "grades.csv, row 3, column 'unit': BB 2016 is not in the panel" in msg
+    assert "grades.csv, row 4, column 'grade': grade for main › gr: expected a number, got 'abc'" in msg
+
+
+def test_target_rows_for_unknown_units_and_unit_years_without_targets_warn(mini_raw):
+    from assesskit import parse_scheme
+
+    mini_raw["lines"][0]["items"][0]["items"][0]["rule"]["target"] = {"table": "pr_target", "default": 95}
+    targets = pd.DataFrame({"unit": ["A", "Bx"], "year": 2016, "pr_target": [99, 90], "备注": ["ok", "typo"]})
+    r = score(parse_scheme(mini_raw), FIX / "mini.csv", targets=targets, year=2016)
+    text = " ".join(str(w) for w in r.warnings)
+    assert "targets for units not in the panel are ignored: Bx" in text
+    assert "no target row for B 2016, C 2016, D 2016" in text  # they fall back to the default 95
+    it = r.items.query("item == 'pr'").set_index("unit")
+    assert it.loc["A", "target"] == 99 and it.loc["B", "target"] == 95
+
+
+def test_duplicate_columns_are_refused(tmp_path, mini):
+    p = tmp_path / "dup.csv"
+    p.write_text("unit,year,births,births\nA,2016,1,2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"dup.csv: duplicate column names \['births'\]"):
+        read_table(p)
+    with pytest.raises(DataError, match=r"duplicate column names \['unit'\]"):
+        score(mini, pd.DataFrame({"unit": ["A"], "单位": ["A"], "year": [2016]}))
+
+
+def test_implausible_year_is_an_error_and_later_years_warn(mini):
+    df = pd.read_csv(FIX / "mini.csv")
+    df.loc[0, "year"] = 20115
+    with pytest.raises(DataError, match=r"row 2, column 'year': year 20115 is not plausible"):
+        score(mini, df)
+    mini_df = pd.read_csv(FIX / "mini.csv")
+    later = pd.concat([mini_df, mini_df[mini_df.year == 2016].assign(year=2017)])
+    r = score(mini, later)
+    assert set(r.summary.year) == {2015, 2016}
+    assert any("rows of 2017 are after the scheme's years" in str(w) for w in r.warnings)
+
+
+def test_registry_and_panel_problems_are_reported_together(mini):
+    df = pd.read_csv(FIX / "mini.csv").astype({"births": object})
+    df.loc[0, "births"] = "many"
+    units = pd.DataFrame({"unit": list("ABCD"), "kind": ["town", "village", "town", "town"]})
+    with pytest.raises(DataError) as e:
+        score(mini, df, units=units)
+    msg = str(e.value)
+    assert "'village' is not one of the scheme's kinds" in msg and "expected a number, got 'many'" in msg
+
+
+def test_numpy_year_and_empty_year_list(mini):
+    df = pd.read_csv(FIX / "mini.csv")
+    assert set(score(mini, df, year=df.year.max()).summary.year) == {2016}
+    with pytest.raises(DataError, match="empty list of years"):
+        score(mini, df, year=[])
+
+
+def test_registry_values_are_stripped(mini):
+    units = pd.DataFrame({"unit": list("ABCD"), "kind": "town ", "category": [" seat", "rural ", "rural", "rural"]})
+    r = score(mini, FIX / "mini.csv", units=units, year=2016)
+    assert set(r.summary.kind) == {"town"}

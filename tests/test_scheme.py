@@ -128,3 +128,19 @@ def test_bundled_schemes_load(path):
 def test_write_and_reload(tmp_path, mini_raw):
     p = write_yaml(tmp_path, mini_raw)
     assert load_scheme(p) == load_scheme(p)
+
+
+def test_per_case_needs_a_count_and_conditions_need_numbers(mini_raw):
+    raw = copy.deepcopy(mini_raw)
+    raw["lines"][0]["items"][1]["rule"] = {"type": "per_case", "indicator": "g1", "points_per_case": 2}
+    with pytest.raises(SchemeError, match="per_case reads 'g1', which must be declared kind: count"):
+        parse_scheme(raw)
+    raw = copy.deepcopy(mini_raw)
+    raw["indicators"]["fals"] = {}
+    with pytest.raises(SchemeError, match="per_case counts 'fals', which must be declared kind: count"):
+        parse_scheme(raw)
+    raw = copy.deepcopy(mini_raw)
+    raw["indicators"]["lab"] = {"kind": "label"}
+    raw["vetoes"].append({"id": "v2", "label": "x", "effect": "veto", "when": {"indicator": "lab", "op": ">=", "value": 1}})
+    with pytest.raises(SchemeError, match="condition on 'lab', a label"):
+        parse_scheme(raw)

@@ -179,8 +179,43 @@ def test_zero_denominator_is_missing_unless_declared(mini_raw):
     df = _panel([0], [40]).assign(births=0, male_births=0, female_births=0)
     r = score(parse_scheme(mini_raw), df)
     pr = r.items.set_index("item").loc["pr"]
-    assert pr.status == "vetoed" and pr.points == 0
+    assert pr.status == "missing" and pr.points == 0  # the status says why: no value
+    assert r.summary.veto.iloc[0]  # and a missing value counts as missed, so the veto fires
     mini_raw["indicators"]["policy_rate"]["zero_denominator"] = 100
     r = score(parse_scheme(mini_raw), df)
     pr = r.items.set_index("item").loc["pr"]
     assert (pr.status, pr.points, pr.value) == ("met", 40, 100)
+
+
+def test_missing_value_is_missed_even_under_full_policy(mini_raw):
+    # missing: full gives the points, but a missing value never counts as "met" for a veto
+    mini_raw["missing"] = "full"
+    df = _panel([99, 99], [40, 40]).astype({"policy_births": float})
+    df.loc[1, "policy_births"] = np.nan
+    s = score(parse_scheme(mini_raw), df).summary.set_index("unit")
+    assert not s.loc["u0", "veto"] and s.loc["u1", "veto"]
+    assert s.loc["u1", "line_main"] == 100  # full points for the missing item
+
+
+def test_bottom_warning_uses_tie_break_and_skips_a_lone_unit(mini_raw):
+    mini_raw["outcomes"]["tie_break"] = ["gr"]
+    # u0: pr 40 + sr 0 (SRB 60/40 = 150, no history) + gr 40 = 80
+    # u1: pr 40 + sr 20 (51/49 = 104.1, inside normal) + gr 20 = 80
+    # equal totals; the tie-break on gr puts u1 (20) below u0 (40): u1 alone is last
+    df = _panel([99, 99], [40, 20]).assign(male_births=[60, 51], female_births=[40, 49])
+    s = score(parse_scheme(mini_raw), df).summary.set_index("unit")
+    assert s.loc["u0", "total"] == s.loc["u1", "total"] == 80
+    assert (s.loc["u0", "rank"], s.loc["u1", "rank"]) == (1, 2)
+    assert s.loc["u1", "warning"] == "yellow" and s.loc["u0", "warning"] == ""
+    # one ranked unit alone gets the first prize, not also the yellow card
+    s1 = score(parse_scheme(mini_raw), _panel([99], [40])).summary
+    assert s1.award.iloc[0] == "first" and s1.warning.iloc[0] == ""
+
+
+def test_linear_with_category_target_below_floor_is_rejected(mini_raw):
+    from assesskit import SchemeError
+
+    mini_raw["lines"][0]["items"][0]["items"][0]["rule"] = {
+        "type": "linear", "indicator": "policy_rate", "floor": 96, "target": {"by_category": {"seat": 99, "rural": 94}}}
+    with pytest.raises(SchemeError, match="floor 96 must lie below the target 94"):
+        parse_scheme(mini_raw)
