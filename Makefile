@@ -10,6 +10,11 @@ help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	@# a CJK font for Chinese labels in figures (Debian; skipped with a note where apt is not usable)
+	@[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || (command -v apt-get >/dev/null && \
+	  (apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1))) || \
+	  echo "note: could not install fonts-wqy-microhei; figures will use English labels"
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
