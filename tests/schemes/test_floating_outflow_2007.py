@@ -14,6 +14,8 @@ from assesskit import DataError
 from assesskit.datasets import example_paths
 from assesskit.scheme import Section
 
+from .helpers import item_row
+
 SID = "floating_outflow_2007"
 QUAL = [
     "gov_target_resp", "dept_joint_governance", "dedicated_staff", "funding",
@@ -72,13 +74,6 @@ def grades(*rows):
         for it in QUAL:
             out.append({"unit": u, "year": y, "item": it, "grade": g.get(it, "达标")})
     return pd.DataFrame(out)
-
-
-def item_row(res, unit, item):
-    it = res.items
-    row = it[(it["unit"] == unit) & (it["item"] == item)]
-    assert len(row) == 1
-    return row.iloc[0]
 
 
 # ---------------------------------------------------------------- structure against the document

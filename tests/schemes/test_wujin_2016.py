@@ -16,6 +16,8 @@ import assesskit as ak
 from assesskit.exceptions import DataError
 from assesskit.scheme import CategoryTarget, GradedRule, Item, Section
 
+from .helpers import item_row
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "assesskit" / "datasets" / "examples" / "wujin_2016"
 
@@ -178,13 +180,6 @@ def run(scheme, rows: list[dict], grades: list[dict] | None = None, categories: 
     if grades is None:
         grades = [grades_row(r["unit"]) for r in rows]
     return ak.score(scheme, pd.DataFrame(rows), units=units, grades=pd.DataFrame(grades), year=2016)
-
-
-def item_row(res, unit: str, item: str) -> pd.Series:
-    it = res.items
-    sel = it[(it["unit"] == unit) & (it["item"] == item)]
-    assert len(sel) == 1, f"{unit}/{item}: {len(sel)} rows"
-    return sel.iloc[0]
 
 
 def total(res, unit: str = "u1") -> float:
