@@ -8,8 +8,9 @@ What it plants, and why (also written to the output folder's README.md):
 
 - **Sex ratio at birth** starts high (110–125 per unit) and drifts toward ~106 over the
   years, with binomial noise, so its noise shrinks with the number of births. Two units
-  per scheme (the ``srb_high`` units) keep a ratio far above 107 throughout, so the
-  statistics have real outliers to find.
+  per scheme (the ``srb_high`` units, drawn among the units of at least median size) keep
+  a true ratio of 125–132 throughout, so the statistics have real outliers to find, large
+  enough for one year's exact test after Holm's adjustment.
 - **Policy compliance** mostly 93–99.9%, a few units just around the thresholds.
 - **Bunching above 99%** (Wujin, whose target is 99%): in 2014–2016 several towns whose
   true compliance is 97–99% report counts that put them *just* over 99% — too many units
@@ -176,9 +177,12 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
     srb0 = rng.uniform(110, 125, nu)
     drift = rng.uniform(0.1, 0.3, nu)
     demo_units = np.flatnonzero(reg["kind"].isin(list(demo_kinds)).to_numpy())
-    high = np.sort(rng.choice(demo_units, size=min(2, demo_units.size), replace=False))
+    # the planted high sex ratios go to units of at least median size, so that one year's exact
+    # test can tell them from 107 even after Holm's adjustment over all units of the year
+    big = demo_units[size_u[demo_units] >= np.median(size_u[demo_units])] if demo_units.size else demo_units
+    high = np.sort(rng.choice(big, size=min(2, big.size), replace=False))
     drift[high] = 0.0
-    srb0[high] = rng.uniform(118, 125, high.size)
+    srb0[high] = rng.uniform(125, 132, high.size)
     srb_true = 106 + (srb0[ui] - 106) * np.exp(-drift[ui] * t)
     male = rng.binomial(births, srb_true / (100 + srb_true))
     comp_u = rng.uniform(0.945, 0.999, nu)
