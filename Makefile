@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install assesskit with its test tools
 
-lint: setup  ## ruff over the package, tests and benchmarks
+lint: setup  ## ruff lint and format check over the package, tests and benchmarks
 	$(BIN)/ruff check assesskit tests benchmarks
+	$(BIN)/ruff format --check assesskit tests benchmarks
 
 test: setup lint  ## set up, lint, and run the whole test suite
 	$(BIN)/python -m pytest

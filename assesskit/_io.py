@@ -48,7 +48,9 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame |
             if isinstance(obj, pd.DataFrame):
                 obj.to_csv(p, index=False, encoding=CSV_ENCODING, lineterminator="\n")
             elif isinstance(obj, dict):
-                p.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+                p.write_text(
+                    json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
+                )
             else:
                 p.write_text(obj, encoding="utf-8")
             written.append(name)

@@ -62,7 +62,9 @@ def schemes() -> None:
 @click.option("--targets", type=click.Path(), help="Target table to check the data with.")
 @click.option("--grades", type=click.Path(), help="Inspector grades to check the data with.")
 @click.option("--encoding", default=None, help="Encoding of CSV data files (default: UTF-8, else GBK).")
-def validate(paths: tuple[str, ...], scheme_name: str | None, units, targets, grades, encoding: str | None) -> None:
+def validate(
+    paths: tuple[str, ...], scheme_name: str | None, units, targets, grades, encoding: str | None
+) -> None:
     """Validate scheme files (.yaml), or data files against --scheme (with the same
     --units, --targets and --grades that `score` would get).
 
@@ -76,8 +78,11 @@ def validate(paths: tuple[str, ...], scheme_name: str | None, units, targets, gr
                 s = load_scheme(resolve_scheme_path(p))
                 click.echo(f"ok  {p}: scheme '{s.id}', {len(s.flat_items)} items")
             else:
-                extra = {k: read_table(v, encoding=encoding) for k, v in
-                         (("units", units), ("targets", targets), ("grades", grades)) if v}
+                extra = {
+                    k: read_table(v, encoding=encoding)
+                    for k, v in (("units", units), ("targets", targets), ("grades", grades))
+                    if v
+                }
                 panel = read_panel(scheme, read_table(p, encoding=encoding), **extra)
                 click.echo(f"ok  {p}: {len(panel.data)} unit-years")
                 for w in panel.warnings:
@@ -112,14 +117,21 @@ def score(scheme_name, data, units, targets, grades, year, out_dir, encoding, al
     }
     years = list(year) or None
     panel = read_panel(
-        scheme, tables["data"], units=tables.get("units"), targets=tables.get("targets"),
-        grades=tables.get("grades"), years=years, allow_missing_columns=allow_missing_columns,
+        scheme,
+        tables["data"],
+        units=tables.get("units"),
+        targets=tables.get("targets"),
+        grades=tables.get("grades"),
+        years=years,
+        allow_missing_columns=allow_missing_columns,
     )
     res = score_panel(scheme, panel, years=years)
     run = {
         "assesskit": __version__,
         "scheme": {"id": scheme.id, "path": str(scheme_path), "sha256": sha256(scheme_path)},
-        "inputs": {r: {"path": t.path, "sha256": sha256(t.path), "encoding": t.encoding} for r, t in tables.items()},
+        "inputs": {
+            r: {"path": t.path, "sha256": sha256(t.path), "encoding": t.encoding} for r, t in tables.items()
+        },
         "years": sorted(int(y) for y in res.summary["year"].unique()),
         "warnings": [str(w) for w in res.warnings],
     }
@@ -164,7 +176,9 @@ def json_schema(out: str | None) -> None:
 
 
 @main.command("demo-data")
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed → identical files).")
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Random seed (same seed → identical files)."
+)
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the panels.")
 @click.option("--scheme", "scheme_ids", multiple=True, help="Only these schemes (repeatable); default all.")
 def demo_data(seed: int, out_dir: str, scheme_ids: tuple[str, ...]) -> None:
@@ -172,7 +186,9 @@ def demo_data(seed: int, out_dir: str, scheme_ids: tuple[str, ...]) -> None:
     from .datasets.demo import write_demo_data
 
     out = write_demo_data(out_dir, seed=seed, schemes=list(scheme_ids) or None)
-    click.echo(f"wrote synthetic demo panels (seed {seed}) to {out}; see {out / 'README.md'} for what is planted")
+    click.echo(
+        f"wrote synthetic demo panels (seed {seed}) to {out}; see {out / 'README.md'} for what is planted"
+    )
 
 
 @main.command()
@@ -199,7 +215,9 @@ def demo(out_dir: str, seed: int) -> None:
         scheme = load_scheme(sid)
         paths = {role: data_dir / sid / name for role, name in FILE_NAMES.items() if role != "truth"}
         res = score_api(scheme, **{role: p for role, p in paths.items() if p.exists()})
-        write_outputs(Path(out_dir) / sid, {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines})
+        write_outputs(
+            Path(out_dir) / sid, {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines}
+        )
         click.echo(f"\n=== {scheme.id}: {scheme.label} — SYNTHETIC demo data")
         _print_table(res.summary[res.summary["year"] == res.summary["year"].max()], limit=6)
     click.echo(

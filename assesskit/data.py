@@ -119,7 +119,9 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None) -> Table
             raw = [ALIASES.get(h.strip(), h.strip()) for h in header]
             dups = sorted({h for h in raw if raw.count(h) > 1})
             if dups:
-                raise DataError(f"{p}: duplicate column names {dups} (after reading Chinese headers as standard names)")
+                raise DataError(
+                    f"{p}: duplicate column names {dups} (after reading Chinese headers as standard names)"
+                )
     except DataError:
         raise
     except Exception as exc:  # parser errors of pandas / openpyxl: name the file
@@ -139,7 +141,9 @@ def _as_table(obj: Table | pd.DataFrame | str | os.PathLike | None, name: str) -
         df.columns = [ALIASES.get(str(c).strip(), str(c).strip()) for c in df.columns]
         dups = sorted(set(df.columns[df.columns.duplicated()]))
         if dups:
-            raise DataError(f"<{name}>: duplicate column names {dups} (after reading Chinese headers as standard names)")
+            raise DataError(
+                f"<{name}>: duplicate column names {dups} (after reading Chinese headers as standard names)"
+            )
         return Table(df.reset_index(drop=True), f"<{name}>")
     return read_table(obj)
 
@@ -204,7 +208,9 @@ def _index_cols(t: Table, probs: list[Problem], *, need_year: bool = True) -> pd
         year = _to_numeric(t, "year", probs)
         nonint = year.notna() & (year != year.round())
         for i in np.flatnonzero((year.isna() | nonint).to_numpy())[:20]:
-            probs.append(Problem(t.where(i, "year"), f"expected a whole year, got {t.frame['year'].iloc[i]!r}"))
+            probs.append(
+                Problem(t.where(i, "year"), f"expected a whole year, got {t.frame['year'].iloc[i]!r}")
+            )
         out["year"] = year.fillna(-1).astype(int)
     return out
 
@@ -247,7 +253,10 @@ def _check_units(t: Table, scheme: Scheme | None, probs: list[Problem]) -> Table
                 bad = vals.notna() & ~vals.isin(list(allowed))
                 for i in np.flatnonzero(bad.to_numpy())[:20]:
                     probs.append(
-                        Problem(t.where(i, col), f"{vals.iloc[i]!r} is not one of the scheme's {col}s {sorted(allowed)}")
+                        Problem(
+                            t.where(i, col),
+                            f"{vals.iloc[i]!r} is not one of the scheme's {col}s {sorted(allowed)}",
+                        )
                     )
     return t
 
@@ -290,9 +299,18 @@ def _panel_problems(
         b = numeric["births"]
         few = b.notna() & (b < FEW_BIRTHS)
         for i in np.flatnonzero(few.to_numpy())[:20]:
-            what = "no births: birth-based rates are undefined" if b.iloc[i] == 0 else (
-                f"only {b.iloc[i]:g} births (fewer than {FEW_BIRTHS}): its birth-based rates are very uncertain")
-            warns.append(Problem(t.where(i, "births"), f"{idx['unit'].iloc[i]} {idx['year'].iloc[i]}: {what}", "warning"))
+            what = (
+                "no births: birth-based rates are undefined"
+                if b.iloc[i] == 0
+                else (
+                    f"only {b.iloc[i]:g} births (fewer than {FEW_BIRTHS}): its birth-based rates are very uncertain"
+                )
+            )
+            warns.append(
+                Problem(
+                    t.where(i, "births"), f"{idx['unit'].iloc[i]} {idx['year'].iloc[i]}: {what}", "warning"
+                )
+            )
 
     if all(c in numeric for c in _SEX_COUNTS):
         b, m, f = (numeric[c] for c in _SEX_COUNTS)
@@ -331,10 +349,14 @@ def _panel_problems(
         lo, hi = ind.min, ind.max
         if lo is not None:
             for i in np.flatnonzero((val < lo).to_numpy())[:20]:
-                probs.append(Problem(t.where(i, where_col), f"{what} is {val.iloc[i]:.4g}, below its minimum {lo:g}"))
+                probs.append(
+                    Problem(t.where(i, where_col), f"{what} is {val.iloc[i]:.4g}, below its minimum {lo:g}")
+                )
         if hi is not None:
             for i in np.flatnonzero((val > hi).to_numpy())[:20]:
-                probs.append(Problem(t.where(i, where_col), f"{what} is {val.iloc[i]:.4g}, above its maximum {hi:g}"))
+                probs.append(
+                    Problem(t.where(i, where_col), f"{what} is {val.iloc[i]:.4g}, above its maximum {hi:g}")
+                )
 
 
 def read_panel(
@@ -415,7 +437,9 @@ def read_panel(
         reg = u.frame.assign(unit=u.frame["unit"].astype(str).str.strip()).set_index("unit")
         unknown = ~out["unit"].isin(reg.index)
         for i in np.flatnonzero(unknown.to_numpy())[:20]:
-            probs.append(Problem(t.where(i, "unit"), f"unit {out['unit'].iloc[i]!r} is not in the registry {u.path}"))
+            probs.append(
+                Problem(t.where(i, "unit"), f"unit {out['unit'].iloc[i]!r} is not in the registry {u.path}")
+            )
         for col in ("name", "kind", "category"):
             if col in reg.columns:
                 mapped = out["unit"].map(reg[col])
@@ -434,7 +458,9 @@ def read_panel(
                 )
     bad_kind = out["kind"].notna() & ~out["kind"].isin(list(scheme.kinds))
     for i in np.flatnonzero(bad_kind.to_numpy())[:20]:
-        probs.append(Problem(t.where(i, "kind"), f"kind {out['kind'].iloc[i]!r} is not one of {sorted(scheme.kinds)}"))
+        probs.append(
+            Problem(t.where(i, "kind"), f"kind {out['kind'].iloc[i]!r} is not one of {sorted(scheme.kinds)}")
+        )
     needs_cat = any(
         type(getattr(it.rule, "target", None)).__name__ == "CategoryTarget" for _p, it in scheme.flat_items
     )
@@ -512,12 +538,18 @@ def read_panel(
             s = numeric[col]
             bad = (s < 0) | (s > hi)
             for i in np.flatnonzero(bad.to_numpy())[:20]:
-                probs.append(Problem(t.where(i, col), f"grade {s.iloc[i]:g} for {SEP_ITEM.join(path)} must lie in 0–{hi:g}"))
+                probs.append(
+                    Problem(
+                        t.where(i, col), f"grade {s.iloc[i]:g} for {SEP_ITEM.join(path)} must lie in 0–{hi:g}"
+                    )
+                )
         if r.type == "graded" and r.scale == "labels" and col in present:
             lab = frame[col]
             bad = lab.notna() & ~lab.astype(str).str.strip().isin(list(r.labels))
             for i in np.flatnonzero(bad.to_numpy())[:20]:
-                probs.append(Problem(t.where(i, col), f"grade {lab.iloc[i]!r} is not one of {list(r.labels)}"))
+                probs.append(
+                    Problem(t.where(i, col), f"grade {lab.iloc[i]!r} is not one of {list(r.labels)}")
+                )
     for adj in scheme.adjustments:
         if adj.assessed and adj.assessed.indicator in numeric:
             s = numeric[adj.assessed.indicator]
@@ -525,7 +557,10 @@ def read_panel(
             bad = (s != 0) & s.notna() & ((s < a.min) | (s > a.max))
             for i in np.flatnonzero(bad.to_numpy())[:20]:
                 probs.append(
-                    Problem(t.where(i, a.indicator), f"{adj.id}: assessed points {s.iloc[i]:g} must be 0 or within {a.min:g}–{a.max:g}")
+                    Problem(
+                        t.where(i, a.indicator),
+                        f"{adj.id}: assessed points {s.iloc[i]:g} must be 0 or within {a.min:g}–{a.max:g}",
+                    )
                 )
 
     # ---- years
@@ -540,11 +575,19 @@ def read_panel(
         probs.append(Problem(t.path, f"no row has a year inside the scheme's years {lo}–{hi}"))
     odd = ~out["year"].between(1949, 2100)
     for i in np.flatnonzero(odd.to_numpy())[:20]:
-        probs.append(Problem(t.where(i, "year"), f"year {out['year'].iloc[i]} is not plausible (expected 1949–2100)"))
+        probs.append(
+            Problem(t.where(i, "year"), f"year {out['year'].iloc[i]} is not plausible (expected 1949–2100)")
+        )
     later = sorted(set(out["year"][(out["year"] > hi) & ~odd]))
     if later:
-        warns.append(Problem(t.path, f"rows of {', '.join(map(str, later[:10]))} are after the scheme's years "
-                             f"{lo}–{hi} and are not scored (earlier years serve as history)", "warning"))
+        warns.append(
+            Problem(
+                t.path,
+                f"rows of {', '.join(map(str, later[:10]))} are after the scheme's years "
+                f"{lo}–{hi} and are not scored (earlier years serve as history)",
+                "warning",
+            )
+        )
 
     # ---- targets
     tgt = _read_targets(scheme, targets, probs, tables, out, warns, years)
@@ -553,10 +596,15 @@ def read_panel(
         raise DataError(
             f"{len(probs)} problem{'s' if len(probs) > 1 else ''} in the input; nothing was scored", probs
         )
-    out = pd.concat([out, pd.DataFrame({c: s.to_numpy() for c, s in numeric.items()}, index=out.index)], axis=1)
+    out = pd.concat(
+        [out, pd.DataFrame({c: s.to_numpy() for c, s in numeric.items()}, index=out.index)], axis=1
+    )
     for col in label_cols & present:
-        out[col] = frame[col].astype(object).where(frame[col].notna(), None).map(
-            lambda v: v.strip() if isinstance(v, str) else v
+        out[col] = (
+            frame[col]
+            .astype(object)
+            .where(frame[col].notna(), None)
+            .map(lambda v: v.strip() if isinstance(v, str) else v)
         )
     out = out.sort_values(["unit", "year"], kind="stable").reset_index(drop=True)
     return Panel(out, tgt, tuple(warns), {k: v.path for k, v in tables.items()})
@@ -590,16 +638,24 @@ def _read_grades(scheme: Scheme, g: Table, panel_idx: pd.DataFrame, panel_path: 
         _duplicates(g, gidx, ["unit", "year"], probs)
         cols = [c for c in f.columns if c not in ("unit", "year", "name")]
         parts = [gidx.assign(item=c, grade=f[c], _row=np.arange(len(f))) for c in cols]
-        long = pd.concat(parts, ignore_index=True) if parts else gidx.assign(item=None, grade=None, _row=0).iloc[:0]
+        long = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else gidx.assign(item=None, grade=None, _row=0).iloc[:0]
+        )
     unknown = ~long["item"].isin(list(scheme.indicators))
     for r, item in zip(long["_row"][unknown][:20], long["item"][unknown][:20]):
-        probs.append(Problem(g.where(r, "item"), f"unknown item {item!r}; expected one of the scheme's indicators"))
+        probs.append(
+            Problem(g.where(r, "item"), f"unknown item {item!r}; expected one of the scheme's indicators")
+        )
     named = sorted(set(long["item"][~unknown]))  # every item the file names, even if all empty
     long = long[~unknown & long["grade"].notna()]
     panel_keys = pd.MultiIndex.from_frame(panel_idx[["unit", "year"]])
     absent = ~pd.MultiIndex.from_frame(long[["unit", "year"]]).isin(panel_keys)
     for r, u, y in zip(long["_row"][absent][:20], long["unit"][absent][:20], long["year"][absent][:20]):
-        probs.append(Problem(g.where(r, "unit"), f"{u} {y} is not in the panel {panel_path} (a misspelt unit?)"))
+        probs.append(
+            Problem(g.where(r, "unit"), f"{u} {y} is not in the panel {panel_path} (a misspelt unit?)")
+        )
     spec = _graded_spec(scheme)
     values = pd.Series(index=long.index, dtype=object)
     for ind, grp in long.groupby("item", sort=True):
@@ -608,17 +664,23 @@ def _read_grades(scheme: Scheme, g: Table, panel_idx: pd.DataFrame, panel_path: 
             lab = grp["grade"].astype(str).str.strip()
             bad = ~lab.isin(labels or [])
             for r, v in zip(grp["_row"][bad][:20], lab[bad][:20]):
-                probs.append(Problem(g.where(r, "grade"), f"grade {v!r} is not one of {labels} ({where_item})"))
+                probs.append(
+                    Problem(g.where(r, "grade"), f"grade {v!r} is not one of {labels} ({where_item})")
+                )
             values[grp.index] = lab
             continue
         txt = grp["grade"].map(lambda v: v.strip().replace(",", "") if isinstance(v, str) else v)
         num = pd.to_numeric(txt, errors="coerce")
         for r, v in zip(grp["_row"][num.isna()][:20], grp["grade"][num.isna()][:20]):
-            probs.append(Problem(g.where(r, "grade"), f"grade for {where_item}: expected a number, got {v!r}"))
+            probs.append(
+                Problem(g.where(r, "grade"), f"grade for {where_item}: expected a number, got {v!r}")
+            )
         if hi is not None:
             out = (num < 0) | (num > hi)
             for r, v in zip(grp["_row"][out][:20], num[out][:20]):
-                probs.append(Problem(g.where(r, "grade"), f"grade {v:g} for {where_item} must lie in 0–{hi:g}"))
+                probs.append(
+                    Problem(g.where(r, "grade"), f"grade {v:g} for {where_item} must lie in 0–{hi:g}")
+                )
         values[grp.index] = num.astype(float)
     long = long.assign(grade=values).drop_duplicates(["unit", "year", "item"])
     wide = long.pivot(index=["unit", "year"], columns="item", values="grade")
@@ -626,25 +688,42 @@ def _read_grades(scheme: Scheme, g: Table, panel_idx: pd.DataFrame, panel_path: 
 
 
 def _read_targets(
-    scheme: Scheme, src, probs: list[Problem], tables: dict, panel: pd.DataFrame, warns: list[Problem],
+    scheme: Scheme,
+    src,
+    probs: list[Problem],
+    tables: dict,
+    panel: pd.DataFrame,
+    warns: list[Problem],
     years: list[int] | None = None,
 ) -> pd.DataFrame:
     """Per-unit-year targets: only the columns the scheme names are read (others, such as a
     remarks column, are ignored). Rows of units outside the panel, and scored unit-years
     without a row, are reported as warnings (a misspelt unit would otherwise go unseen)."""
     names = sorted(
-        {it.rule.target.table for _p, it in scheme.flat_items if isinstance(getattr(it.rule, "target", None), TableTarget)}
+        {
+            it.rule.target.table
+            for _p, it in scheme.flat_items
+            if isinstance(getattr(it.rule, "target", None), TableTarget)
+        }
     )
     empty = pd.DataFrame(index=pd.MultiIndex.from_tuples([], names=["unit", "year"]))
     if src is None:
         for name in names:
-            users = [it.id for _p, it in scheme.flat_items if isinstance(getattr(it.rule, "target", None), TableTarget) and it.rule.target.table == name]
+            users = [
+                it.id
+                for _p, it in scheme.flat_items
+                if isinstance(getattr(it.rule, "target", None), TableTarget) and it.rule.target.table == name
+            ]
             has_default = all(
-                next(i for _p, i in scheme.flat_items if i.id == u).rule.target.default is not None for u in users
+                next(i for _p, i in scheme.flat_items if i.id == u).rule.target.default is not None
+                for u in users
             )
             if not has_default:
                 probs.append(
-                    Problem("targets", f"items {users} take their target from a target table column '{name}'; give --targets")
+                    Problem(
+                        "targets",
+                        f"items {users} take their target from a target table column '{name}'; give --targets",
+                    )
                 )
         return empty
     t = _as_table(src, "targets")
@@ -654,13 +733,23 @@ def _read_targets(
         return empty
     stray = sorted(set(idx["unit"]) - set(panel["unit"]))
     if stray:
-        warns.append(Problem(t.path, f"targets for units not in the panel are ignored: {', '.join(map(str, stray[:10]))}"
-                             + (" …" if len(stray) > 10 else ""), "warning"))
+        warns.append(
+            Problem(
+                t.path,
+                f"targets for units not in the panel are ignored: {', '.join(map(str, stray[:10]))}"
+                + (" …" if len(stray) > 10 else ""),
+                "warning",
+            )
+        )
     if {"target", "value"} <= set(t.frame.columns):
-        long = idx.assign(target=t.frame["target"].astype(str).str.strip(), value=_to_numeric(t, "value", probs))
+        long = idx.assign(
+            target=t.frame["target"].astype(str).str.strip(), value=_to_numeric(t, "value", probs)
+        )
         long = long[long["target"].isin(names)]
         _duplicates(t, long, ["unit", "year", "target"], probs)
-        wide = long.drop_duplicates(["unit", "year", "target"]).pivot(index=["unit", "year"], columns="target", values="value")
+        wide = long.drop_duplicates(["unit", "year", "target"]).pivot(
+            index=["unit", "year"], columns="target", values="value"
+        )
     else:
         _duplicates(t, idx, ["unit", "year"], probs)
         cols = [c for c in t.frame.columns if c in names]
@@ -668,15 +757,27 @@ def _read_targets(
         wide = pd.concat([idx, vals], axis=1).drop_duplicates(["unit", "year"]).set_index(["unit", "year"])
     absent = [n for n in names if n not in wide.columns]
     if absent:
-        probs.append(Problem(t.path, f"target column(s) {absent} are needed by the scheme; found {list(wide.columns)}"))
+        probs.append(
+            Problem(t.path, f"target column(s) {absent} are needed by the scheme; found {list(wide.columns)}")
+        )
     lo, hi = scheme.years
     line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
-    kinds = {line_kind[p[0]] for p, it in scheme.flat_items if isinstance(getattr(it.rule, "target", None), TableTarget)}
+    kinds = {
+        line_kind[p[0]]
+        for p, it in scheme.flat_items
+        if isinstance(getattr(it.rule, "target", None), TableTarget)
+    }
     in_years = panel["year"].isin(years) if years is not None else panel["year"].between(lo, hi)
     scored = panel[in_years & panel["kind"].isin(kinds)]
     lacking = ~pd.MultiIndex.from_frame(scored[["unit", "year"]]).isin(wide.index)
     if lacking.any():
         miss = [f"{u} {y}" for u, y in scored.loc[lacking, ["unit", "year"]].itertuples(index=False)]
-        warns.append(Problem(t.path, f"no target row for {', '.join(miss[:10])}{' …' if len(miss) > 10 else ''}: "
-                             "their items use the scheme's default target, or score as missing", "warning"))
+        warns.append(
+            Problem(
+                t.path,
+                f"no target row for {', '.join(miss[:10])}{' …' if len(miss) > 10 else ''}: "
+                "their items use the scheme's default target, or score as missing",
+                "warning",
+            )
+        )
     return wide.astype(float)

@@ -117,11 +117,20 @@ def _d_cmp(rule, x: dict) -> np.ndarray:
 
 
 def _d_linear(rule: LinearRule, x: dict) -> np.ndarray:
-    return cat("value ", fmt(x["value"]), f", linear credit from {rule.floor:g} (none) to ", fmt(x["target"]), " (full)")
+    return cat(
+        "value ",
+        fmt(x["value"]),
+        f", linear credit from {rule.floor:g} (none) to ",
+        fmt(x["target"]),
+        " (full)",
+    )
 
 
 def _d_bands(rule: BandsRule, x: dict) -> np.ndarray:
-    bands = ", ".join(f"{rule.op} {b.at:+g}→{b.fraction:g}" if rule.relative else f"{rule.op} {b.at:g}→{b.fraction:g}" for b in rule.bands)
+    bands = ", ".join(
+        f"{rule.op} {b.at:+g}→{b.fraction:g}" if rule.relative else f"{rule.op} {b.at:g}→{b.fraction:g}"
+        for b in rule.bands
+    )
     if rule.relative:
         return cat("value ", fmt(x["value"]), ", target ", fmt(x["target"]), f", bands {bands}")
     return cat("value ", fmt(x["value"]), f", bands {bands}")

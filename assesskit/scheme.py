@@ -62,7 +62,9 @@ Target = Union[float, CategoryTarget, TableTarget]
 # --------------------------------------------------------------------------- indicators
 _Terms = Annotated[
     list[str] | None,
-    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]}),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}, {"type": "null"}]}
+    ),
 ]
 
 
@@ -618,8 +620,10 @@ def check_scheme(s: Scheme) -> list[Problem]:
             up = item.rule.op == ">="
             t = item.rule.target
             values = (
-                [t] if isinstance(t, (int, float))
-                else list(getattr(t, "by_category", {}).values()) + ([t.default] if t.default is not None else [])
+                [t]
+                if isinstance(t, (int, float))
+                else list(getattr(t, "by_category", {}).values())
+                + ([t.default] if t.default is not None else [])
             )
             for v in values:
                 if (item.rule.floor >= v) if up else (item.rule.floor <= v):
@@ -632,7 +636,11 @@ def check_scheme(s: Scheme) -> list[Problem]:
                     )
         if isinstance(item.rule, PerCaseRule) and item.rule.indicator in s.indicators:
             if s.indicators[item.rule.indicator].kind != "count":
-                probs.append(Problem(where, f"per_case reads '{item.rule.indicator}', which must be declared kind: count"))
+                probs.append(
+                    Problem(
+                        where, f"per_case reads '{item.rule.indicator}', which must be declared kind: count"
+                    )
+                )
 
     for adj in s.adjustments:
         where = f"adjustments › {adj.id}"
@@ -656,7 +664,9 @@ def check_scheme(s: Scheme) -> list[Problem]:
             if c.indicator is not None:
                 need_indicator(c.indicator, where)
                 if c.indicator in s.indicators and s.indicators[c.indicator].kind == "label":
-                    probs.append(Problem(where, f"condition on '{c.indicator}', a label: conditions compare numbers"))
+                    probs.append(
+                        Problem(where, f"condition on '{c.indicator}', a label: conditions compare numbers")
+                    )
         for k in v.applies_to or []:
             if k not in s.kinds:
                 probs.append(Problem(where, f"applies_to names unknown kind '{k}'"))
@@ -667,7 +677,9 @@ def check_scheme(s: Scheme) -> list[Problem]:
             probs.append(Problem("outcomes › tie_break", f"'{nid}' is not a line, section or item"))
     for a in o.single_awards:
         if a.rank_by not in s.nodes:
-            probs.append(Problem(f"outcomes › {a.id}", f"rank_by '{a.rank_by}' is not a line, section or item"))
+            probs.append(
+                Problem(f"outcomes › {a.id}", f"rank_by '{a.rank_by}' is not a line, section or item")
+            )
     for k in o.applies_to or []:
         if k not in s.kinds:
             probs.append(Problem("outcomes", f"applies_to names unknown kind '{k}'"))
@@ -697,8 +709,10 @@ def _loc_to_path(raw: Any, loc: tuple) -> str:
                 parts.append(str(key))
         else:
             # discriminator tags and union branches: keep only meaningful field names
-            if isinstance(key, str) and key not in ("item", "section") and not key.startswith(
-                ("function-", "float", "CategoryTarget", "TableTarget")
+            if (
+                isinstance(key, str)
+                and key not in ("item", "section")
+                and not key.startswith(("function-", "float", "CategoryTarget", "TableTarget"))
             ):
                 parts.append(key)
     return SEP.join(parts)

@@ -41,8 +41,22 @@ STATUS = np.array(["met", "partial", "missed", "missing", "vetoed"], dtype=objec
 MET, PARTIAL, MISSED, MISSING, VETOED = range(5)
 
 ITEM_COLUMNS = [
-    "unit", "name", "year", "kind", "line", "section", "item", "label", "label_en",
-    "max_points", "points", "lost", "status", "value", "target", "reason",
+    "unit",
+    "name",
+    "year",
+    "kind",
+    "line",
+    "section",
+    "item",
+    "label",
+    "label_en",
+    "max_points",
+    "points",
+    "lost",
+    "status",
+    "value",
+    "target",
+    "reason",
 ]
 """Columns of :attr:`ScoreResult.items` (see the README for their meaning)."""
 
@@ -84,7 +98,9 @@ def _NO_PREV(n: int) -> np.ndarray:
     return np.full(n, np.nan)
 
 
-def _target_array(item: Item, rows: pd.DataFrame, targets: pd.DataFrame, target_row: np.ndarray | None) -> np.ndarray:
+def _target_array(
+    item: Item, rows: pd.DataFrame, targets: pd.DataFrame, target_row: np.ndarray | None
+) -> np.ndarray:
     """The item's target for every scored row (NaN where unknown and no default)."""
     t = getattr(item.rule, "target", None)
     n = len(rows)
@@ -257,30 +273,37 @@ class ScoreResult:
         if adjs:
             code = np.where(is_item, code, np.where(sign[ea] > 0, len(STATUS), len(STATUS) + 1))
         rows = self._rows
-        out = pd.DataFrame({
-            "unit": rows["unit"].to_numpy()[row],
-            "name": rows["name"].to_numpy()[row],
-            "year": rows["year"].to_numpy()[row],
-            "kind": rows["kind"].to_numpy()[row],
-            "line": per_entry([p[0] for p, _ in flat], [""] * len(adjs)),
-            "section": per_entry([SEP.join(p[1:-1]) for p, _ in flat], ["adjustments"] * len(adjs)),
-            "item": per_entry([it.id for _p, it in flat], [a.id for a in adjs]),
-            "label": per_entry([it.label for _p, it in flat], [a.label for a in adjs]),
-            "label_en": per_entry([it.label_en for _p, it in flat], [a.label_en for a in adjs]),
-            "max_points": max_pts,
-            "points": pts,
-            "lost": np.where(is_item, max_pts - pts, np.maximum(-pts, 0.0)),
-            "status": status_words[code],
-            "value": value,
-            "target": matrix(self._targets),
-        })
+        out = pd.DataFrame(
+            {
+                "unit": rows["unit"].to_numpy()[row],
+                "name": rows["name"].to_numpy()[row],
+                "year": rows["year"].to_numpy()[row],
+                "kind": rows["kind"].to_numpy()[row],
+                "line": per_entry([p[0] for p, _ in flat], [""] * len(adjs)),
+                "section": per_entry([SEP.join(p[1:-1]) for p, _ in flat], ["adjustments"] * len(adjs)),
+                "item": per_entry([it.id for _p, it in flat], [a.id for a in adjs]),
+                "label": per_entry([it.label for _p, it in flat], [a.label for a in adjs]),
+                "label_en": per_entry([it.label_en for _p, it in flat], [a.label_en for a in adjs]),
+                "max_points": max_pts,
+                "points": pts,
+                "lost": np.where(is_item, max_pts - pts, np.maximum(-pts, 0.0)),
+                "status": status_words[code],
+                "value": value,
+                "target": matrix(self._targets),
+            }
+        )
         prev = matrix(self._prev)
         reason = np.full(e.size, "met", dtype=object)
         for j, (_p, it) in enumerate(flat):
             m = np.flatnonzero((e == j) & (code != MET))
             if m.size:
-                x = {"value": value[m], "target": out["target"].to_numpy()[m], "prev": prev[m],
-                     "points": pts[m], "status": code[m]}
+                x = {
+                    "value": value[m],
+                    "target": out["target"].to_numpy()[m],
+                    "prev": prev[m],
+                    "points": pts[m],
+                    "status": code[m],
+                }
                 is_rate = s.indicators[it.rule.indicator].is_rate
                 reason[m] = _reasons(it, x, s.missing, is_rate).astype(object)
         for a_i, a in enumerate(adjs):
@@ -299,8 +322,11 @@ class ScoreResult:
             m = self.summary[col].notna()
             out.append(
                 self.summary.loc[m, ["unit", "name", "year", "kind"]].assign(
-                    line=ln.id, label=ln.label, points=self.summary.loc[m, col],
-                    max_points=ln.points, rank_in_line=self.summary.loc[m, f"rank_{ln.id}"],
+                    line=ln.id,
+                    label=ln.label,
+                    points=self.summary.loc[m, col],
+                    max_points=ln.points,
+                    rank_in_line=self.summary.loc[m, f"rank_{ln.id}"],
                 )
             )
         return pd.concat(out, ignore_index=True)
@@ -328,9 +354,13 @@ def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate
         no_val = pd.isna(v) if v.dtype == object else np.isnan(v.astype(float))
         has_target = getattr(item.rule, "target", None) is not None
         cause = np.where(
-            no_val, "no value (or a zero denominator)" if is_rate else "no value",
-            np.where(np.isnan(x["target"][miss]) & has_target, "no target for this unit and year",
-                     np.where(np.isnan(x["prev"][miss]), "no value for the previous year", "value not computable")),
+            no_val,
+            "no value (or a zero denominator)" if is_rate else "no value",
+            np.where(
+                np.isnan(x["target"][miss]) & has_target,
+                "no target for this unit and year",
+                np.where(np.isnan(x["prev"][miss]), "no value for the previous year", "value not computable"),
+            ),
         )
         what = "0" if policy == "zero" else "full points"
         out[miss] = cat(cause, f" → scored {what} (missing-data policy '{policy}')")
@@ -458,7 +488,9 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         missed[item.id] = ((f < 1 - 1e-12) | is_missing) & app  # a missing value is never "met"
 
     pts0 = points
-    cols: dict[str, np.ndarray] = {c: rows[c].to_numpy() for c in ("unit", "name", "year", "kind", "category")}
+    cols: dict[str, np.ndarray] = {
+        c: rows[c].to_numpy() for c in ("unit", "name", "year", "kind", "category")
+    }
     for ln in scheme.lines:
         js = [jj for jj, (p, _i) in enumerate(items) if p[0] == ln.id]  # contiguous: document order
         tot = pts0[js[0] : js[-1] + 1].sum(axis=0)
@@ -578,7 +610,9 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
 
     # rows are in unit order (Panel.data is sorted by unit and year), so a stable sort by
     # year, kind and rank leaves units alphabetical within ties
-    unit_key = np.arange(n) if rows["unit"].is_monotonic_increasing else pd.factorize(rows["unit"], sort=True)[0]
+    unit_key = (
+        np.arange(n) if rows["unit"].is_monotonic_increasing else pd.factorize(rows["unit"], sort=True)[0]
+    )
     order = np.lexsort((unit_key, _fill_nan(cols["rank"], np.inf), kind, year))
     summary = pd.DataFrame({c: v[order] for c, v in cols.items()})
     rank_cols = ("rank", "rank_in_category", "n_ranked") + tuple(f"rank_{ln.id}" for ln in scheme.lines)
@@ -642,12 +676,20 @@ def score(
     DataError
         With every problem in the inputs.
     """
-    years = [int(year)] if isinstance(year, numbers.Integral) else (
-        [int(y) for y in year] if year is not None else None)
+    years = (
+        [int(year)]
+        if isinstance(year, numbers.Integral)
+        else ([int(y) for y in year] if year is not None else None)
+    )
     if years == []:
         raise DataError("year: an empty list of years; give at least one, or None for every year")
     panel = read_panel(
-        scheme, data, units=units, targets=targets, grades=grades, years=years,
+        scheme,
+        data,
+        units=units,
+        targets=targets,
+        grades=grades,
+        years=years,
         allow_missing_columns=allow_missing_columns,
     )
     return score_panel(scheme, panel, years=years)

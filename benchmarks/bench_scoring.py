@@ -58,10 +58,14 @@ def main() -> None:
         int((data["kind"] == ln.unit_kind).sum()) * sum(1 for p, _ in scheme.flat_items if p[0] == ln.id)
         for ln in scheme.lines
     )
-    print(f"scheme {scheme.id}: {len(scheme.flat_items)} items, {len(scheme.adjustments)} adjustments, "
-          f"{len(scheme.vetoes)} vetoes")
-    print(f"panel: {args.units:,} units × {args.years} years = {n_rows:,} unit-years {kinds}; "
-          f"{n_evals:,} item evaluations")
+    print(
+        f"scheme {scheme.id}: {len(scheme.flat_items)} items, {len(scheme.adjustments)} adjustments, "
+        f"{len(scheme.vetoes)} vetoes"
+    )
+    print(
+        f"panel: {args.units:,} units × {args.years} years = {n_rows:,} unit-years {kinds}; "
+        f"{n_evals:,} item evaluations"
+    )
 
     # ---- the engine on the whole panel
     panel = Panel(data, targets)
@@ -71,9 +75,13 @@ def main() -> None:
     t_items = time.perf_counter() - t0
     t0 = time.perf_counter()
     tgt = targets.reset_index()
-    read_panel(scheme, data.drop(columns=["name"]), targets=tgt, units=None
-               if len(scheme.kinds) == 1 else data[["unit", "kind", "category"]].drop_duplicates("unit"),
-               allow_missing_columns=True)
+    read_panel(
+        scheme,
+        data.drop(columns=["name"]),
+        targets=tgt,
+        units=None if len(scheme.kinds) == 1 else data[["unit", "kind", "category"]].drop_duplicates("unit"),
+        allow_missing_columns=True,
+    )
     t_validate = time.perf_counter() - t0
 
     # ---- the per-row baseline on a subsample, checked against the engine first
@@ -88,14 +96,20 @@ def main() -> None:
     eng_rate = n_evals / t_engine
     row_rate = sub_evals / t_rows
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"engine: score {n_rows:,} unit-years in {t_engine:.3f} s (best of {args.repeat}) = "
-          f"{eng_rate:,.0f} item evaluations/s   [goal < 2 s: {'met' if t_engine < 2 else 'NOT met'}]")
+    print(
+        f"engine: score {n_rows:,} unit-years in {t_engine:.3f} s (best of {args.repeat}) = "
+        f"{eng_rate:,.0f} item evaluations/s   [goal < 2 s: {'met' if t_engine < 2 else 'NOT met'}]"
+    )
     print(f"        + explanations: item table of {n_items_rows:,} rows with reasons in {t_items:.2f} s")
     print(f"        + input validation of the whole panel (read_panel) in {t_validate:.2f} s")
-    print(f"per-row baseline: {len(sub):,} unit-years in {t_rows:.2f} s = {row_rate:,.0f} item evaluations/s "
-          f"(agrees with the engine on every total)")
-    print(f"ratio engine / per-row: {eng_rate / row_rate:,.0f}×   [goal ≥ 100×: "
-          f"{'met' if eng_rate / row_rate >= 100 else 'NOT met'}]")
+    print(
+        f"per-row baseline: {len(sub):,} unit-years in {t_rows:.2f} s = {row_rate:,.0f} item evaluations/s "
+        f"(agrees with the engine on every total)"
+    )
+    print(
+        f"ratio engine / per-row: {eng_rate / row_rate:,.0f}×   [goal ≥ 100×: "
+        f"{'met' if eng_rate / row_rate >= 100 else 'NOT met'}]"
+    )
     print(f"peak memory: {peak_mb:,.0f} MB")
 
 

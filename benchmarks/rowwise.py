@@ -181,10 +181,16 @@ def score_rows(scheme: Scheme, data: pd.DataFrame, targets: pd.DataFrame | None 
             if _holds(v.when, missed, row, scheme):
                 veto |= v.effect in ("veto", "not_scored")
                 not_scored |= v.effect == "not_scored"
-        out.append({
-            "unit": row["unit"], "year": row["year"], "kind": row["kind"],
-            "total": NAN if not_scored else total, "veto": veto, "not_scored": not_scored,
-        })
+        out.append(
+            {
+                "unit": row["unit"],
+                "year": row["year"],
+                "kind": row["kind"],
+                "total": NAN if not_scored else total,
+                "veto": veto,
+                "not_scored": not_scored,
+            }
+        )
     res = pd.DataFrame(out)
     # competition ranks by total among the non-vetoed units of one kind and year (no tie-break)
     groups: dict = {}

@@ -36,12 +36,14 @@ def random_panel(
     cats = list(scheme.categories) or [None]
     unit_cat = np.array(cats, dtype=object)[rng.integers(0, len(cats), n_units)]
     n = n_units * n_years
-    data = pd.DataFrame({
-        "unit": np.repeat(units, n_years),
-        "year": np.tile(years, n_units),
-        "kind": np.repeat(unit_kind, n_years),
-        "category": np.repeat(unit_cat, n_years),
-    })
+    data = pd.DataFrame(
+        {
+            "unit": np.repeat(units, n_years),
+            "year": np.tile(years, n_units),
+            "kind": np.repeat(unit_kind, n_years),
+            "category": np.repeat(unit_cat, n_years),
+        }
+    )
     data["name"] = data["unit"]
     cols: dict[str, np.ndarray] = {}
 
@@ -49,7 +51,9 @@ def random_panel(
     births = rng.integers(100, 3000, n).astype(float)
     male = rng.binomial(births.astype(int), 0.53).astype(float)
     cols.update(
-        births=births, male_births=male, female_births=births - male,
+        births=births,
+        male_births=male,
+        female_births=births - male,
         policy_births=rng.binomial(births.astype(int), rng.uniform(0.9, 1.0, n)).astype(float),
         population=np.round(births * rng.uniform(80, 100, n)),
         deaths=np.round(births * rng.uniform(0.4, 0.6, n)),
@@ -65,7 +69,9 @@ def random_panel(
                 c = c.lstrip("-")
                 if c not in cols:
                     p = rng.uniform(0.8, 1.0, n)
-                    cols[c] = rng.binomial(den.astype(int), p).astype(float) if share else np.round(den * p * 1.2)
+                    cols[c] = (
+                        rng.binomial(den.astype(int), p).astype(float) if share else np.round(den * p * 1.2)
+                    )
     for ind_id, ind in scheme.indicators.items():
         col = ind.column or ind_id
         if ind.is_rate or col in cols:
@@ -88,7 +94,9 @@ def random_panel(
                 t = getattr(users[0].rule, "target", None) if users else None
                 base = float(t) if isinstance(t, (int, float)) else 90.0
                 v = np.round(base * rng.uniform(0.9, 1.1, n), 2)
-                cols[col] = np.clip(v, ind.min if ind.min is not None else -np.inf, ind.max if ind.max is not None else np.inf)
+                cols[col] = np.clip(
+                    v, ind.min if ind.min is not None else -np.inf, ind.max if ind.max is not None else np.inf
+                )
     for adj in scheme.adjustments:
         if adj.assessed:
             a = adj.assessed
@@ -99,7 +107,11 @@ def random_panel(
             cols[c] = np.where(rng.random(n) < missing, np.nan, v)
     data = pd.concat([data, pd.DataFrame(cols, index=data.index)], axis=1)
     names = sorted(
-        {it.rule.target.table for _p, it in scheme.flat_items if isinstance(getattr(it.rule, "target", None), TableTarget)}
+        {
+            it.rule.target.table
+            for _p, it in scheme.flat_items
+            if isinstance(getattr(it.rule, "target", None), TableTarget)
+        }
     )
     targets = pd.DataFrame(
         {name: np.round(rng.uniform(85, 99, n), 1) for name in names},

@@ -29,7 +29,10 @@ def test_validate_good_and_broken_files(tmp_path, mini_path, mini_raw):
     assert r.exit_code == 2
     assert "broken.yaml: broken YAML (line 2" in r.output
     assert "unknown rule type 'magic'" in r.output
-    assert "missing_indicator.yaml: main › gr: names indicator 'no_such_indicator', which is not defined" in r.output
+    assert (
+        "missing_indicator.yaml: main › gr: names indicator 'no_such_indicator', which is not defined"
+        in r.output
+    )
     assert "bad_sum.yaml: main: children add up to 90 (60 + 30) but the parent has 100 points" in r.output
 
 
@@ -37,7 +40,9 @@ def test_validate_data_against_a_scheme(tmp_path, mini_path):
     r = run("validate", "--scheme", mini_path, FIX / "mini.csv")
     assert r.exit_code == 0 and "5 unit-years" in r.output
     bad = tmp_path / "bad.csv"
-    bad.write_text((FIX / "mini.csv").read_text().replace("A,2016,seat,100", "A,2016,seat,-100"), encoding="utf-8")
+    bad.write_text(
+        (FIX / "mini.csv").read_text().replace("A,2016,seat,100", "A,2016,seat,-100"), encoding="utf-8"
+    )
     r = run("validate", "--scheme", mini_path, bad)
     assert r.exit_code == 2 and "row 3, column 'births': a count cannot be negative" in r.output
 
@@ -50,7 +55,19 @@ def test_score_writes_tables_and_provenance(tmp_path, mini_path):
     assert {"unit", "year", "total", "rank", "veto", "award"} <= set(summary.columns)
     assert summary.set_index("unit").loc["A", "total"] == 90
     items = pd.read_csv(out / "items.csv", encoding="utf-8-sig")
-    assert {"unit", "year", "line", "section", "item", "max_points", "points", "status", "value", "target", "reason"} <= set(items.columns)
+    assert {
+        "unit",
+        "year",
+        "line",
+        "section",
+        "item",
+        "max_points",
+        "points",
+        "status",
+        "value",
+        "target",
+        "reason",
+    } <= set(items.columns)
     run_json = json.loads((out / "run.json").read_text(encoding="utf-8"))
     assert len(run_json["scheme"]["sha256"]) == 64 and run_json["years"] == [2016]
     assert (out / "summary.csv").read_bytes().startswith(b"\xef\xbb\xbf")  # BOM for Excel
@@ -105,5 +122,7 @@ def test_validate_data_with_registry_and_targets():
     p = example_paths("foshan_2006")
     r = run("validate", "--scheme", "foshan_2006", p["data"])
     assert r.exit_code == 2 and "give --targets" in r.output
-    r = run("validate", "--scheme", "foshan_2006", p["data"], "--units", p["units"], "--targets", p["targets"])
+    r = run(
+        "validate", "--scheme", "foshan_2006", p["data"], "--units", p["units"], "--targets", p["targets"]
+    )
     assert r.exit_code == 0, r.output

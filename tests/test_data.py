@@ -47,10 +47,10 @@ def test_every_problem_listed_with_row_and_column(tmp_path, mini):
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "unit,year,category,births,male_births,female_births,policy_births,g1,fals\n"
-        "A,2016,seat,100,55,45,101,30,0\n"     # row 2: policy_births > births → rate 101 > 100
-        "B,2016,rural,-5,0,0,0,40,0\n"          # row 3: negative count; 0 + 0 ≠ −5
-        "B,2016,rural,200,110,90,190,40,0\n"    # row 4: duplicate of row 3's unit-year
-        "C,2016,rural,200,100,97,180,x,0\n",    # row 5: 100 + 97 ≠ 200; grade 'x' not a number
+        "A,2016,seat,100,55,45,101,30,0\n"  # row 2: policy_births > births → rate 101 > 100
+        "B,2016,rural,-5,0,0,0,40,0\n"  # row 3: negative count; 0 + 0 ≠ −5
+        "B,2016,rural,200,110,90,190,40,0\n"  # row 4: duplicate of row 3's unit-year
+        "C,2016,rural,200,100,97,180,x,0\n",  # row 5: 100 + 97 ≠ 200; grade 'x' not a number
         encoding="utf-8",
     )
     with pytest.raises(DataError) as e:
@@ -69,7 +69,9 @@ def test_every_problem_listed_with_row_and_column(tmp_path, mini):
 
 def test_missing_column_is_an_error_unless_allowed(mini):
     df = pd.read_csv(FIX / "mini.csv").drop(columns="g1")
-    with pytest.raises(DataError, match=r"indicator 'g1' needs a column 'g1', which the file lacks \(read by main › gr\)"):
+    with pytest.raises(
+        DataError, match=r"indicator 'g1' needs a column 'g1', which the file lacks \(read by main › gr\)"
+    ):
         score(mini, df)
     r = score(mini, df, allow_missing_columns=True)
     assert (r.items.query("item == 'gr'").status == "missing").all()
@@ -109,8 +111,14 @@ def test_missing_unit_or_year_column(mini):
 
 def test_long_grades_table_merges_and_rejects_unknown_items(mini):
     df = pd.read_csv(FIX / "mini.csv").drop(columns="g1")
-    grades = pd.DataFrame({"unit": ["A", "A", "B", "C", "D"], "year": [2015, 2016, 2016, 2016, 2016],
-                           "item": "g1", "grade": [30, 35, 40, 20, 20]})
+    grades = pd.DataFrame(
+        {
+            "unit": ["A", "A", "B", "C", "D"],
+            "year": [2015, 2016, 2016, 2016, 2016],
+            "item": "g1",
+            "grade": [30, 35, 40, 20, 20],
+        }
+    )
     a = score(mini, FIX / "mini.csv").summary
     pd.testing.assert_frame_equal(score(mini, df, grades=grades).summary, a)
     with pytest.raises(DataError, match=r"unknown item 'g2'"):
@@ -202,6 +210,8 @@ def test_numpy_year_and_empty_year_list(mini):
 
 
 def test_registry_values_are_stripped(mini):
-    units = pd.DataFrame({"unit": list("ABCD"), "kind": "town ", "category": [" seat", "rural ", "rural", "rural"]})
+    units = pd.DataFrame(
+        {"unit": list("ABCD"), "kind": "town ", "category": [" seat", "rural ", "rural", "rural"]}
+    )
     r = score(mini, FIX / "mini.csv", units=units, year=2016)
     assert set(r.summary.kind) == {"town"}

@@ -20,14 +20,19 @@ def panels(draw):
     rows = []
     for i, b in enumerate(births):
         male = draw(st.integers(0, b))
-        rows.append({
-            "unit": f"u{i}", "year": 2016,
-            "category": draw(st.sampled_from(["seat", "rural"])),
-            "births": b, "male_births": male, "female_births": b - male,
-            "policy_births": draw(st.integers(0, b)),
-            "g1": draw(st.one_of(st.none(), st.floats(0, 40))),
-            "fals": draw(st.integers(0, 5)),
-        })
+        rows.append(
+            {
+                "unit": f"u{i}",
+                "year": 2016,
+                "category": draw(st.sampled_from(["seat", "rural"])),
+                "births": b,
+                "male_births": male,
+                "female_births": b - male,
+                "policy_births": draw(st.integers(0, b)),
+                "g1": draw(st.one_of(st.none(), st.floats(0, 40))),
+                "fals": draw(st.integers(0, 5)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -51,7 +56,9 @@ def test_improving_an_indicator_never_lowers_the_score(df, data):
     i = data.draw(st.integers(0, len(df) - 1))
     better = df.copy()
     # more policy-compliant births (up to all births), a better grade, fewer cases
-    better.loc[i, "policy_births"] = data.draw(st.integers(int(df.loc[i, "policy_births"]), int(df.loc[i, "births"])))
+    better.loc[i, "policy_births"] = data.draw(
+        st.integers(int(df.loc[i, "policy_births"]), int(df.loc[i, "births"]))
+    )
     g = df.loc[i, "g1"]
     better.loc[i, "g1"] = data.draw(st.floats(0 if pd.isna(g) else g, 40))
     better.loc[i, "fals"] = data.draw(st.integers(0, int(df.loc[i, "fals"])))

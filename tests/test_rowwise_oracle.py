@@ -35,4 +35,6 @@ def test_engine_equals_rowwise(path, seed):
     assert got.veto.tolist() == ref.veto.tolist()
     assert got.not_scored.tolist() == ref.not_scored.tolist()
     if not scheme.outcomes.tie_break:  # the per-row scorer ranks by total alone
-        pd.testing.assert_series_equal(got["rank"].astype(float), ref["rank"].astype(float), check_names=False)
+        pd.testing.assert_series_equal(
+            got["rank"].astype(float), ref["rank"].astype(float), check_names=False
+        )

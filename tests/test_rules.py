@@ -20,7 +20,9 @@ def run(rule: dict, value, target=None, prev=None, points=10.0):
 
 
 def test_threshold_at_or_above():
-    f = run({"type": "threshold", "indicator": "x", "op": ">=", "target": 99}, [98.99, 99, 100, nan], [99] * 4)
+    f = run(
+        {"type": "threshold", "indicator": "x", "op": ">=", "target": 99}, [98.99, 99, 100, nan], [99] * 4
+    )
     np.testing.assert_array_equal(f, [0, 1, 1, nan])
 
 
@@ -44,18 +46,29 @@ def test_linear_rising():
 
 def test_linear_falling():
     # lower is better: 0 credit at 20, full at 10; 12.5 → (12.5-20)/(10-20) = 0.75
-    f = run({"type": "linear", "indicator": "x", "floor": 20, "target": 10, "op": "<="}, [12.5, 25, 9], [10] * 3)
+    f = run(
+        {"type": "linear", "indicator": "x", "floor": 20, "target": 10, "op": "<="}, [12.5, 25, 9], [10] * 3
+    )
     np.testing.assert_allclose(f, [0.75, 0, 1])
 
 
 def test_bands_absolute():
-    rule = {"type": "bands", "indicator": "x", "bands": [{"at": 99, "fraction": 1}, {"at": 97, "fraction": 0.6}, {"at": 95, "fraction": 0.3}]}
+    rule = {
+        "type": "bands",
+        "indicator": "x",
+        "bands": [{"at": 99, "fraction": 1}, {"at": 97, "fraction": 0.6}, {"at": 95, "fraction": 0.3}],
+    }
     np.testing.assert_allclose(run(rule, [99.5, 98, 95, 94.9, nan]), [1, 0.6, 0.3, 0, nan])
 
 
 def test_bands_relative_to_target():
-    rule = {"type": "bands", "indicator": "x", "relative": True, "target": 90,
-            "bands": [{"at": 0, "fraction": 1}, {"at": -5, "fraction": 0.5}]}
+    rule = {
+        "type": "bands",
+        "indicator": "x",
+        "relative": True,
+        "target": 90,
+        "bands": [{"at": 0, "fraction": 1}, {"at": -5, "fraction": 0.5}],
+    }
     # targets differ per row: 90 and 80; value 86 → −4 vs 90 (0.5), +6 vs 80 (1)
     np.testing.assert_allclose(run(rule, [86, 86, 84], [90, 80, 90]), [0.5, 1, 0])
 
@@ -63,24 +76,32 @@ def test_bands_relative_to_target():
 def test_bands_must_run_best_to_worst():
     with pytest.raises(ValueError, match="best to the worst"):
         TypeAdapter(Rule).validate_python(
-            {"type": "bands", "indicator": "x", "bands": [{"at": 95, "fraction": 0.3}, {"at": 99, "fraction": 1}]}
+            {
+                "type": "bands",
+                "indicator": "x",
+                "bands": [{"at": 95, "fraction": 0.3}, {"at": 99, "fraction": 1}],
+            }
         )
 
 
 def test_range_hard_and_tolerant():
     np.testing.assert_array_equal(
-        run({"type": "range", "indicator": "x", "low": 103, "high": 107}, [102.9, 103, 107, 107.1]), [0, 1, 1, 0]
+        run({"type": "range", "indicator": "x", "low": 103, "high": 107}, [102.9, 103, 107, 107.1]),
+        [0, 1, 1, 0],
     )
     # tolerance 4: 109 is 2 outside → 0.5; 111 → 0
     np.testing.assert_allclose(
-        run({"type": "range", "indicator": "x", "low": 103, "high": 107, "tolerance": 4}, [109, 111, 101]), [0.5, 0, 0.5]
+        run({"type": "range", "indicator": "x", "low": 103, "high": 107, "tolerance": 4}, [109, 111, 101]),
+        [0.5, 0, 0.5],
     )
 
 
 def test_change_decrease():
     rule = {"type": "change", "indicator": "x", "direction": "decrease", "min_change": 1}
     # 118→116 fell 2 (met); 118→117.5 fell 0.5 (missed); 118→119 rose (missed); no previous → missing
-    np.testing.assert_array_equal(run(rule, [116, 117.5, 119, 116], prev=[118, 118, 118, nan]), [1, 0, 0, nan])
+    np.testing.assert_array_equal(
+        run(rule, [116, 117.5, 119, 116], prev=[118, 118, 118, nan]), [1, 0, 0, nan]
+    )
 
 
 def test_change_with_zero_min_change_needs_a_real_move():
@@ -97,7 +118,9 @@ def test_change_toward_normal():
 
 
 def test_graded_points_fraction_percent():
-    np.testing.assert_allclose(run({"type": "graded", "indicator": "g"}, [7.5, 10, nan], points=10), [0.75, 1, nan])
+    np.testing.assert_allclose(
+        run({"type": "graded", "indicator": "g"}, [7.5, 10, nan], points=10), [0.75, 1, nan]
+    )
     np.testing.assert_allclose(run({"type": "graded", "indicator": "g", "scale": "fraction"}, [0.4]), [0.4])
     np.testing.assert_allclose(run({"type": "graded", "indicator": "g", "scale": "percent"}, [85]), [0.85])
 

@@ -50,13 +50,17 @@ def test_check_sum_false_allows_a_declared_mismatch(mini_raw):
 
 def test_kind_total_checked(mini_raw):
     mini_raw["kinds"]["town"]["points"] = 1000
-    with pytest.raises(SchemeError, match=r"kinds › town: lines add up to 100 \(main 100\) but the kind has 1000"):
+    with pytest.raises(
+        SchemeError, match=r"kinds › town: lines add up to 100 \(main 100\) but the kind has 1000"
+    ):
         parse_scheme(mini_raw)
 
 
 def test_unknown_rule_type_lists_the_known_ones(mini_raw):
     mini_raw["lines"][0]["items"][1]["rule"]["type"] = "magic"
-    with pytest.raises(SchemeError, match=r"gr › rule: unknown rule type 'magic'; expected one of .*threshold"):
+    with pytest.raises(
+        SchemeError, match=r"gr › rule: unknown rule type 'magic'; expected one of .*threshold"
+    ):
         parse_scheme(mini_raw)
 
 
@@ -95,7 +99,12 @@ def test_condition_needs_exactly_one_form(mini_raw):
 
 
 def test_label_grades_need_label_indicator(mini_raw):
-    mini_raw["lines"][0]["items"][1]["rule"] = {"type": "graded", "indicator": "g1", "scale": "labels", "labels": {"优": 1}}
+    mini_raw["lines"][0]["items"][1]["rule"] = {
+        "type": "graded",
+        "indicator": "g1",
+        "scale": "labels",
+        "labels": {"优": 1},
+    }
     with pytest.raises(SchemeError, match="kind: label"):
         parse_scheme(mini_raw)
     mini_raw["indicators"]["g1"] = {"kind": "label"}
@@ -141,6 +150,8 @@ def test_per_case_needs_a_count_and_conditions_need_numbers(mini_raw):
         parse_scheme(raw)
     raw = copy.deepcopy(mini_raw)
     raw["indicators"]["lab"] = {"kind": "label"}
-    raw["vetoes"].append({"id": "v2", "label": "x", "effect": "veto", "when": {"indicator": "lab", "op": ">=", "value": 1}})
+    raw["vetoes"].append(
+        {"id": "v2", "label": "x", "effect": "veto", "when": {"indicator": "lab", "op": ">=", "value": 1}}
+    )
     with pytest.raises(SchemeError, match="condition on 'lab', a label"):
         parse_scheme(raw)

@@ -71,7 +71,8 @@ def test_rank_ties_and_tie_break():
     assert rank.tolist() == [4, 1, 1, 5, 1]
     # a tie-break key splits the tie; an excluded row gets no rank; groups rank separately
     rank = competition_rank(
-        np.array([0, 0, 0, 1, 1]), [np.array([5.0, 5, 5, 2, 3]), np.array([1.0, 2, 0, 0, 0])],
+        np.array([0, 0, 0, 1, 1]),
+        [np.array([5.0, 5, 5, 2, 3]), np.array([1.0, 2, 0, 0, 0])],
         np.array([True, True, True, True, False]),
     )
     assert rank[:4].tolist() == [2, 1, 3, 1] and np.isnan(rank[4])
@@ -79,12 +80,20 @@ def test_rank_ties_and_tie_break():
 
 def _panel(policy, grade, fals=None, cat="rural"):
     n = len(policy)
-    return pd.DataFrame({
-        "unit": [f"u{i}" for i in range(n)], "year": 2016, "category": cat,
-        # SRB 51/49 = 104.1: inside 103–107, so sr is met (20) without history
-        "births": 100, "male_births": 51, "female_births": 49, "policy_births": policy,
-        "g1": grade, "fals": fals if fals is not None else [0] * n,
-    })
+    return pd.DataFrame(
+        {
+            "unit": [f"u{i}" for i in range(n)],
+            "year": 2016,
+            "category": cat,
+            # SRB 51/49 = 104.1: inside 103–107, so sr is met (20) without history
+            "births": 100,
+            "male_births": 51,
+            "female_births": 49,
+            "policy_births": policy,
+            "g1": grade,
+            "fals": fals if fals is not None else [0] * n,
+        }
+    )
 
 
 def test_not_scored_effect(mini_raw):
@@ -96,10 +105,18 @@ def test_not_scored_effect(mini_raw):
 
 
 def test_ineligible_keeps_rank_and_the_prize_passes_down(mini_raw):
-    mini_raw["vetoes"] = [{"id": "f3", "label": "严重弄虚作假", "effect": "ineligible",
-                           "when": {"indicator": "fals", "op": ">=", "value": 2}}]
-    mini_raw["outcomes"]["tiers"] = [{"id": "first", "label": "一", "count": 1, "prize": 10},
-                                     {"id": "second", "label": "二", "count": 1, "prize": 5}]
+    mini_raw["vetoes"] = [
+        {
+            "id": "f3",
+            "label": "严重弄虚作假",
+            "effect": "ineligible",
+            "when": {"indicator": "fals", "op": ">=", "value": 2},
+        }
+    ]
+    mini_raw["outcomes"]["tiers"] = [
+        {"id": "first", "label": "一", "count": 1, "prize": 10},
+        {"id": "second", "label": "二", "count": 1, "prize": 5},
+    ]
     # u0: 100 − 2×5 = 90 but 2 cases → ineligible; u1: 85; u2: 80
     r = score(parse_scheme(mini_raw), _panel([99, 99, 99], [40, 25, 20], fals=[2, 0, 0]))
     s = r.summary.set_index("unit")
@@ -112,10 +129,16 @@ def test_ineligible_keeps_rank_and_the_prize_passes_down(mini_raw):
 
 
 def test_tie_at_tier_boundary_shares_the_better_tier(mini_raw):
-    mini_raw["outcomes"]["tiers"] = [{"id": "first", "label": "一", "count": 1},
-                                     {"id": "second", "label": "二", "count": 1}]
+    mini_raw["outcomes"]["tiers"] = [
+        {"id": "first", "label": "一", "count": 1},
+        {"id": "second", "label": "二", "count": 1},
+    ]
     r = score(parse_scheme(mini_raw), _panel([99, 99, 99], [30, 30, 20]))
-    assert r.summary.set_index("unit").loc[["u0", "u1", "u2"], "award"].tolist() == ["first", "first", "second"]
+    assert r.summary.set_index("unit").loc[["u0", "u1", "u2"], "award"].tolist() == [
+        "first",
+        "first",
+        "second",
+    ]
 
 
 def test_min_total_tier_and_below_total_warning(mini_raw):
@@ -151,7 +174,9 @@ def test_adjustment_cap_and_floor(mini_raw):
 
 
 def test_single_award_by_section(mini_raw):
-    mini_raw["outcomes"]["single_awards"] = [{"id": "best_basic", "label": "单项", "rank_by": "gr", "count": 1, "prize": 3}]
+    mini_raw["outcomes"]["single_awards"] = [
+        {"id": "best_basic", "label": "单项", "rank_by": "gr", "count": 1, "prize": 3}
+    ]
     r = score(parse_scheme(mini_raw), _panel([99, 99], [20, 30]))
     s = r.summary.set_index("unit")
     assert s.loc[["u0", "u1"], "single_awards"].tolist() == ["", "best_basic"]
@@ -216,6 +241,10 @@ def test_linear_with_category_target_below_floor_is_rejected(mini_raw):
     from assesskit import SchemeError
 
     mini_raw["lines"][0]["items"][0]["items"][0]["rule"] = {
-        "type": "linear", "indicator": "policy_rate", "floor": 96, "target": {"by_category": {"seat": 99, "rural": 94}}}
+        "type": "linear",
+        "indicator": "policy_rate",
+        "floor": 96,
+        "target": {"by_category": {"seat": 99, "rural": 94}},
+    }
     with pytest.raises(SchemeError, match="floor 96 must lie below the target 94"):
         parse_scheme(mini_raw)

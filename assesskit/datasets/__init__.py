@@ -38,25 +38,57 @@ class Dataset:
     query: str | None = None  # a pandas query selecting rows of the file
 
 
-_SRB_SOURCE = "official statistics (NBS, NHFPC), UN WPP 2022, Huang et al. 2016, Tang et al.; per row in 'source'"
+_SRB_SOURCE = (
+    "official statistics (NBS, NHFPC), UN WPP 2022, Huang et al. 2016, Tang et al.; per row in 'source'"
+)
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in [
-        Dataset("china_srb", "china_srb.csv", "Sex ratio at birth in China: official, census and UN WPP 2022 series",
-                _SRB_SOURCE, "official statistics; UN WPP 2022 CC BY 3.0 IGO"),
-        Dataset("china_srb_official", "china_srb.csv", "Sex ratio at birth in China: official annual figures",
-                "National Health and Family Planning Commission / NBS", "official statistics",
-                "series == 'official_annual'"),
-        Dataset("china_srb_wpp2022", "china_srb.csv", "Sex ratio at birth in China: UN WPP 2022 estimates and projections",
-                "United Nations, World Population Prospects 2022", "CC BY 3.0 IGO",
-                "series.str.startswith('un_wpp2022')"),
-        Dataset("china_srb_pooled", "china_srb.csv", "Two real pooled birth counts by sex (441 facilities 2012–2015; Hangzhou 2005–2014)",
-                "Huang et al., PLoS One 2016; Tang et al.", "as published (see SOURCES.md)",
-                "male_births.notna()"),
-        Dataset("asem_idata", "asem_idata.csv", "ASEM Sustainable Connectivity: indicator data (51 countries × 49 indicators)",
-                "JRC ASEM portal, as shipped with COINr", "MIT (c) 2022 William Becker"),
-        Dataset("asem_imeta", "asem_imeta.csv", "ASEM Sustainable Connectivity: indicator metadata (levels, weights, directions)",
-                "JRC ASEM portal, as shipped with COINr", "MIT (c) 2022 William Becker"),
+        Dataset(
+            "china_srb",
+            "china_srb.csv",
+            "Sex ratio at birth in China: official, census and UN WPP 2022 series",
+            _SRB_SOURCE,
+            "official statistics; UN WPP 2022 CC BY 3.0 IGO",
+        ),
+        Dataset(
+            "china_srb_official",
+            "china_srb.csv",
+            "Sex ratio at birth in China: official annual figures",
+            "National Health and Family Planning Commission / NBS",
+            "official statistics",
+            "series == 'official_annual'",
+        ),
+        Dataset(
+            "china_srb_wpp2022",
+            "china_srb.csv",
+            "Sex ratio at birth in China: UN WPP 2022 estimates and projections",
+            "United Nations, World Population Prospects 2022",
+            "CC BY 3.0 IGO",
+            "series.str.startswith('un_wpp2022')",
+        ),
+        Dataset(
+            "china_srb_pooled",
+            "china_srb.csv",
+            "Two real pooled birth counts by sex (441 facilities 2012–2015; Hangzhou 2005–2014)",
+            "Huang et al., PLoS One 2016; Tang et al.",
+            "as published (see SOURCES.md)",
+            "male_births.notna()",
+        ),
+        Dataset(
+            "asem_idata",
+            "asem_idata.csv",
+            "ASEM Sustainable Connectivity: indicator data (51 countries × 49 indicators)",
+            "JRC ASEM portal, as shipped with COINr",
+            "MIT (c) 2022 William Becker",
+        ),
+        Dataset(
+            "asem_imeta",
+            "asem_imeta.csv",
+            "ASEM Sustainable Connectivity: indicator metadata (levels, weights, directions)",
+            "JRC ASEM portal, as shipped with COINr",
+            "MIT (c) 2022 William Becker",
+        ),
     ]
 }
 
@@ -88,7 +120,13 @@ def load(name: str) -> pd.DataFrame:
 def catalog() -> pd.DataFrame:
     """The shipped reference datasets: name, title, rows, source, licence."""
     rows = [
-        {"name": d.name, "title": d.title, "rows": len(load(d.name)), "source": d.source, "licence": d.licence}
+        {
+            "name": d.name,
+            "title": d.title,
+            "rows": len(load(d.name)),
+            "source": d.source,
+            "licence": d.licence,
+        }
         for d in DATASETS.values()
     ]
     return pd.DataFrame(rows)
@@ -96,7 +134,9 @@ def catalog() -> pd.DataFrame:
 
 def example_ids() -> list[str]:
     """Scheme ids that have a bundled hand-made example."""
-    return sorted(p.name for p in EXAMPLES.iterdir() if (p / "panel.csv").exists()) if EXAMPLES.exists() else []
+    return (
+        sorted(p.name for p in EXAMPLES.iterdir() if (p / "panel.csv").exists()) if EXAMPLES.exists() else []
+    )
 
 
 def example_paths(scheme_id: str) -> dict[str, Path]:

@@ -57,8 +57,30 @@ BIRTHS = {
     "district": (6000, 25000),
     "province": (5000, 60000),
 }
-_DEPARTMENTS = ["区公安局", "区卫生局", "区民政局", "区教育局", "区财政局", "区人社局", "区统计局", "区农业局"]
-_TOWNS = ["甲镇", "乙镇", "丙镇", "丁镇", "戊镇", "己镇", "庚镇", "辛镇", "东街道", "西街道", "南街道", "北街道"]
+_DEPARTMENTS = [
+    "区公安局",
+    "区卫生局",
+    "区民政局",
+    "区教育局",
+    "区财政局",
+    "区人社局",
+    "区统计局",
+    "区农业局",
+]
+_TOWNS = [
+    "甲镇",
+    "乙镇",
+    "丙镇",
+    "丁镇",
+    "戊镇",
+    "己镇",
+    "庚镇",
+    "辛镇",
+    "东街道",
+    "西街道",
+    "南街道",
+    "北街道",
+]
 _PROVINCES = ["示例甲省", "示例乙省", "示例丙省", "示例丁省", "示例戊省", "示例己省", "示例庚省", "示例辛省"]
 
 
@@ -98,16 +120,30 @@ def _registry(scheme: Scheme) -> pd.DataFrame:
     documents name them, placeholders where they do not."""
     sid = scheme.id
     if sid == "district_1000":
-        towns = pd.DataFrame({"unit": [f"T{i + 1:02d}" for i in range(len(_TOWNS))], "name": _TOWNS, "kind": "town"})
+        towns = pd.DataFrame(
+            {"unit": [f"T{i + 1:02d}" for i in range(len(_TOWNS))], "name": _TOWNS, "kind": "town"}
+        )
         towns["category"] = np.where(towns["name"].str.endswith("街道"), "street", "township")
-        depts = pd.DataFrame({"unit": [f"D{i + 1:02d}" for i in range(len(_DEPARTMENTS))], "name": _DEPARTMENTS,
-                              "kind": "department", "category": None})
+        depts = pd.DataFrame(
+            {
+                "unit": [f"D{i + 1:02d}" for i in range(len(_DEPARTMENTS))],
+                "name": _DEPARTMENTS,
+                "kind": "department",
+                "category": None,
+            }
+        )
         reg = pd.concat([towns, depts], ignore_index=True)
         if not set(reg["category"].dropna()) <= set(scheme.categories):
             reg["category"] = None
     elif sid.startswith("floating_"):
-        reg = pd.DataFrame({"unit": [f"P{i + 1:02d}" for i in range(len(_PROVINCES))], "name": _PROVINCES,
-                            "kind": next(iter(scheme.kinds)), "category": None})
+        reg = pd.DataFrame(
+            {
+                "unit": [f"P{i + 1:02d}" for i in range(len(_PROVINCES))],
+                "name": _PROVINCES,
+                "kind": next(iter(scheme.kinds)),
+                "category": None,
+            }
+        )
     else:
         reg = pd.read_csv(EXAMPLES / sid / "units.csv", dtype=str)
         reg = reg.drop(columns=[c for c in ("synthetic",) if c in reg.columns])
@@ -198,7 +234,8 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
 
     # ---- bunching just above a 99% target (schemes with a 99% compliance threshold)
     target99 = any(
-        it.rule.type == "threshold" and _typical_target(it.rule) == 99
+        it.rule.type == "threshold"
+        and _typical_target(it.rule) == 99
         and scheme.indicators[it.rule.indicator].numerator == ["policy_births"]
         for _p, it in scheme.flat_items
     )
@@ -214,8 +251,14 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
             f"true compliance was 97–99% report counts giving 99.0–99.1% ({', '.join(bunch_units)})"
         )
 
-    cols.update(births=births, male_births=male, female_births=births - male, policy_births=policy,
-                population=pop, deaths=deaths)
+    cols.update(
+        births=births,
+        male_births=male,
+        female_births=births - male,
+        policy_births=policy,
+        population=pop,
+        deaths=deaths,
+    )
 
     # ---- every other rate: denominator by a size heuristic, numerator near the target
     for ind_id, ind in scheme.indicators.items():
@@ -305,7 +348,10 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
     for ind_id, ind in scheme.indicators.items():
         col = ind.column or ind_id
         if not ind.is_rate and col in cols and (ind.min is not None or ind.max is not None):
-            lo_, hi_ = (ind.min if ind.min is not None else -np.inf), (ind.max if ind.max is not None else np.inf)
+            lo_, hi_ = (
+                (ind.min if ind.min is not None else -np.inf),
+                (ind.max if ind.max is not None else np.inf),
+            )
             cols[col] = np.clip(cols[col], lo_, hi_).astype(cols[col].dtype)
 
     # ---- one falsification case, and its inflated reported compliance
@@ -340,7 +386,9 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
         if hole.any():
             cols[c] = np.where(hole, np.nan, cols[c].astype(float))
             n_missing += int(hole.sum())
-    planted.append(f"{n_missing} missing cells scattered over optional columns (scored by the missing-data policy)")
+    planted.append(
+        f"{n_missing} missing cells scattered over optional columns (scored by the missing-data policy)"
+    )
 
     data = pd.DataFrame({"unit": unit, "year": year})
     for c, v in cols.items():
@@ -355,8 +403,14 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
         grades = grades[np.isin(grades["unit"], reg["unit"][reg["kind"].isin(_graded_kinds(scheme))])]
         grades = grades.reset_index(drop=True)
     targets = _targets(scheme, reg, years, rng)
-    truth = pd.DataFrame({"unit": unit, "year": year, "srb_true": np.round(srb_true, 4),
-                          "compliance_true": np.round(comp * 100, 4)})[has_demo].reset_index(drop=True)
+    truth = pd.DataFrame(
+        {
+            "unit": unit,
+            "year": year,
+            "srb_true": np.round(srb_true, 4),
+            "compliance_true": np.round(comp * 100, 4),
+        }
+    )[has_demo].reset_index(drop=True)
     return DemoPanel(scheme.id, data, reg, targets, grades, planted, truth)
 
 
@@ -366,7 +420,13 @@ def _graded_kinds(scheme: Scheme) -> set[str]:
 
 
 def _targets(scheme: Scheme, reg: pd.DataFrame, years: np.ndarray, rng) -> pd.DataFrame | None:
-    names = sorted({it.rule.target.table for _p, it in scheme.flat_items if isinstance(getattr(it.rule, "target", None), TableTarget)})
+    names = sorted(
+        {
+            it.rule.target.table
+            for _p, it in scheme.flat_items
+            if isinstance(getattr(it.rule, "target", None), TableTarget)
+        }
+    )
     if not names:
         return None
     published = EXAMPLES / scheme.id / "targets.csv"
@@ -384,7 +444,11 @@ def _targets(scheme: Scheme, reg: pd.DataFrame, years: np.ndarray, rng) -> pd.Da
 
 def _table_kinds(scheme: Scheme) -> set[str]:
     line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
-    return {line_kind[p[0]] for p, it in scheme.flat_items if isinstance(getattr(it.rule, "target", None), TableTarget)}
+    return {
+        line_kind[p[0]]
+        for p, it in scheme.flat_items
+        if isinstance(getattr(it.rule, "target", None), TableTarget)
+    }
 
 
 def make_demo_data(seed: int = 0, schemes: list[str] | None = None) -> dict[str, DemoPanel]:
@@ -404,7 +468,12 @@ def write_demo_data(out_dir: str | Path, seed: int = 0, schemes: list[str] | Non
 
     out = Path(out_dir)
     panels = make_demo_data(seed, schemes)
-    manifest = {"synthetic": True, "generator": f"assesskit.datasets.demo v{GENERATOR_VERSION}", "seed": seed, "files": {}}
+    manifest = {
+        "synthetic": True,
+        "generator": f"assesskit.datasets.demo v{GENERATOR_VERSION}",
+        "seed": seed,
+        "files": {},
+    }
     readme = [
         "# assesskit demo data — SYNTHETIC",
         "",

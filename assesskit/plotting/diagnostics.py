@@ -40,7 +40,12 @@ def _group_title(sub: pd.DataFrame) -> str:
 
 
 def plot_item_correlations(
-    data: pd.DataFrame, *, ax=None, year: int | None = None, kind: str | None = None, annotate: bool | None = None
+    data: pd.DataFrame,
+    *,
+    ax=None,
+    year: int | None = None,
+    kind: str | None = None,
+    annotate: bool | None = None,
 ):
     """Heat map of the rank correlations between items (redundancy).
 
@@ -79,15 +84,26 @@ def plot_item_correlations(
             for j in range(n):
                 v = mat.iat[i, j]
                 if np.isfinite(v):
-                    ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                            color="white" if abs(v) > 0.6 else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.2f}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if abs(v) > 0.6 else "black",
+                    )
     method = str(sub["method"].iloc[0]) if len(sub) else "spearman"
-    names = {"spearman": ("Spearman 秩相关", "Spearman rank correlation"),
-             "kendall": ("Kendall 秩相关", "Kendall rank correlation"),
-             "pearson": ("Pearson 相关", "Pearson correlation")}
+    names = {
+        "spearman": ("Spearman 秩相关", "Spearman rank correlation"),
+        "kendall": ("Kendall 秩相关", "Kendall rank correlation"),
+        "pearson": ("Pearson 相关", "Pearson correlation"),
+    }
     cb = ax.figure.colorbar(im, ax=ax, shrink=0.8)
     cb.set_label(label(*names[method]))
-    ax.set_title(label("指标间相关（冗余）", "Correlations between items (redundancy)") + f"  {_group_title(sub)}")
+    ax.set_title(
+        label("指标间相关（冗余）", "Correlations between items (redundancy)") + f"  {_group_title(sub)}"
+    )
     return ax
 
 
@@ -117,10 +133,20 @@ def plot_effective_weights(data: pd.DataFrame, *, ax=None, year: int | None = No
     labs = _item_labels(sub["label"], sub["label_en"], sub["item"])
     y = np.arange(n)
     h = 0.4
-    ax.barh(y - h / 2, sub["nominal_weight"].fillna(0.0), height=h, color="#9ecae1",
-            label=label("名义权重（满分占比）", "nominal weight (share of max points)"))
-    ax.barh(y + h / 2, sub["effective_weight"].fillna(0.0), height=h, color="#08519c",
-            label=label("有效权重（总分方差占比）", "effective weight (share of total variance)"))
+    ax.barh(
+        y - h / 2,
+        sub["nominal_weight"].fillna(0.0),
+        height=h,
+        color="#9ecae1",
+        label=label("名义权重（满分占比）", "nominal weight (share of max points)"),
+    )
+    ax.barh(
+        y + h / 2,
+        sub["effective_weight"].fillna(0.0),
+        height=h,
+        color="#08519c",
+        label=label("有效权重（总分方差占比）", "effective weight (share of total variance)"),
+    )
     ax.axvline(0, color="black", lw=0.6)
     ax.set_yticks(y, labs, fontsize=_tick_size(n) + 1)
     if "component" in sub.columns and (sub["component"] != "item").any():
@@ -129,7 +155,9 @@ def plot_effective_weights(data: pd.DataFrame, *, ax=None, year: int | None = No
     ax.set_xlabel(label("权重", "weight"))
     ax.set_ylim(n - 0.5, -0.5)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
-    ax.set_title(label("名义权重与有效权重", "Nominal vs effective weights") + f"  {_group_title(sub)}", pad=22)
+    ax.set_title(
+        label("名义权重与有效权重", "Nominal vs effective weights") + f"  {_group_title(sub)}", pad=22
+    )
     return ax
 
 
@@ -172,5 +200,7 @@ def plot_ceiling_floor(
     ax.set_xlabel(label("单位占比", "share of units"))
     ax.set_ylim(n - 0.5, -0.5)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8, frameon=False)
-    ax.set_title(label("满分与零分比例（天花板/地板）", "Ceiling and floor shares") + f"  {_group_title(sub)}", pad=22)
+    ax.set_title(
+        label("满分与零分比例（天花板/地板）", "Ceiling and floor shares") + f"  {_group_title(sub)}", pad=22
+    )
     return ax

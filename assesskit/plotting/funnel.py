@@ -108,17 +108,20 @@ def plot_funnel(
         raise DataError("plot_funnel: no unit with a value to plot")
     targets = f["target"].unique()
     if len(targets) != 1 or f["measure"].nunique() != 1:
-        raise DataError("plot_funnel: the table holds more than one funnel (several targets); "
-                        "filter it to one group first, e.g. f[f['year'] == 2016]")
+        raise DataError(
+            "plot_funnel: the table holds more than one funnel (several targets); "
+            "filter it to one group first, e.g. f[f['year'] == 2016]"
+        )
     theta = float(targets[0])
     measure = str(f["measure"].iloc[0])
-    tags = sorted({c[len("lower_"):] for c in f.columns if c.startswith("lower_")}, key=_level)
+    tags = sorted({c[len("lower_") :] for c in f.columns if c.startswith("lower_")}, key=_level)
     level_of = {t: _level(t) for t in tags}
     adjustment = str(f["adjustment"].iloc[0])
     phi = float(f["phi"].iloc[0]) if adjustment == "multiplicative" else 1.0
     tau2 = float(f["tau2"].iloc[0]) if adjustment == "additive" else 0.0
 
     if measure == "male_share":
+
         def tr(p):
             return _srb(p)
     else:
@@ -130,15 +133,22 @@ def plot_funnel(
     ax = new_axes(ax)
     n_max = float(f["n"].max())
     lo_n = max(1.0, float(f["n"].min()) * 0.5)
-    grid = np.unique(np.geomspace(lo_n, n_max * 1.15, 300) if measure == "ratio"
-                     else np.round(np.geomspace(lo_n, n_max * 1.15, 300)))
-    lev_lines = funnel_limits(grid, theta, measure=measure, levels=list(level_of.values()), phi=phi, tau2=tau2)
+    grid = np.unique(
+        np.geomspace(lo_n, n_max * 1.15, 300)
+        if measure == "ratio"
+        else np.round(np.geomspace(lo_n, n_max * 1.15, 300))
+    )
+    lev_lines = funnel_limits(
+        grid, theta, measure=measure, levels=list(level_of.values()), phi=phi, tau2=tau2
+    )
     inflated = phi > 1 or tau2 > 0
     for i, t in enumerate(tags):
         colour = _LEVEL_COLOURS[min(i, len(_LEVEL_COLOURS) - 1)]
         pct = f"{level_of[t] * 100:g}%"
-        lab = label(f"{pct} 控制限" + ("（校正过度离散）" if inflated else ""),
-                    f"{pct} limits" + (" (over-dispersion adjusted)" if inflated else ""))
+        lab = label(
+            f"{pct} 控制限" + ("（校正过度离散）" if inflated else ""),
+            f"{pct} limits" + (" (over-dispersion adjusted)" if inflated else ""),
+        )
         ax.plot(grid, tr(lev_lines[f"lower_{t}"]), color=colour, lw=1.4, label=lab)
         ax.plot(grid, tr(lev_lines[f"upper_{t}"]), color=colour, lw=1.4)
     if inflated and show_exact:
@@ -146,7 +156,14 @@ def plot_funnel(
         for t in tags:
             ax.plot(grid, tr(exact[f"lower_{t}"]), color="#999999", lw=0.8, ls="--")
             ax.plot(grid, tr(exact[f"upper_{t}"]), color="#999999", lw=0.8, ls="--")
-        ax.plot([], [], color="#999999", lw=0.8, ls="--", label=label("未校正的精确控制限", "unadjusted exact limits"))
+        ax.plot(
+            [],
+            [],
+            color="#999999",
+            lw=0.8,
+            ls="--",
+            label=label("未校正的精确控制限", "unadjusted exact limits"),
+        )
     ax.axhline(float(tr(theta)), color=_TARGET_COLOUR, lw=1, ls=":", label=label("目标值", "target"))
 
     # points: coloured by the widest level they fall outside
@@ -156,7 +173,9 @@ def plot_funnel(
         if col in f.columns:
             out = f[col].isin(["above", "below"]).to_numpy(dtype=bool)
             status = np.where(out, i + 1, status)
-    colours = np.array([_POINT_COLOUR, *[_LEVEL_COLOURS[min(i, len(_LEVEL_COLOURS) - 1)] for i in range(len(tags))]])
+    colours = np.array(
+        [_POINT_COLOUR, *[_LEVEL_COLOURS[min(i, len(_LEVEL_COLOURS) - 1)] for i in range(len(tags))]]
+    )
     x = f["n"].to_numpy(dtype=float)
     y = tr(f["value"].to_numpy(dtype=float))
     ax.scatter(x, y, s=28, c=colours[status], edgecolors="white", linewidths=0.6, zorder=3)
@@ -182,9 +201,11 @@ def plot_funnel(
         ax.set_xlabel(label("分母（例数 n）", "Denominator n"))
         ax.set_ylabel(label("比例（%）", "Proportion (%)") if mult == 100 else label("比例", "Proportion"))
     if title is None:
-        what = {"male_share": label("出生人口性别比漏斗图", "Funnel plot of the sex ratio at birth"),
-                "ratio": label("标化比漏斗图", "Funnel plot of standardised ratios"),
-                "proportion": label("漏斗图", "Funnel plot")}[measure]
+        what = {
+            "male_share": label("出生人口性别比漏斗图", "Funnel plot of the sex ratio at birth"),
+            "ratio": label("标化比漏斗图", "Funnel plot of standardised ratios"),
+            "proportion": label("漏斗图", "Funnel plot"),
+        }[measure]
         title = what + (f" {year}" if year is not None else "")
     ax.set_title(title)
     ax.set_xlim(0, n_max * 1.15)
@@ -231,8 +252,17 @@ def plot_bunching(
     matplotlib Axes
     """
     w_below, w_above = (float(window), float(window)) if np.isscalar(window) else map(float, window)
-    res = bunching(data, target=target, numerator=numerator, denominator=denominator, rate=rate, scale=scale,
-                   window=(w_below, w_above), by=None, unit=unit).iloc[0]
+    res = bunching(
+        data,
+        target=target,
+        numerator=numerator,
+        denominator=denominator,
+        rate=rate,
+        scale=scale,
+        window=(w_below, w_above),
+        by=None,
+        unit=unit,
+    ).iloc[0]
     r, _source = _rates(data, numerator, denominator, rate, scale, "plot_bunching")
     r = r[np.isfinite(r)]
     bw = float(bin_width) if bin_width else min(w_below, w_above) / 2
@@ -243,10 +273,20 @@ def plot_bunching(
     shown = (r >= edges[0]) & (r < edges[-1])
 
     ax = new_axes(ax)
-    ax.axvspan(target - w_below, target, color="#2c6fbb", alpha=0.15,
-               label=label(f"目标下方窗口 {w_below:g}", f"window below ({w_below:g})"))
-    ax.axvspan(target, target + w_above, color="#c0392b", alpha=0.15,
-               label=label(f"目标上方窗口 {w_above:g}", f"window above ({w_above:g})"))
+    ax.axvspan(
+        target - w_below,
+        target,
+        color="#2c6fbb",
+        alpha=0.15,
+        label=label(f"目标下方窗口 {w_below:g}", f"window below ({w_below:g})"),
+    )
+    ax.axvspan(
+        target,
+        target + w_above,
+        color="#c0392b",
+        alpha=0.15,
+        label=label(f"目标上方窗口 {w_above:g}", f"window above ({w_above:g})"),
+    )
     ax.hist(r[shown], bins=edges, color="#555555", edgecolor="white")
     ax.axvline(target, color="#c0392b", lw=1.2, label=label(f"目标 {target:g}", f"target {target:g}"))
     p = res["p_value"]
@@ -256,7 +296,9 @@ def plot_bunching(
         f"below {res['n_below']}, above {res['n_above']}\none-sided binomial p = {p_text}",
     )
     if (~shown).sum():
-        text += label(f"\n范围外 {int((~shown).sum())} 个", f"\n{int((~shown).sum())} outside the range shown")
+        text += label(
+            f"\n范围外 {int((~shown).sum())} 个", f"\n{int((~shown).sum())} outside the range shown"
+        )
     ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", ha="left", fontsize=8)
     unit_txt = "%" if scale == 100 else ""
     ax.set_xlabel(label(f"比率（{unit_txt or '单位同目标'}）", f"Rate ({unit_txt or 'as the target'})"))

@@ -94,15 +94,30 @@ def plot_srb_intervals(
     up = _finite_upper(up_raw, cap)
     mid = d["srb"].to_numpy(dtype=float)
     mid = np.where(np.isfinite(mid), mid, up)
-    flagged = (d[flag].fillna(False).to_numpy(dtype=bool) if flag in d.columns else np.zeros(len(d), bool))
+    flagged = d[flag].fillna(False).to_numpy(dtype=bool) if flag in d.columns else np.zeros(len(d), bool)
     ypos = np.arange(len(d))
-    ax.axvspan(*band, color=_BAND_COLOUR, zorder=0,
-               label=label(f"正常范围 {band[0]:g}–{band[1]:g}", f"normal range {band[0]:g}–{band[1]:g}"))
-    for m, colour, text in ((~flagged, _BASE_COLOUR, label("出生人口性别比及95%置信区间", "SRB with 95% CI")),
-                            (flagged, _FLAG_COLOUR, label("显著高于107（Holm校正）", "significantly above 107 (Holm)"))):
+    ax.axvspan(
+        *band,
+        color=_BAND_COLOUR,
+        zorder=0,
+        label=label(f"正常范围 {band[0]:g}–{band[1]:g}", f"normal range {band[0]:g}–{band[1]:g}"),
+    )
+    for m, colour, text in (
+        (~flagged, _BASE_COLOUR, label("出生人口性别比及95%置信区间", "SRB with 95% CI")),
+        (flagged, _FLAG_COLOUR, label("显著高于107（Holm校正）", "significantly above 107 (Holm)")),
+    ):
         if m.any():
-            ax.errorbar(mid[m], ypos[m], xerr=[mid[m] - lo[m], up[m] - mid[m]], fmt="o", color=colour,
-                        ecolor=colour, capsize=3, ms=4, label=text)
+            ax.errorbar(
+                mid[m],
+                ypos[m],
+                xerr=[mid[m] - lo[m], up[m] - mid[m]],
+                fmt="o",
+                color=colour,
+                ecolor=colour,
+                capsize=3,
+                ms=4,
+                label=text,
+            )
     nat = _national(national)
     if nat is not None and year is not None and len(nat) and nat.year.min() <= year <= nat.year.max():
         v = nat.loc[nat.year == year, "national_srb"]
@@ -155,8 +170,12 @@ def plot_srb_series(
     ax = new_axes(ax)
     d = table if units is None else table[table[unit].isin(list(units))]
     years = d["year"].to_numpy(dtype=float)
-    ax.axhspan(*band, color=_BAND_COLOUR, zorder=0,
-               label=label(f"正常范围 {band[0]:g}–{band[1]:g}", f"normal range {band[0]:g}–{band[1]:g}"))
+    ax.axhspan(
+        *band,
+        color=_BAND_COLOUR,
+        zorder=0,
+        label=label(f"正常范围 {band[0]:g}–{band[1]:g}", f"normal range {band[0]:g}–{band[1]:g}"),
+    )
     order = list(units) if units is not None else list(pd.unique(d[unit]))
     n = max(len(order), 1)
     offsets = (np.arange(n) - (n - 1) / 2) * min(0.08, 0.6 / n)  # dodge the intervals
@@ -169,15 +188,30 @@ def plot_srb_series(
         lo = s["srb_lower"].to_numpy(dtype=float)
         up = _finite_upper(s["srb_upper"].to_numpy(dtype=float), cap)
         ok = np.isfinite(mid)
-        ax.errorbar(s["year"].to_numpy(dtype=float)[ok] + off, mid[ok],
-                    yerr=[mid[ok] - lo[ok], up[ok] - mid[ok]], fmt="o-", capsize=2, ms=3, lw=1,
-                    label=_name(u, names))
+        ax.errorbar(
+            s["year"].to_numpy(dtype=float)[ok] + off,
+            mid[ok],
+            yerr=[mid[ok] - lo[ok], up[ok] - mid[ok]],
+            fmt="o-",
+            capsize=2,
+            ms=3,
+            lw=1,
+            label=_name(u, names),
+        )
     nat = _national(national)
     if nat is not None and years.size:
         s = nat[(nat.year >= years.min()) & (nat.year <= years.max())]
         if len(s):
-            ax.plot(s.year, s.national_srb, color="black", lw=2.2, ls="--", marker="s", ms=4,
-                    label=label("全国（官方）", "national (official)"))
+            ax.plot(
+                s.year,
+                s.national_srb,
+                color="black",
+                lw=2.2,
+                ls="--",
+                marker="s",
+                ms=4,
+                label=label("全国（官方）", "national (official)"),
+            )
     ax.set_xlabel(label("年份", "year"))
     ax.set_ylabel(label("出生人口性别比（女=100）", "sex ratio at birth (boys per 100 girls)"))
     ax.set_title(label("出生人口性别比及95%置信区间", "Sex ratio at birth with 95% intervals"))
@@ -261,8 +295,11 @@ def plot_trend(
     """
     ax = new_axes(ax)
     d = rates if (units is None or unit is None) else rates[rates[unit].isin(list(units))]
-    groups = [(None, d)] if unit is None else [(u, d[d[unit] == u]) for u in
-                                              (list(units) if units is not None else list(pd.unique(d[unit])))]
+    groups = (
+        [(None, d)]
+        if unit is None
+        else [(u, d[d[unit] == u]) for u in (list(units) if units is not None else list(pd.unique(d[unit])))]
+    )
     tests: dict[object, pd.Series] = {}
     if test is not None and len(test):
         if unit is None or unit not in test.columns:
@@ -278,8 +315,14 @@ def plot_trend(
             text = f"{text}: {_test_text(tests[u])}"
         (line,) = ax.plot(x, yv, "o-", ms=3, lw=1.2, label=text)
         if lower and upper and lower in s.columns and upper in s.columns:
-            ax.fill_between(x, s[lower].to_numpy(dtype=float), s[upper].to_numpy(dtype=float),
-                            color=line.get_color(), alpha=0.15, lw=0)
+            ax.fill_between(
+                x,
+                s[lower].to_numpy(dtype=float),
+                s[upper].to_numpy(dtype=float),
+                color=line.get_color(),
+                alpha=0.15,
+                lw=0,
+            )
     years = d[year].to_numpy(dtype=float)
     if years.size:
         ax.set_xticks(np.unique(years[np.isfinite(years)]).astype(int))

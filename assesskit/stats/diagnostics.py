@@ -39,28 +39,102 @@ TOL = 1e-9
 ranges within it count as constant."""
 
 ITEM_DIAGNOSTIC_COLUMNS = [
-    "year", "kind", "line", "section", "item", "label", "label_en", "rule", "max_points",
-    "nominal_weight", "nominal_weight_in_line", "n_units", "n_missing", "mean_points", "sd_points",
-    "mean_fraction", "sd_fraction", "ceiling_share", "floor_share", "share_met", "item_total_r",
-    "effective_weight", "note",
+    "year",
+    "kind",
+    "line",
+    "section",
+    "item",
+    "label",
+    "label_en",
+    "rule",
+    "max_points",
+    "nominal_weight",
+    "nominal_weight_in_line",
+    "n_units",
+    "n_missing",
+    "mean_points",
+    "sd_points",
+    "mean_fraction",
+    "sd_fraction",
+    "ceiling_share",
+    "floor_share",
+    "share_met",
+    "item_total_r",
+    "effective_weight",
+    "note",
 ]
 EFFECTIVE_WEIGHT_COLUMNS = [
-    "year", "kind", "component", "line", "section", "item", "label", "label_en", "max_points",
-    "nominal_weight", "nominal_weight_in_line", "n_units", "cov_total", "var_total", "effective_weight",
+    "year",
+    "kind",
+    "component",
+    "line",
+    "section",
+    "item",
+    "label",
+    "label_en",
+    "max_points",
+    "nominal_weight",
+    "nominal_weight_in_line",
+    "n_units",
+    "cov_total",
+    "var_total",
+    "effective_weight",
     "note",
 ]
 ATTAINABILITY_COLUMNS = [
-    "year", "kind", "line", "section", "item", "label", "label_en", "rule", "has_target", "target_min",
-    "target_max", "n_units", "n_met", "n_partial", "n_missed", "n_missing", "share_met", "median_value",
+    "year",
+    "kind",
+    "line",
+    "section",
+    "item",
+    "label",
+    "label_en",
+    "rule",
+    "has_target",
+    "target_min",
+    "target_max",
+    "n_units",
+    "n_met",
+    "n_partial",
+    "n_missed",
+    "n_missing",
+    "share_met",
+    "median_value",
     "note",
 ]
 CORRELATION_COLUMNS = [
-    "year", "kind", "item_a", "item_b", "label_a", "label_b", "label_en_a", "label_en_b", "section_a",
-    "section_b", "same_section", "n_units", "rho", "method", "note",
+    "year",
+    "kind",
+    "item_a",
+    "item_b",
+    "label_a",
+    "label_b",
+    "label_en_a",
+    "label_en_b",
+    "section_a",
+    "section_b",
+    "same_section",
+    "n_units",
+    "rho",
+    "method",
+    "note",
 ]
 ALPHA_COLUMNS = [
-    "year", "kind", "line", "node", "path", "label", "label_en", "depth", "n_items", "n_constant",
-    "n_units", "sum_item_var", "total_var", "alpha", "note",
+    "year",
+    "kind",
+    "line",
+    "node",
+    "path",
+    "label",
+    "label_en",
+    "depth",
+    "n_items",
+    "n_constant",
+    "n_units",
+    "sum_item_var",
+    "total_var",
+    "alpha",
+    "note",
 ]
 
 _POOLED = -1  # internal year key when statistics pool the years
@@ -75,18 +149,30 @@ def _item_meta(result: ScoreResult) -> pd.DataFrame:
     rows = []
     for order, (path, it) in enumerate(s.flat_items):
         ln = line_of[path[0]]
-        rows.append({
-            "item": it.id, "order": order, "kind": ln.unit_kind, "line": ln.id, "section": SEP.join(path[1:-1]),
-            "label": it.label, "label_en": it.label_en, "rule": it.rule.type,
-            "has_target": getattr(it.rule, "target", None) is not None, "max_points": float(it.points),
-            "nominal_weight": it.points / max_kind[ln.unit_kind], "nominal_weight_in_line": it.points / ln.points,
-        })
+        rows.append(
+            {
+                "item": it.id,
+                "order": order,
+                "kind": ln.unit_kind,
+                "line": ln.id,
+                "section": SEP.join(path[1:-1]),
+                "label": it.label,
+                "label_en": it.label_en,
+                "rule": it.rule.type,
+                "has_target": getattr(it.rule, "target", None) is not None,
+                "max_points": float(it.points),
+                "nominal_weight": it.points / max_kind[ln.unit_kind],
+                "nominal_weight_in_line": it.points / ln.points,
+            }
+        )
     return pd.DataFrame(rows)
 
 
 def _check(result: ScoreResult) -> None:
     if not isinstance(result, ScoreResult):
-        raise TypeError(f"expected an assesskit.ScoreResult (from assesskit.score), got {type(result).__name__}")
+        raise TypeError(
+            f"expected an assesskit.ScoreResult (from assesskit.score), got {type(result).__name__}"
+        )
 
 
 def _long(result: ScoreResult, by_year: bool) -> pd.DataFrame:
@@ -98,7 +184,9 @@ def _long(result: ScoreResult, by_year: bool) -> pd.DataFrame:
     it = result.items
     is_adj = it["status"].isin(["bonus", "deduction"]).to_numpy()
     total = it.groupby(["unit", "year"], sort=False)["points"].transform("sum")
-    out = it.loc[~is_adj, ["unit", "year", "kind", "item", "max_points", "points", "status", "value", "target"]]
+    out = it.loc[
+        ~is_adj, ["unit", "year", "kind", "item", "max_points", "points", "status", "value", "target"]
+    ]
     out = out.assign(total=total[~is_adj].to_numpy(), _y=out["year"].to_numpy() if by_year else _POOLED)
     return out.reset_index(drop=True)
 
@@ -125,8 +213,14 @@ def _moments(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     tc = df["total"] - g["total"].transform("mean")
     tmp = df[keys].assign(xx=xc * xc, xt=xc * tc, tt=tc * tc, x=df["points"], t=df["total"])
     return tmp.groupby(keys, sort=False).agg(
-        n=("xx", "size"), sxx=("xx", "sum"), sxt=("xt", "sum"), stt=("tt", "sum"),
-        x_lo=("x", "min"), x_hi=("x", "max"), t_lo=("t", "min"), t_hi=("t", "max"),
+        n=("xx", "size"),
+        sxx=("xx", "sum"),
+        sxt=("xt", "sum"),
+        stt=("tt", "sum"),
+        x_lo=("x", "min"),
+        x_hi=("x", "max"),
+        t_lo=("t", "min"),
+        t_hi=("t", "max"),
     )
 
 
@@ -196,9 +290,14 @@ def item_diagnostics(result: ScoreResult, *, by_year: bool = True) -> pd.DataFra
         miss=(df["status"] == "missing").astype(int),
     )
     agg = df.groupby(keys, sort=False).agg(
-        n_missing=("miss", "sum"), mean_points=("points", "mean"), sd_points=("points", "std"),
-        mean_fraction=("frac", "mean"), sd_fraction=("frac", "std"), ceiling_share=("ceil", "mean"),
-        floor_share=("flo", "mean"), share_met=("met", "mean"),
+        n_missing=("miss", "sum"),
+        mean_points=("points", "mean"),
+        sd_points=("points", "std"),
+        mean_fraction=("frac", "mean"),
+        sd_fraction=("frac", "std"),
+        ceiling_share=("ceil", "mean"),
+        floor_share=("flo", "mean"),
+        share_met=("met", "mean"),
     )
     m = _moments(df, keys)
     const_x = _constant(m["x_lo"], m["x_hi"])
@@ -221,14 +320,20 @@ def item_diagnostics(result: ScoreResult, *, by_year: bool = True) -> pd.DataFra
     single = np.asarray(m["n"] < 2)
     cx, ct, cr, fw = (np.asarray(v) for v in (const_x, const_t, const_rest, few))
     cx = cx & ~single  # one unit is not "every unit has the same points"
-    out["note"] = _join_notes(ix, [
-        (single, "a single unit: no spread, no correlation, no effective weight"),
-        (cx, "constant item (every unit has the same points): correlation undefined, effective weight 0"),
-        (~cx & ~single & cr, "the total minus this item is constant: correlation undefined"),
-        (fw & ~cx & ~single, "fewer than 3 units: correlation not computed"),
-        (ct & ~single, "the total is constant: effective weight undefined"),
-        (out["n_missing"] > 0, out["n_missing"].astype(str) + " missing value(s) scored by the missing-data policy"),
-    ])
+    out["note"] = _join_notes(
+        ix,
+        [
+            (single, "a single unit: no spread, no correlation, no effective weight"),
+            (cx, "constant item (every unit has the same points): correlation undefined, effective weight 0"),
+            (~cx & ~single & cr, "the total minus this item is constant: correlation undefined"),
+            (fw & ~cx & ~single, "fewer than 3 units: correlation not computed"),
+            (ct & ~single, "the total is constant: effective weight undefined"),
+            (
+                out["n_missing"] > 0,
+                out["n_missing"].astype(str) + " missing value(s) scored by the missing-data policy",
+            ),
+        ],
+    )
     out = out.merge(meta.drop(columns="kind"), on="item", how="left")
     out["year"] = _year_col(out["_y"])
     out = out.sort_values(["_y", "order"], kind="stable").reset_index(drop=True)
@@ -267,24 +372,41 @@ def target_attainability(result: ScoreResult) -> pd.DataFrame:
         return pd.DataFrame(columns=ATTAINABILITY_COLUMNS)
     st = df["status"]
     df = df.assign(
-        met=(st == "met").astype(int), partial=(st == "partial").astype(int),
-        missed=st.isin(["missed", "vetoed"]).astype(int), missing=(st == "missing").astype(int),
+        met=(st == "met").astype(int),
+        partial=(st == "partial").astype(int),
+        missed=st.isin(["missed", "vetoed"]).astype(int),
+        missing=(st == "missing").astype(int),
         v=pd.to_numeric(df["value"], errors="coerce"),
     )
-    out = df.groupby(["_y", "kind", "item"], sort=False).agg(
-        target_min=("target", "min"), target_max=("target", "max"), n_units=("met", "size"), n_met=("met", "sum"),
-        n_partial=("partial", "sum"), n_missed=("missed", "sum"), n_missing=("missing", "sum"),
-        median_value=("v", "median"),
-    ).reset_index()
+    out = (
+        df.groupby(["_y", "kind", "item"], sort=False)
+        .agg(
+            target_min=("target", "min"),
+            target_max=("target", "max"),
+            n_units=("met", "size"),
+            n_met=("met", "sum"),
+            n_partial=("partial", "sum"),
+            n_missed=("missed", "sum"),
+            n_missing=("missing", "sum"),
+            median_value=("v", "median"),
+        )
+        .reset_index()
+    )
     out["share_met"] = out["n_met"] / out["n_units"]
     out = out.merge(meta.drop(columns="kind"), on="item", how="left")
     ix = out.index
-    out["note"] = _join_notes(ix, [
-        (~out["has_target"], "no target: 'met' means full points under the " + out["rule"].astype(str) + " rule"),
-        (out["has_target"] & (out["n_met"] == 0), "no unit met the target"),
-        (out["has_target"] & (out["n_met"] == out["n_units"]), "every unit met the target"),
-        (out["n_missing"] > 0, out["n_missing"].astype(str) + " missing value(s), counted as not met"),
-    ])
+    out["note"] = _join_notes(
+        ix,
+        [
+            (
+                ~out["has_target"],
+                "no target: 'met' means full points under the " + out["rule"].astype(str) + " rule",
+            ),
+            (out["has_target"] & (out["n_met"] == 0), "no unit met the target"),
+            (out["has_target"] & (out["n_met"] == out["n_units"]), "every unit met the target"),
+            (out["n_missing"] > 0, out["n_missing"].astype(str) + " missing value(s), counted as not met"),
+        ],
+    )
     out["year"] = _year_col(out["_y"])
     out = out.sort_values(["_y", "order"], kind="stable").reset_index(drop=True)
     return out[ATTAINABILITY_COLUMNS]
@@ -335,8 +457,17 @@ def effective_weights(result: ScoreResult, *, by_year: bool = True) -> pd.DataFr
     it = result.items
     adj_rows = it.loc[it["status"].isin(["bonus", "deduction"]), ["unit", "year", "item", "points"]]
     adj_meta = pd.DataFrame(
-        [{"item": a.id, "label": a.label, "label_en": a.label_en, "component": a.kind, "order": len(meta) + i,
-          "applies_to": a.applies_to} for i, a in enumerate(s.adjustments)],
+        [
+            {
+                "item": a.id,
+                "label": a.label,
+                "label_en": a.label_en,
+                "component": a.kind,
+                "order": len(meta) + i,
+                "applies_to": a.applies_to,
+            }
+            for i, a in enumerate(s.adjustments)
+        ],
         columns=["item", "label", "label_en", "component", "order", "applies_to"],
     )
     unit_years = items[["_y", "unit", "year", "kind", "total"]].drop_duplicates(["unit", "year"])
@@ -354,23 +485,36 @@ def effective_weights(result: ScoreResult, *, by_year: bool = True) -> pd.DataFr
     with np.errstate(divide="ignore", invalid="ignore"):
         dof = (m["n"] - 1).where(m["n"] > 1)
         out = m.assign(
-            n_units=m["n"], cov_total=m["sxt"] / dof, var_total=m["stt"] / dof,
+            n_units=m["n"],
+            cov_total=m["sxt"] / dof,
+            var_total=m["stt"] / dof,
             effective_weight=(m["sxt"] / m["stt"]).where(~const_t),
         )
     const_x = _constant(m["x_lo"], m["x_hi"])
     out.loc[const_x & ~const_t, "effective_weight"] = 0.0
     out.loc[const_x & (m["n"] > 1), "cov_total"] = 0.0
-    info = pd.concat([
-        meta.drop(columns=["kind", "rule", "has_target"]).assign(component="item"),
-        adj_meta.drop(columns="applies_to").assign(line="", section="adjustments", max_points=np.nan,
-                                                   nominal_weight=np.nan, nominal_weight_in_line=np.nan),
-    ], ignore_index=True)
+    info = pd.concat(
+        [
+            meta.drop(columns=["kind", "rule", "has_target"]).assign(component="item"),
+            adj_meta.drop(columns="applies_to").assign(
+                line="",
+                section="adjustments",
+                max_points=np.nan,
+                nominal_weight=np.nan,
+                nominal_weight_in_line=np.nan,
+            ),
+        ],
+        ignore_index=True,
+    )
     out = out.merge(info, on="item", how="left")
-    out["note"] = _join_notes(out.index, [
-        (np.asarray(const_t & (out["n_units"] >= 2)), "the total is constant: no variance to share"),
-        (np.asarray(out["n_units"] < 2), "a single unit: no variance"),
-        (np.asarray(const_x & ~const_t), "constant (every unit has the same points): effective weight 0"),
-    ])
+    out["note"] = _join_notes(
+        out.index,
+        [
+            (np.asarray(const_t & (out["n_units"] >= 2)), "the total is constant: no variance to share"),
+            (np.asarray(out["n_units"] < 2), "a single unit: no variance"),
+            (np.asarray(const_x & ~const_t), "constant (every unit has the same points): effective weight 0"),
+        ],
+    )
     out["year"] = _year_col(out["_y"])
     out = out.sort_values(["_y", "kind", "order"], kind="stable").reset_index(drop=True)
     return out[EFFECTIVE_WEIGHT_COLUMNS]
@@ -416,11 +560,16 @@ def item_correlations(result: ScoreResult, *, by_year: bool = True, method: str 
     wide = wide[[i for i in meta["item"] if i in wide.columns]]
     corr = wide.groupby(level=["_y", "kind"], sort=False).corr(method=method)
     corr.index = corr.index.set_names(["_y", "kind", "item_a"])
-    long = corr.rename_axis(columns="item_b").reset_index().melt(
-        id_vars=["_y", "kind", "item_a"], var_name="item_b", value_name="rho")
+    long = (
+        corr.rename_axis(columns="item_b")
+        .reset_index()
+        .melt(id_vars=["_y", "kind", "item_a"], var_name="item_b", value_name="rho")
+    )
     # keep the items of the group's kind, each unordered pair once (a at or before b)
     mk = meta.set_index("item")
-    long = long[(long["item_a"].map(mk["kind"]) == long["kind"]) & (long["item_b"].map(mk["kind"]) == long["kind"])]
+    long = long[
+        (long["item_a"].map(mk["kind"]) == long["kind"]) & (long["item_b"].map(mk["kind"]) == long["kind"])
+    ]
     oa, ob = long["item_a"].map(mk["order"]), long["item_b"].map(mk["order"])
     long = long[oa <= ob].assign(_oa=oa, _ob=ob)
     # constant items and group sizes
@@ -439,9 +588,14 @@ def item_correlations(result: ScoreResult, *, by_year: bool = True, method: str 
     a_txt = long["item_a"].astype(str) + " is constant: correlation undefined"
     b_txt = long["item_b"].astype(str) + " is constant: correlation undefined"
     same = (long["item_a"] == long["item_b"]).to_numpy()
-    long["note"] = _join_notes(ix, [
-        (ca, a_txt), (cb & ~same, b_txt), (few & ~ca & ~cb, "fewer than 3 units: correlation not computed"),
-    ])
+    long["note"] = _join_notes(
+        ix,
+        [
+            (ca, a_txt),
+            (cb & ~same, b_txt),
+            (few & ~ca & ~cb, "fewer than 3 units: correlation not computed"),
+        ],
+    )
     for side in ("a", "b"):
         col = long[f"item_{side}"]
         long[f"label_{side}"] = col.map(mk["label"])
@@ -453,7 +607,9 @@ def item_correlations(result: ScoreResult, *, by_year: bool = True, method: str 
     return long[CORRELATION_COLUMNS]
 
 
-def correlation_matrix(correlations: pd.DataFrame, *, year: int | None = None, kind: str | None = None) -> pd.DataFrame:
+def correlation_matrix(
+    correlations: pd.DataFrame, *, year: int | None = None, kind: str | None = None
+) -> pd.DataFrame:
     """The square matrix of one (year, kind) from :func:`item_correlations`' long table.
 
     Parameters
@@ -568,20 +724,38 @@ def section_alpha(result: ScoreResult, *, by_year: bool = True) -> pd.DataFrame:
             member.append((key, it.id))
             if key not in nodes:
                 node = s.nodes[path[d - 1]]
-                nodes[key] = {"path": key, "node": node.id, "label": node.label, "label_en": node.label_en,
-                              "depth": d - 1, "line": path[0], "order": len(nodes)}
+                nodes[key] = {
+                    "path": key,
+                    "node": node.id,
+                    "label": node.label,
+                    "label_en": node.label_en,
+                    "depth": d - 1,
+                    "line": path[0],
+                    "order": len(nodes),
+                }
     mem = pd.DataFrame(member, columns=["path", "item"])
     nodes_df = pd.DataFrame(list(nodes.values()))
     # item variances and constancy per year key
-    iv = df.groupby(["_y", "kind", "item"], sort=False)["points"].agg(["var", "min", "max", "size"]).reset_index()
+    iv = (
+        df.groupby(["_y", "kind", "item"], sort=False)["points"]
+        .agg(["var", "min", "max", "size"])
+        .reset_index()
+    )
     iv["const"] = _constant(iv["min"], iv["max"])
     iv.loc[iv["const"], "var"] = 0.0
     per_item = iv.merge(mem, on="item")
     agg = per_item.groupby(["_y", "kind", "path"], sort=False).agg(
-        n_items=("item", "size"), n_constant=("const", "sum"), sum_item_var=("var", "sum"), n_units=("size", "min"),
+        n_items=("item", "size"),
+        n_constant=("const", "sum"),
+        sum_item_var=("var", "sum"),
+        n_units=("size", "min"),
     )
-    const_names = (per_item[per_item["const"]].groupby(["_y", "kind", "path"], sort=False)["item"]
-                   .agg(", ".join).rename("const_items"))
+    const_names = (
+        per_item[per_item["const"]]
+        .groupby(["_y", "kind", "path"], sort=False)["item"]
+        .agg(", ".join)
+        .rename("const_items")
+    )
     # node totals per unit-year, then their variance
     tot = df[["_y", "kind", "unit", "year", "item", "points"]].merge(mem, on="item")
     node_tot = tot.groupby(["_y", "kind", "path", "unit", "year"], sort=False)["points"].sum()
@@ -598,13 +772,16 @@ def section_alpha(result: ScoreResult, *, by_year: bool = True) -> pd.DataFrame:
         alpha = k / (k - 1) * (1.0 - out["sum_item_var"] / out["total_var"])
     out["alpha"] = alpha.where(~bad)
     cn = out["const_items"].fillna("")
-    out["note"] = _join_notes(out.index, [
-        (k < 2, "fewer than 2 items: α undefined"),
-        ((k >= 2) & (out["n_units"] < 2), "fewer than 2 units: α undefined"),
-        ((k >= 2) & (out["n_units"] >= 2) & (varying < 2), "fewer than 2 items vary: α undefined"),
-        (offset, "the section's points are constant (its items offset each other): α undefined"),
-        (out["n_constant"] > 0, "constant items (no variance, kept in k): " + cn),
-    ])
+    out["note"] = _join_notes(
+        out.index,
+        [
+            (k < 2, "fewer than 2 items: α undefined"),
+            ((k >= 2) & (out["n_units"] < 2), "fewer than 2 units: α undefined"),
+            ((k >= 2) & (out["n_units"] >= 2) & (varying < 2), "fewer than 2 items vary: α undefined"),
+            (offset, "the section's points are constant (its items offset each other): α undefined"),
+            (out["n_constant"] > 0, "constant items (no variance, kept in k): " + cn),
+        ],
+    )
     out = out.merge(nodes_df, on="path", how="left")
     out["year"] = _year_col(out["_y"])
     out = out.sort_values(["_y", "order"], kind="stable").reset_index(drop=True)

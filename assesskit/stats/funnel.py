@@ -79,8 +79,10 @@ def _notes(n: int, *conds: tuple[np.ndarray, object]) -> np.ndarray:
 def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
-        raise DataError(f"{what}: missing column(s) {', '.join(map(repr, missing))}",
-                        [Problem(f"column {c!r}", "required but absent from the table") for c in missing])
+        raise DataError(
+            f"{what}: missing column(s) {', '.join(map(repr, missing))}",
+            [Problem(f"column {c!r}", "required but absent from the table") for c in missing],
+        )
 
 
 def _numbers(df: pd.DataFrame, col: str, what: str, problems: list[Problem], *, whole: bool) -> np.ndarray:
@@ -238,8 +240,11 @@ def poisson_limits(
         tag = level_tag(level)
         out[f"lower_{tag}"] = np.where(ok, stats.chi2.ppf(1 - q, 2 * target * ee) / (2 * ee), np.nan)
         out[f"upper_{tag}"] = np.where(ok, stats.chi2.ppf(q, 2 * (target * ee + 1)) / (2 * ee), np.nan)
-    out["note"] = _notes(e.size, (~np.isfinite(e), "expected count is missing"),
-                         (np.isfinite(e) & (e <= 0), "expected count is not positive: no limits"))
+    out["note"] = _notes(
+        e.size,
+        (~np.isfinite(e), "expected count is missing"),
+        (np.isfinite(e) & (e <= 0), "expected count is not positive: no limits"),
+    )
     return pd.DataFrame(out)
 
 
@@ -295,7 +300,9 @@ def funnel_limits(
     out = pd.DataFrame({"size": size, "target": float(target)})
     if phi > 1 or tau2 > 0:
         with np.errstate(divide="ignore", invalid="ignore"):
-            normal = _normal_limits(np.full(size.size, float(target)), var, levels, phi, tau2, hi_clip=hi_clip)
+            normal = _normal_limits(
+                np.full(size.size, float(target)), var, levels, phi, tau2, hi_clip=hi_clip
+            )
         return out.assign(**{c: normal[c] for c in cols})
     return out.assign(**{c: exact[c].to_numpy() for c in cols})
 
@@ -342,7 +349,9 @@ def overdispersion(
     q_lo = grp["z"].transform("quantile", WINSOR)
     q_hi = grp["z"].transform("quantile", 1 - WINSOR)
     df = df.assign(zw2=df["z"].clip(q_lo, q_hi) ** 2, w2=df["w"] ** 2)
-    agg = df.groupby("g", sort=True).agg(units=("z", "size"), zw2=("zw2", "sum"), s1=("w", "sum"), s2=("w2", "sum"))
+    agg = df.groupby("g", sort=True).agg(
+        units=("z", "size"), zw2=("zw2", "sum"), s1=("w", "sum"), s2=("w2", "sum")
+    )
     all_groups = pd.Index(pd.unique(g), name="g")
     agg = agg.reindex(all_groups).fillna({"units": 0}).astype({"units": int})
     units = agg["units"].to_numpy()
@@ -353,7 +362,9 @@ def overdispersion(
         excess = units * phi - (units - 1)
         tau2 = np.where(enough, np.where(excess > 0, excess / denom, 0.0), np.nan)
     note = _notes(len(agg), (~enough, "over-dispersion not estimated: fewer than 2 units with a z-score"))
-    return pd.DataFrame({"group": agg.index.to_numpy(), "units": units, "phi": phi, "tau2": tau2, "note": note})
+    return pd.DataFrame(
+        {"group": agg.index.to_numpy(), "units": units, "phi": phi, "tau2": tau2, "note": note}
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,8 +423,9 @@ def _assemble(
         out[f"upper_{tag}"] = limits[f"upper_{tag}"]
     for level in levels:
         tag = level_tag(level)
-        out[f"outside_{tag}"] = pd.array(_outside(value, limits[f"lower_{tag}"], limits[f"upper_{tag}"]),
-                                         dtype="string")
+        out[f"outside_{tag}"] = pd.array(
+            _outside(value, limits[f"lower_{tag}"], limits[f"upper_{tag}"]), dtype="string"
+        )
     n_rows = len(out)
     not_adj = adj != "none"
     out["phi"] = phi
@@ -424,8 +436,10 @@ def _assemble(
         *notes,
         (exact["note"].to_numpy() != "", exact["note"].to_numpy()),
         (od_note != "", od_note),
-        (not_adj & ~inflated & np.isfinite(value),
-         f"no over-dispersion found for the {adj} adjustment: exact limits kept"),
+        (
+            not_adj & ~inflated & np.isfinite(value),
+            f"no over-dispersion found for the {adj} adjustment: exact limits kept",
+        ),
         (inflated, f"limits widened for over-dispersion ({adj}): target ± z·sqrt(phi·s² + tau2)"),
     )
     return out
@@ -433,7 +447,9 @@ def _assemble(
 
 def _check_adjustment(overdispersion_: str | None) -> str | None:
     if overdispersion_ not in _ADJUSTMENTS:
-        raise ValueError(f"overdispersion must be None, 'multiplicative' or 'additive', got {overdispersion_!r}")
+        raise ValueError(
+            f"overdispersion must be None, 'multiplicative' or 'additive', got {overdispersion_!r}"
+        )
     return overdispersion_
 
 
@@ -506,13 +522,23 @@ def funnel_proportions(
     >>> f = funnel_proportions(panel, "policy_births", "births")          # doctest: +SKIP
     >>> f[f["outside_998"] != "within"][["unit", "year", "value", "lower_998", "upper_998"]]  # doctest: +SKIP
     """
-    return _funnel_binomial(data, numerator, denominator, target=target, levels=levels,
-                            overdispersion=overdispersion, unit=unit, by=by, what="funnel_proportions",
-                            measure="proportion")
+    return _funnel_binomial(
+        data,
+        numerator,
+        denominator,
+        target=target,
+        levels=levels,
+        overdispersion=overdispersion,
+        unit=unit,
+        by=by,
+        what="funnel_proportions",
+        measure="proportion",
+    )
 
 
-def _funnel_binomial(data, numerator, denominator, *, target, levels, overdispersion, unit, by, what,
-                     measure, x=None, n=None) -> pd.DataFrame:
+def _funnel_binomial(
+    data, numerator, denominator, *, target, levels, overdispersion, unit, by, what, measure, x=None, n=None
+) -> pd.DataFrame:
     levels = _check_levels(levels)
     adjustment = _check_adjustment(overdispersion)
     by = _group_column(data, by)
@@ -525,11 +551,17 @@ def _funnel_binomial(data, numerator, denominator, *, target, levels, overdisper
         with np.errstate(invalid="ignore"):
             over = x > n
         for i in np.flatnonzero(over)[:20]:
-            problems.append(Problem(f"{what}, row {data.index[i]}", f"{numerator} = {x[i]:g} exceeds {denominator} = {n[i]:g}"))
+            problems.append(
+                Problem(
+                    f"{what}, row {data.index[i]}", f"{numerator} = {x[i]:g} exceeds {denominator} = {n[i]:g}"
+                )
+            )
         if problems:
             raise DataError(f"{what}: impossible counts", problems)
     if target is not None and not (np.isfinite(target) and 0 <= target <= 1):
-        raise ValueError(f"target must be a proportion in [0, 1], got {target!r} (a percentage? divide by 100)")
+        raise ValueError(
+            f"target must be a proportion in [0, 1], got {target!r} (a percentage? divide by 100)"
+        )
     groups = data[by].to_numpy() if by else np.zeros(len(data), dtype=int)
     valid = np.isfinite(x) & np.isfinite(n) & (n > 0)
     if target is None:
@@ -551,8 +583,19 @@ def _funnel_binomial(data, numerator, denominator, *, target, levels, overdisper
     ]
     # the exact-limit notes on n repeat the two above; keep only the target-related ones
     exact = exact.assign(note=np.where(valid, exact["note"], ""))
-    return _assemble(base, value=value, size=n, var_unit=var, exact=exact, groups=groups, levels=levels,
-                     adjustment=adjustment, hi_clip=1.0, notes=notes, measure=measure)
+    return _assemble(
+        base,
+        value=value,
+        size=n,
+        var_unit=var,
+        exact=exact,
+        groups=groups,
+        levels=levels,
+        adjustment=adjustment,
+        hi_clip=1.0,
+        notes=notes,
+        measure=measure,
+    )
 
 
 def funnel_sex_ratio(
@@ -601,9 +644,20 @@ def funnel_sex_ratio(
     if problems:
         raise DataError(f"{what}: impossible counts", problems)
     theta = None if target_srb is None else float(target_srb) / (100.0 + float(target_srb))
-    out = _funnel_binomial(data, male, "births (boys + girls)", target=theta, levels=_check_levels(levels),
-                           overdispersion=overdispersion, unit=unit, by=by, what=what, measure="male_share",
-                           x=m, n=m + f)
+    out = _funnel_binomial(
+        data,
+        male,
+        "births (boys + girls)",
+        target=theta,
+        levels=_check_levels(levels),
+        overdispersion=overdispersion,
+        unit=unit,
+        by=by,
+        what=what,
+        measure="male_share",
+        x=m,
+        n=m + f,
+    )
 
     def srb(p):
         p = np.asarray(p, dtype=float)
@@ -617,8 +671,11 @@ def funnel_sex_ratio(
         tag = level_tag(level)
         extra[f"srb_lower_{tag}"] = srb(out[f"lower_{tag}"].to_numpy())
         extra[f"srb_upper_{tag}"] = srb(out[f"upper_{tag}"].to_numpy())
-    note = _notes(len(out), (out["note"].to_numpy() != "", out["note"].to_numpy()),
-                  (no_girls, "no girls: the sex ratio is undefined (male share 1)"))
+    note = _notes(
+        len(out),
+        (out["note"].to_numpy() != "", out["note"].to_numpy()),
+        (no_girls, "no girls: the sex ratio is undefined (male share 1)"),
+    )
     return out.assign(**extra, note=note)
 
 
@@ -672,7 +729,20 @@ def funnel_ratios(
     exact = exact.assign(note=np.where(valid, exact["note"], ""))
     groups = data[by].to_numpy() if by else np.zeros(len(data), dtype=int)
     base = data[_id_columns(data, unit, by)].reset_index(drop=True).assign(count=o)
-    notes = [(np.isnan(o) | np.isnan(e), "a count is missing"),
-             (np.isfinite(e) & (e == 0), f"{expected} is 0: no ratio")]
-    return _assemble(base, value=value, size=e, var_unit=var, exact=exact, groups=groups, levels=levels,
-                     adjustment=adjustment, hi_clip=np.inf, notes=notes, measure="ratio")
+    notes = [
+        (np.isnan(o) | np.isnan(e), "a count is missing"),
+        (np.isfinite(e) & (e == 0), f"{expected} is 0: no ratio"),
+    ]
+    return _assemble(
+        base,
+        value=value,
+        size=e,
+        var_unit=var,
+        exact=exact,
+        groups=groups,
+        levels=levels,
+        adjustment=adjustment,
+        hi_clip=np.inf,
+        notes=notes,
+        measure="ratio",
+    )

@@ -112,11 +112,17 @@ def _count_column(df: pd.DataFrame, col: str, what: str, problems: list[Problem]
     with np.errstate(invalid="ignore"):
         neg = values < 0
         frac = np.isfinite(values) & (values != np.round(values))
-    for mask, msg in ((bad, "not a number: {raw!r}"), (neg, "negative count {v:g}"),
-                      (frac, "a count must be a whole number, got {v:g}")):
+    for mask, msg in (
+        (bad, "not a number: {raw!r}"),
+        (neg, "negative count {v:g}"),
+        (frac, "a count must be a whole number, got {v:g}"),
+    ):
         for i in np.flatnonzero(mask)[:20]:
-            problems.append(Problem(f"{what}, row {df.index[i]}, column {col!r}",
-                                    msg.format(raw=raw.iloc[i], v=values[i])))
+            problems.append(
+                Problem(
+                    f"{what}, row {df.index[i]}, column {col!r}", msg.format(raw=raw.iloc[i], v=values[i])
+                )
+            )
     values[bad] = np.nan
     return values
 
@@ -131,8 +137,9 @@ def _counts(df: pd.DataFrame, numerator: str, denominator: str, what: str) -> tu
     with np.errstate(invalid="ignore"):
         over = x > n
     for i in np.flatnonzero(over)[:20]:
-        problems.append(Problem(f"{what}, row {df.index[i]}",
-                                f"{numerator} = {x[i]:g} exceeds {denominator} = {n[i]:g}"))
+        problems.append(
+            Problem(f"{what}, row {df.index[i]}", f"{numerator} = {x[i]:g} exceeds {denominator} = {n[i]:g}")
+        )
     if problems:
         raise DataError(f"{what}: impossible counts", problems)
     return x, n
@@ -244,7 +251,11 @@ def adjust_pvalues(
     method = "fdr_bh" if method.lower() in ("bh", "fdr_bh", "benjamini-hochberg") else method
     p = np.asarray(pvalues, dtype=float)
     out = np.full(p.shape, np.nan)
-    g = np.zeros(p.shape, dtype=int) if groups is None else pd.factorize(np.asarray(groups), use_na_sentinel=False)[0]
+    g = (
+        np.zeros(p.shape, dtype=int)
+        if groups is None
+        else pd.factorize(np.asarray(groups), use_na_sentinel=False)[0]
+    )
     valid = np.isfinite(p)
     # multipletests adjusts one family at a time; the loop runs over families (e.g. years), not units
     for fam in np.unique(g[valid]):
@@ -355,10 +366,17 @@ def sex_ratio(
         (~missing & (n == 0), "no births: nothing to estimate"),
         (valid & (f == 0), "no female births: SRB is infinite, only the lower limit is informative"),
         (valid & (m == 0), "no male births: SRB is 0"),
-        (valid & (canon == "logit") & ((m == 0) | (f == 0)),
-         "the Katz (logit) interval is undefined with zero boys or girls; use method='wilson' or 'exact'"),
-        (few, np.char.add(np.char.add("only ", np.nan_to_num(n).astype(int).astype(str)),
-                          " births: the interval is very wide")),
+        (
+            valid & (canon == "logit") & ((m == 0) | (f == 0)),
+            "the Katz (logit) interval is undefined with zero boys or girls; use method='wilson' or 'exact'",
+        ),
+        (
+            few,
+            np.char.add(
+                np.char.add("only ", np.nan_to_num(n).astype(int).astype(str)),
+                " births: the interval is very wide",
+            ),
+        ),
     )
 
     out = df[keys].copy() if keys else pd.DataFrame(index=df.index)
@@ -403,12 +421,14 @@ def national_srb(national: pd.DataFrame | None = None) -> pd.DataFrame:
     else:
         _require_columns(national, ["period"], "national series")
         year = pd.to_numeric(national["period"], errors="coerce")  # ranges like 2012-2015 drop out
-    out = (pd.DataFrame({"year": year, "national_srb": pd.to_numeric(national["srb"], errors="coerce")})
-           .dropna()
-           .astype({"year": int})
-           .drop_duplicates("year", keep="first")
-           .sort_values("year")
-           .reset_index(drop=True))
+    out = (
+        pd.DataFrame({"year": year, "national_srb": pd.to_numeric(national["srb"], errors="coerce")})
+        .dropna()
+        .astype({"year": int})
+        .drop_duplicates("year", keep="first")
+        .sort_values("year")
+        .reset_index(drop=True)
+    )
     return out
 
 
@@ -459,7 +479,9 @@ def compare_with_national(
     pos = np.where(lo > value, "above", np.where(up < value, "below", "covers")).astype(object)
     pos[~known] = None
     year_txt = np.where(np.isfinite(years), np.nan_to_num(years).astype(int).astype(str), "?")
-    base = table["note"].to_numpy(dtype=object) if "note" in table.columns else np.full(len(table), "", object)
+    base = (
+        table["note"].to_numpy(dtype=object) if "note" in table.columns else np.full(len(table), "", object)
+    )
     extra = _notes(
         len(table),
         (np.isnan(value), np.char.add("no national SRB figure for ", year_txt)),
@@ -520,15 +542,28 @@ def proportion_ci(
         len(df),
         (missing, f"missing {numerator} or {denominator}"),
         (~missing & (n == 0), f"{denominator} is 0: no proportion"),
-        (valid & (canon == "logit") & ((x == 0) | (x == n)),
-         "the logit interval is undefined at 0% or 100%; use method='wilson' or 'exact'"),
-        (valid & (n < FEW_BIRTHS), np.char.add(np.char.add(f"small denominator ({denominator} = ",
-                                                           np.nan_to_num(n).astype(int).astype(str)),
-                                               "): the interval is very wide")),
+        (
+            valid & (canon == "logit") & ((x == 0) | (x == n)),
+            "the logit interval is undefined at 0% or 100%; use method='wilson' or 'exact'",
+        ),
+        (
+            valid & (n < FEW_BIRTHS),
+            np.char.add(
+                np.char.add(f"small denominator ({denominator} = ", np.nan_to_num(n).astype(int).astype(str)),
+                "): the interval is very wide",
+            ),
+        ),
     )
     out = df[keys].copy() if keys else pd.DataFrame(index=df.index)
-    out = out.assign(successes=x, trials=n, estimate=est * scale, ci_lower=lo * scale, ci_upper=up * scale,
-                     method=canon, note=note)
+    out = out.assign(
+        successes=x,
+        trials=n,
+        estimate=est * scale,
+        ci_lower=lo * scale,
+        ci_upper=up * scale,
+        method=canon,
+        note=note,
+    )
     return out.reset_index(drop=True)
 
 
@@ -577,14 +612,27 @@ def proportion_change(
     x, n = _counts(df, numerator, denominator, what)
     dup = df.duplicated([unit, year], keep=False).to_numpy()
     if dup.any():
-        raise DataError(f"{what}: duplicate unit-years", [
-            Problem(f"row {i}", f"{unit}={df[unit].iloc[j]!r}, {year}={df[year].iloc[j]!r} appears more than once")
-            for j, i in enumerate(df.index) if dup[j]][:20])
-    t = (pd.DataFrame({unit: df[unit].to_numpy(), year: df[year].to_numpy(), "successes": x, "trials": n})
-         .sort_values([unit, year], kind="stable").reset_index(drop=True))
+        raise DataError(
+            f"{what}: duplicate unit-years",
+            [
+                Problem(
+                    f"row {i}",
+                    f"{unit}={df[unit].iloc[j]!r}, {year}={df[year].iloc[j]!r} appears more than once",
+                )
+                for j, i in enumerate(df.index)
+                if dup[j]
+            ][:20],
+        )
+    t = (
+        pd.DataFrame({unit: df[unit].to_numpy(), year: df[year].to_numpy(), "successes": x, "trials": n})
+        .sort_values([unit, year], kind="stable")
+        .reset_index(drop=True)
+    )
     g = t.groupby(unit, sort=False)
     prev = g[[year, "successes", "trials"]].shift(1)
-    t = t.assign(prev_year=prev[year].astype(float), prev_successes=prev["successes"], prev_trials=prev["trials"])
+    t = t.assign(
+        prev_year=prev[year].astype(float), prev_successes=prev["successes"], prev_trials=prev["trials"]
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.where(t.trials > 0, t.successes / t.trials, np.nan)
         pest = np.where(t.prev_trials > 0, t.prev_successes / t.prev_trials, np.nan)
@@ -593,23 +641,50 @@ def proportion_change(
     up = np.full(len(t), np.nan)
     if ok.any():
         lo[ok], up[ok] = confint_proportions_2indep(
-            t.successes.to_numpy()[ok], t.trials.to_numpy()[ok],
-            t.prev_successes.to_numpy()[ok], t.prev_trials.to_numpy()[ok],
-            method="newcomb", compare="diff", alpha=alpha)
+            t.successes.to_numpy()[ok],
+            t.trials.to_numpy()[ok],
+            t.prev_successes.to_numpy()[ok],
+            t.prev_trials.to_numpy()[ok],
+            method="newcomb",
+            compare="diff",
+            alpha=alpha,
+        )
     first = t.prev_year.isna().to_numpy()
     gap = ~first & (pd.to_numeric(t[year], errors="coerce").to_numpy(float) - t.prev_year.to_numpy() > 1)
     note = _notes(
         len(t),
         (first, "first year of the unit: no previous year"),
         (~first & ~np.isfinite(est), f"no proportion this year ({denominator} 0 or missing)"),
-        (~first & np.isfinite(est) & ~np.isfinite(pest), f"no proportion in the previous year ({denominator} 0 or missing)"),
+        (
+            ~first & np.isfinite(est) & ~np.isfinite(pest),
+            f"no proportion in the previous year ({denominator} 0 or missing)",
+        ),
         (gap, np.char.add("compared with ", np.nan_to_num(t.prev_year.to_numpy()).astype(int).astype(str))),
     )
     return t.assign(
-        estimate=est * scale, prev_estimate=pest * scale, change=(est - pest) * scale,
-        change_lower=lo * scale, change_upper=up * scale, note=note,
-    )[[unit, year, "prev_year", "successes", "trials", "estimate", "prev_successes", "prev_trials",
-       "prev_estimate", "change", "change_lower", "change_upper", "note"]]
+        estimate=est * scale,
+        prev_estimate=pest * scale,
+        change=(est - pest) * scale,
+        change_lower=lo * scale,
+        change_upper=up * scale,
+        note=note,
+    )[
+        [
+            unit,
+            year,
+            "prev_year",
+            "successes",
+            "trials",
+            "estimate",
+            "prev_successes",
+            "prev_trials",
+            "prev_estimate",
+            "change",
+            "change_lower",
+            "change_upper",
+            "note",
+        ]
+    ]
 
 
 def heterogeneity(
@@ -650,9 +725,13 @@ def heterogeneity(
     _require_columns(df, by_cols, what)
     x, n = _counts(df, numerator, denominator, what)
     use = np.isfinite(x) & np.isfinite(n) & (n > 0)
-    t = pd.DataFrame({"_g": np.zeros(len(df), dtype=int)} if not by_cols else {c: df[c].to_numpy() for c in by_cols})
+    t = pd.DataFrame(
+        {"_g": np.zeros(len(df), dtype=int)} if not by_cols else {c: df[c].to_numpy() for c in by_cols}
+    )
     gcols = by_cols or ["_g"]
-    t = t.assign(x=np.where(use, x, 0.0), n=np.where(use, n, 0.0), k=use.astype(int), dropped=(~use).astype(int))
+    t = t.assign(
+        x=np.where(use, x, 0.0), n=np.where(use, n, 0.0), k=use.astype(int), dropped=(~use).astype(int)
+    )
     g = t.groupby(gcols, sort=True, dropna=False)
     tot = g[["x", "n", "k", "dropped"]].sum()
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -676,12 +755,23 @@ def heterogeneity(
     note = _notes(
         len(tot),
         (dof < 1, "fewer than two units with a positive denominator"),
-        ((dof >= 1) & np.isfinite(pbar) & ((pbar <= 0) | (pbar >= 1)), "pooled proportion is 0 or 1: no variation to test"),
+        (
+            (dof >= 1) & np.isfinite(pbar) & ((pbar <= 0) | (pbar >= 1)),
+            "pooled proportion is 0 or 1: no variation to test",
+        ),
         (~degenerate & (emin < 5), "some expected counts are below 5: the χ² approximation is doubtful"),
         (dropped > 0, np.char.add(dropped.astype(str), " row(s) without a positive denominator left out")),
     )
     out = tot.reset_index()[by_cols] if by_cols else pd.DataFrame(index=range(len(tot)))
     return out.assign(
-        units=k, successes=tot.x.to_numpy(), trials=tot.n.to_numpy(), pooled=pbar, chi2=chi2,
-        df=dof, p_value=pval, phi=phi, min_expected=np.where(degenerate, np.nan, emin), note=note,
+        units=k,
+        successes=tot.x.to_numpy(),
+        trials=tot.n.to_numpy(),
+        pooled=pbar,
+        chi2=chi2,
+        df=dof,
+        p_value=pval,
+        phi=phi,
+        min_expected=np.where(degenerate, np.nan, emin),
+        note=note,
     ).reset_index(drop=True)

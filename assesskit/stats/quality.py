@@ -67,7 +67,11 @@ def _rates(data, numerator, denominator, rate, scale, what) -> tuple[np.ndarray,
             over = x > n
             r = np.where(n > 0, x / np.where(n > 0, n, 1.0) * scale, np.nan)
         for i in np.flatnonzero(over)[:20]:
-            problems.append(Problem(f"{what}, row {data.index[i]}", f"{numerator} = {x[i]:g} exceeds {denominator} = {n[i]:g}"))
+            problems.append(
+                Problem(
+                    f"{what}, row {data.index[i]}", f"{numerator} = {x[i]:g} exceeds {denominator} = {n[i]:g}"
+                )
+            )
         source = f"{numerator}/{denominator}×{scale:g}"
     if problems:
         raise DataError(f"{what}: impossible values", problems)
@@ -152,12 +156,17 @@ def bunching(
     label = data[unit].astype(str).to_numpy()
     if has_year:
         label = label + " " + data["year"].astype(str).to_numpy()
-    df = pd.DataFrame({
-        "g": data[by].to_numpy() if by is not None else np.zeros(len(data), dtype=int),
-        "year": data["year"].to_numpy() if has_year else 0,
-        "below": below, "above": above, "rated": np.isfinite(r),
-        "lab_below": np.where(below, label, None), "lab_above": np.where(above, label, None),
-    })
+    df = pd.DataFrame(
+        {
+            "g": data[by].to_numpy() if by is not None else np.zeros(len(data), dtype=int),
+            "year": data["year"].to_numpy() if has_year else 0,
+            "below": below,
+            "above": above,
+            "rated": np.isfinite(r),
+            "lab_below": np.where(below, label, None),
+            "lab_above": np.where(above, label, None),
+        }
+    )
     grp = df.groupby("g", sort=True)
 
     def join(s: pd.Series) -> str:
@@ -165,22 +174,45 @@ def bunching(
 
     def years(s: pd.Series) -> str:
         u = sorted(pd.unique(s))
-        return str(u[0]) if len(u) == 1 else f"{u[0]}–{u[-1]}" if u == list(range(u[0], u[-1] + 1)) else ", ".join(map(str, u))
+        return (
+            str(u[0])
+            if len(u) == 1
+            else f"{u[0]}–{u[-1]}"
+            if u == list(range(u[0], u[-1] + 1))
+            else ", ".join(map(str, u))
+        )
 
-    agg = grp.agg(n_below=("below", "sum"), n_above=("above", "sum"), n_rated=("rated", "sum"),
-                  units_below=("lab_below", join), units_above=("lab_above", join), years=("year", years))
+    agg = grp.agg(
+        n_below=("below", "sum"),
+        n_above=("above", "sum"),
+        n_rated=("rated", "sum"),
+        units_below=("lab_below", join),
+        units_above=("lab_above", join),
+        years=("year", years),
+    )
     n_b, n_a = agg["n_below"].to_numpy(), agg["n_above"].to_numpy()
     p0 = w_above / (w_above + w_below)
     tot = n_a + n_b
     p_value = np.where(tot > 0, stats.binom.sf(n_a - 1, tot, p0), np.nan)
-    out = pd.DataFrame({
-        "rate": source, "target": float(target),
-        "below_from": lo, "below_to": float(target), "above_from": float(target), "above_to": hi,
-        "n_below": n_b, "n_above": n_a, "n_rated": agg["n_rated"].to_numpy(),
-        "p0": p0, "expected_above": p0 * tot, "p_value": p_value,
-        "units_below": agg["units_below"].to_numpy(), "units_above": agg["units_above"].to_numpy(),
-        "note": _notes(len(agg), (tot == 0, "no unit-year in either window: no test")),
-    })
+    out = pd.DataFrame(
+        {
+            "rate": source,
+            "target": float(target),
+            "below_from": lo,
+            "below_to": float(target),
+            "above_from": float(target),
+            "above_to": hi,
+            "n_below": n_b,
+            "n_above": n_a,
+            "n_rated": agg["n_rated"].to_numpy(),
+            "p0": p0,
+            "expected_above": p0 * tot,
+            "p_value": p_value,
+            "units_below": agg["units_below"].to_numpy(),
+            "units_above": agg["units_above"].to_numpy(),
+            "note": _notes(len(agg), (tot == 0, "no unit-year in either window: no test")),
+        }
+    )
     if has_year:
         out.insert(0, "years", agg["years"].to_numpy())
     if by is not None:
@@ -252,7 +284,12 @@ def rate_consistency(
     rep = pd.to_numeric(data[reported], errors="coerce").astype("float64").to_numpy()
     bad = np.isnan(rep) & data[reported].notna().to_numpy()
     for i in np.flatnonzero(bad)[:20]:
-        problems.append(Problem(f"{what}, row {data.index[i]}, column {reported!r}", f"not a number: {data[reported].iloc[i]!r}"))
+        problems.append(
+            Problem(
+                f"{what}, row {data.index[i]}, column {reported!r}",
+                f"not a number: {data[reported].iloc[i]!r}",
+            )
+        )
     x = _numbers(data, numerator, what, problems, whole=True)
     n = _numbers(data, denominator, what, problems, whole=True)
     if problems:
@@ -267,12 +304,24 @@ def rate_consistency(
     checkable = np.isfinite(diff)
     flag = pd.array(np.where(checkable, np.abs(diff) > tolerance + 1e-9, False), dtype="boolean")
     flag[~checkable] = pd.NA
-    out = data[_keys(data, unit, year)].reset_index(drop=True).assign(
-        reported=rep, numerator=x, denominator=n, computed=computed, difference=diff,
-        tolerance=float(tolerance), inconsistent=flag,
-        note=_notes(len(data), (np.isnan(rep), f"{reported} is missing"),
-                    (np.isnan(x) | np.isnan(n), "a count is missing"),
-                    (n == 0, f"{denominator} is 0: no rate to compare")),
+    out = (
+        data[_keys(data, unit, year)]
+        .reset_index(drop=True)
+        .assign(
+            reported=rep,
+            numerator=x,
+            denominator=n,
+            computed=computed,
+            difference=diff,
+            tolerance=float(tolerance),
+            inconsistent=flag,
+            note=_notes(
+                len(data),
+                (np.isnan(rep), f"{reported} is missing"),
+                (np.isnan(x) | np.isnan(n), "a count is missing"),
+                (n == 0, f"{denominator} is 0: no rate to compare"),
+            ),
+        )
     )
     return out
 
@@ -320,7 +369,9 @@ def count_consistency(
     sums = dict(DEFAULT_SUMS if sums is None else sums)
     at_most = dict(DEFAULT_AT_MOST if at_most is None else at_most)
     if explicit:
-        named = [c for t, parts in sums.items() for c in (t, *parts)] + [c for kv in at_most.items() for c in kv]
+        named = [c for t, parts in sums.items() for c in (t, *parts)] + [
+            c for kv in at_most.items() for c in kv
+        ]
         _require(data, named, what)
     sums = {t: tuple(p) for t, p in sums.items() if t in data.columns and all(c in data.columns for c in p)}
     at_most = {a: b for a, b in at_most.items() if a in data.columns and b in data.columns}
@@ -333,8 +384,16 @@ def count_consistency(
         missing = ~(np.isfinite(left) & np.isfinite(right))
         flag = pd.array(np.where(missing, False, ok), dtype="boolean")
         flag[missing] = pd.NA
-        pieces.append(keys.assign(check=check, left=left, right=right, difference=left - right, ok=flag,
-                                  note=_notes(len(keys), (missing, "a value is missing"), (~missing & ~ok, note))))
+        pieces.append(
+            keys.assign(
+                check=check,
+                left=left,
+                right=right,
+                difference=left - right,
+                ok=flag,
+                note=_notes(len(keys), (missing, "a value is missing"), (~missing & ~ok, note)),
+            )
+        )
 
     for c in cols:
         v = values[c]
@@ -351,8 +410,14 @@ def count_consistency(
             ok = values[a] <= values[b]
         piece(f"{a} <= {b}", values[a], values[b], ok, f"{a} exceeds {b}")
     if not pieces:
-        return keys.iloc[:0].assign(check=pd.Series(dtype=object), left=np.nan, right=np.nan, difference=np.nan,
-                                    ok=pd.array([], dtype="boolean"), note=pd.Series(dtype=object))
+        return keys.iloc[:0].assign(
+            check=pd.Series(dtype=object),
+            left=np.nan,
+            right=np.nan,
+            difference=np.nan,
+            ok=pd.array([], dtype="boolean"),
+            note=pd.Series(dtype=object),
+        )
     return pd.concat(pieces, ignore_index=True)
 
 
@@ -428,13 +493,27 @@ def digit_heaping(
             chi2, p = stats.chisquare(counts)
             row.update(chi2=float(chi2), df=9, p_value=float(p), note="")
         else:
-            row.update(chi2=np.nan, df=9, p_value=np.nan,
-                       note=f"only {n} values ≥ {min_value}: fewer than {min_n}, no test")
+            row.update(
+                chi2=np.nan,
+                df=9,
+                p_value=np.nan,
+                note=f"only {n} values ≥ {min_value}: fewer than {min_n}, no test",
+            )
         row["share_0_5"] = (counts[0] + counts[5]) / n if n else np.nan
         row["most_common"] = int(np.argmax(counts)) if n else pd.NA
         rows.append(row)
     if problems:
         raise DataError(f"{what}: these columns are not counts", problems)
-    order = ["column", "n", "n_excluded", *[f"d{d}" for d in range(10)], "chi2", "df", "p_value", "share_0_5",
-             "most_common", "note"]
+    order = [
+        "column",
+        "n",
+        "n_excluded",
+        *[f"d{d}" for d in range(10)],
+        "chi2",
+        "df",
+        "p_value",
+        "share_0_5",
+        "most_common",
+        "note",
+    ]
     return pd.DataFrame(rows, columns=order)

@@ -35,7 +35,9 @@ POOLED = "(pooled)"
 
 def _check_alternative(alternative: str) -> str:
     if alternative not in ("two-sided", "increasing", "decreasing"):
-        raise ValueError(f"alternative must be 'two-sided', 'increasing' or 'decreasing', not {alternative!r}")
+        raise ValueError(
+            f"alternative must be 'two-sided', 'increasing' or 'decreasing', not {alternative!r}"
+        )
     return alternative
 
 
@@ -58,17 +60,28 @@ def _no_duplicates(df: pd.DataFrame, cols: list[str], what: str) -> None:
     dup = df.duplicated(cols, keep=False).to_numpy()
     if dup.any():
         rows = df.index[dup][:20]
-        raise DataError(f"{what}: duplicate {' × '.join(cols)} rows", [
-            Problem(f"row {i}", ", ".join(f"{c}={df.loc[i, c]!r}" for c in cols) + " appears more than once")
-            for i in rows])
+        raise DataError(
+            f"{what}: duplicate {' × '.join(cols)} rows",
+            [
+                Problem(
+                    f"row {i}", ", ".join(f"{c}={df.loc[i, c]!r}" for c in cols) + " appears more than once"
+                )
+                for i in rows
+            ],
+        )
 
 
 def _years(df: pd.DataFrame, year: str, what: str) -> np.ndarray:
     y = pd.to_numeric(df[year], errors="coerce").to_numpy(dtype=float)
     bad = ~np.isfinite(y)
     if bad.any():
-        raise DataError(f"{what}: years must be numbers", [
-            Problem(f"row {i}, column {year!r}", f"not a year: {df.loc[i, year]!r}") for i in df.index[bad][:20]])
+        raise DataError(
+            f"{what}: years must be numbers",
+            [
+                Problem(f"row {i}, column {year!r}", f"not a year: {df.loc[i, year]!r}")
+                for i in df.index[bad][:20]
+            ],
+        )
     return y
 
 
@@ -134,9 +147,16 @@ def cochran_armitage(
     x, n = _counts(df, numerator, denominator, what)
     y = _years(df, year, what)
     use = np.isfinite(x) & np.isfinite(n) & (n > 0)
-    t = pd.DataFrame({"_u": df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int), "year": y,
-                      "x": np.where(use, x, 0.0), "n": np.where(use, n, 0.0), "used": use.astype(int),
-                      "dropped": (~use).astype(int)})
+    t = pd.DataFrame(
+        {
+            "_u": df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int),
+            "year": y,
+            "x": np.where(use, x, 0.0),
+            "n": np.where(use, n, 0.0),
+            "used": use.astype(int),
+            "dropped": (~use).astype(int),
+        }
+    )
     if unit:
         _no_duplicates(df, [unit, year], what)
     else:  # sum over units within each year
@@ -144,11 +164,25 @@ def cochran_armitage(
         t["used"] = (t["n"] > 0).astype(int)
     # centre the scores on a constant (numerical stability; T and Var(T) do not change)
     s = t["year"] - t["year"].min()
-    t = t.assign(ns=t.n * s, ns2=t.n * s * s, xs=t.x * s,
-                 first=np.where(t.n > 0, t.year, np.nan), last=np.where(t.n > 0, t.year, np.nan))
+    t = t.assign(
+        ns=t.n * s,
+        ns2=t.n * s * s,
+        xs=t.x * s,
+        first=np.where(t.n > 0, t.year, np.nan),
+        last=np.where(t.n > 0, t.year, np.nan),
+    )
     g = t.groupby("_u", sort=True)
-    a = g.agg(x=("x", "sum"), n=("n", "sum"), ns=("ns", "sum"), ns2=("ns2", "sum"), xs=("xs", "sum"),
-              k=("used", "sum"), dropped=("dropped", "sum"), first=("first", "min"), last=("last", "max"))
+    a = g.agg(
+        x=("x", "sum"),
+        n=("n", "sum"),
+        ns=("ns", "sum"),
+        ns2=("ns2", "sum"),
+        xs=("xs", "sum"),
+        k=("used", "sum"),
+        dropped=("dropped", "sum"),
+        first=("first", "min"),
+        last=("last", "max"),
+    )
     sx, sn, sns, sns2, sxs = (a[c].to_numpy(dtype=float) for c in ("x", "n", "ns", "ns2", "xs"))
     with np.errstate(divide="ignore", invalid="ignore"):
         pbar = sx / sn
@@ -167,10 +201,19 @@ def cochran_armitage(
     )
     out = pd.DataFrame({unit: a.index.to_numpy()}) if unit else pd.DataFrame(index=range(len(a)))
     return out.assign(
-        n_years=k, first_year=a["first"].to_numpy(), last_year=a["last"].to_numpy(),
-        successes=sx, trials=sn, pooled=pbar,
-        statistic=np.where(ok, T, np.nan), variance=np.where(ok, var, np.nan), z=z, chi2=z**2, p_value=p,
-        direction=_direction(z, p, alpha), note=note,
+        n_years=k,
+        first_year=a["first"].to_numpy(),
+        last_year=a["last"].to_numpy(),
+        successes=sx,
+        trials=sn,
+        pooled=pbar,
+        statistic=np.where(ok, T, np.nan),
+        variance=np.where(ok, var, np.nan),
+        z=z,
+        chi2=z**2,
+        p_value=p,
+        direction=_direction(z, p, alpha),
+        note=note,
     )
 
 
@@ -250,8 +293,11 @@ def logistic_trend(
     s["fail"] = s.n - s.x
     ys = t.year.where(t.x > 0)
     yf = t.year.where(t.fail > 0)
-    sep = pd.DataFrame({"unit": t.unit, "ys": ys, "yf": yf}).groupby("unit", sort=True).agg(
-        smin=("ys", "min"), smax=("ys", "max"), fmin=("yf", "min"), fmax=("yf", "max"))
+    sep = (
+        pd.DataFrame({"unit": t.unit, "ys": ys, "yf": yf})
+        .groupby("unit", sort=True)
+        .agg(smin=("ys", "min"), smax=("ys", "max"), fmin=("yf", "min"), fmax=("yf", "max"))
+    )
     s = s.join(sep)
     all_units = pd.Index(pd.unique(df[unit]), name="unit").sort_values()
     s = s.reindex(all_units)
@@ -270,13 +316,27 @@ def logistic_trend(
     note = _notes(
         len(s),
         (k < 2, "fewer than two years with a positive denominator: no trend to estimate"),
-        ((k >= 2) & no_var.to_numpy(), "no variation (all successes or all failures): the slope is not estimable"),
-        ((k >= 2) & separable.to_numpy(),
-         "the years with failures and with successes do not overlap (separation): the slope is infinite"),
+        (
+            (k >= 2) & no_var.to_numpy(),
+            "no variation (all successes or all failures): the slope is not estimable",
+        ),
+        (
+            (k >= 2) & separable.to_numpy(),
+            "the years with failures and with successes do not overlap (separation): the slope is infinite",
+        ),
     )
-    rows = pd.DataFrame({"unit": s.index.to_numpy(dtype=object), "n_years": k, "successes": s.x.to_numpy(),
-                         "trials": s.n.to_numpy(), "slope": est[:, 0], "se": est[:, 1], "dispersion": est[:, 2],
-                         "note": note})
+    rows = pd.DataFrame(
+        {
+            "unit": s.index.to_numpy(dtype=object),
+            "n_years": k,
+            "successes": s.x.to_numpy(),
+            "trials": s.n.to_numpy(),
+            "slope": est[:, 0],
+            "se": est[:, 1],
+            "dispersion": est[:, 2],
+            "note": note,
+        }
+    )
 
     if pooled:
         inform = s.index[(~no_var) & (s.k >= 1)]
@@ -290,19 +350,56 @@ def logistic_trend(
         else:
             slope = se = disp = np.nan
             p_note = "; ".join(filter(None, [p_note, "fewer than two years: no trend to estimate"]))
-        rows = pd.concat([rows, pd.DataFrame({
-            "unit": [POOLED], "n_years": [d.year.nunique()], "successes": [d.x.sum()], "trials": [d.n.sum()],
-            "slope": [slope], "se": [se], "dispersion": [disp], "note": [p_note]})], ignore_index=True)
+        rows = pd.concat(
+            [
+                rows,
+                pd.DataFrame(
+                    {
+                        "unit": [POOLED],
+                        "n_years": [d.year.nunique()],
+                        "successes": [d.x.sum()],
+                        "trials": [d.n.sum()],
+                        "slope": [slope],
+                        "se": [se],
+                        "dispersion": [disp],
+                        "note": [p_note],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
 
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = rows.slope / rows.se
     lo = rows.slope - z * rows.se
     hi = rows.slope + z * rows.se
     return rows.assign(
-        slope_lower=lo, slope_upper=hi, odds_ratio=np.exp(rows.slope), or_lower=np.exp(lo), or_upper=np.exp(hi),
-        z=zval, p_value=2 * stats.norm.sf(np.abs(zval)),
-    )[["unit", "n_years", "successes", "trials", "slope", "se", "slope_lower", "slope_upper", "odds_ratio",
-       "or_lower", "or_upper", "z", "p_value", "dispersion", "note"]]
+        slope_lower=lo,
+        slope_upper=hi,
+        odds_ratio=np.exp(rows.slope),
+        or_lower=np.exp(lo),
+        or_upper=np.exp(hi),
+        z=zval,
+        p_value=2 * stats.norm.sf(np.abs(zval)),
+    )[
+        [
+            "unit",
+            "n_years",
+            "successes",
+            "trials",
+            "slope",
+            "se",
+            "slope_lower",
+            "slope_upper",
+            "odds_ratio",
+            "or_lower",
+            "or_upper",
+            "z",
+            "p_value",
+            "dispersion",
+            "note",
+        ]
+    ]
 
 
 def _fit_binomial(endog: np.ndarray, exog: np.ndarray, scale: str) -> tuple[float, float, float]:
@@ -385,8 +482,13 @@ def mann_kendall_null(n: int, ties: Sequence[int] = ()) -> pd.DataFrame:
     s = pairs - 2 * np.arange(len(counts))
     total = int(sum(counts))
     order = np.argsort(s)
-    return pd.DataFrame({"S": s[order].astype(int), "count": counts[order].astype(float),
-                         "probability": (counts[order] / total).astype(float)})
+    return pd.DataFrame(
+        {
+            "S": s[order].astype(int),
+            "count": counts[order].astype(float),
+            "probability": (counts[order] / total).astype(float),
+        }
+    )
 
 
 def _exact_p(s_obs: int, n: int, ties: tuple[int, ...], alternative: str) -> float:
@@ -458,14 +560,22 @@ def mann_kendall(
     v = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
     bad = np.isnan(v) & df[value].notna().to_numpy()
     if bad.any():
-        raise DataError(f"{what}: {value!r} must be numeric", [
-            Problem(f"row {i}, column {value!r}", f"not a number: {df.loc[i, value]!r}") for i in df.index[bad][:20]])
+        raise DataError(
+            f"{what}: {value!r} must be numeric",
+            [
+                Problem(f"row {i}, column {value!r}", f"not a number: {df.loc[i, value]!r}")
+                for i in df.index[bad][:20]
+            ],
+        )
     _no_duplicates(df, [unit, year] if unit else [year], what)
     u = df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int)
     keep = np.isfinite(v)
     dropped = pd.Series(~keep).groupby(u).sum()
-    t = (pd.DataFrame({"u": u[keep], "year": y[keep], "v": v[keep]})
-         .sort_values(["u", "year"], kind="stable").reset_index(drop=True))
+    t = (
+        pd.DataFrame({"u": u[keep], "year": y[keep], "v": v[keep]})
+        .sort_values(["u", "year"], kind="stable")
+        .reset_index(drop=True)
+    )
     t["i"] = t.groupby("u").cumcount()
 
     # all pairs i < j within each unit (vectorised self-join; series are short)
@@ -482,7 +592,9 @@ def mann_kendall(
     # tie groups: sizes of groups of equal values within each unit
     tg = t.groupby(["u", "v"]).size().rename("t").reset_index()
     tg = tg[tg.t > 1]
-    tie_term = (tg.t * (tg.t - 1) * (2 * tg.t + 5)).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
+    tie_term = (
+        (tg.t * (tg.t - 1) * (2 * tg.t + 5)).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
+    )
     tie_pairs = (tg.t * (tg.t - 1) // 2).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
     ties_of = tg.groupby("u")["t"].agg(lambda s: tuple(sorted(s))).reindex(units)
     ties_of = [tp if isinstance(tp, tuple) else () for tp in ties_of]
@@ -495,8 +607,13 @@ def mann_kendall(
     p_norm = np.where(ok, _normal_p(np.nan_to_num(z), alternative), np.nan)
     use_exact = ok & (nn <= exact_max_n)
     # exact p: one (cached) distribution per (n, tie pattern); this loops over units only for the lookup
-    p_exact = np.array([_exact_p(int(S[i]), int(nn[i]), ties_of[i], alternative) if use_exact[i] else np.nan
-                        for i in range(len(units))], dtype=float)
+    p_exact = np.array(
+        [
+            _exact_p(int(S[i]), int(nn[i]), ties_of[i], alternative) if use_exact[i] else np.nan
+            for i in range(len(units))
+        ],
+        dtype=float,
+    )
     p = np.where(use_exact, p_exact, p_norm)
     method = np.where(use_exact, "exact", np.where(ok, "normal", None)).astype(object)
     drop = dropped.reindex(units, fill_value=0).to_numpy().astype(int)
@@ -509,7 +626,18 @@ def mann_kendall(
     )
     out = pd.DataFrame({unit: units.to_numpy()}) if unit else pd.DataFrame(index=range(len(units)))
     return out.assign(
-        n=nn, first_year=first, last_year=last, S=S, var_S=np.where(nn >= 2, var, np.nan), tau=tau, z=z,
-        p_normal=p_norm, p_exact=p_exact, p_value=p, method=pd.array(method, dtype="string"), sen_slope=sen,
-        direction=_direction(np.where(ok, np.sign(S), np.nan), p, alpha), note=note,
+        n=nn,
+        first_year=first,
+        last_year=last,
+        S=S,
+        var_S=np.where(nn >= 2, var, np.nan),
+        tau=tau,
+        z=z,
+        p_normal=p_norm,
+        p_exact=p_exact,
+        p_value=p,
+        method=pd.array(method, dtype="string"),
+        sen_slope=sen,
+        direction=_direction(np.where(ok, np.sign(S), np.nan), p, alpha),
+        note=note,
     )

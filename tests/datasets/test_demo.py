@@ -20,8 +20,11 @@ def panels():
 
 
 def tree_hashes(folder):
-    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
@@ -112,8 +115,15 @@ def test_sex_ratio_noise_shrinks_with_births():
         p = make_panel(load_scheme("wujin_2016"), seed)
         m = p.data.merge(p.truth, on=["unit", "year"])
         share = m.srb_true / (100 + m.srb_true)
-        rows.append(pd.DataFrame({"births": m.births, "dev": (m.male_births / m.births - share).abs(),
-                                  "z": (m.male_births / m.births - share) / np.sqrt(share * (1 - share) / m.births)}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "births": m.births,
+                    "dev": (m.male_births / m.births - share).abs(),
+                    "z": (m.male_births / m.births - share) / np.sqrt(share * (1 - share) / m.births),
+                }
+            )
+        )
     df = pd.concat(rows)
     small, large = df.births.quantile([1 / 3, 2 / 3])
     assert df[df.births <= small].dev.mean() > 1.5 * df[df.births >= large].dev.mean()
@@ -159,11 +169,23 @@ EXPECT = {
 def test_corrupted_demo_panel(tmp_path, how):
     folder = corrupt(tmp_path, how)
     out = tmp_path / "out"
-    args = ["score", "--scheme", "wujin_2016", "--data", str(folder / "panel.synthetic.csv"),
-            "--units", str(folder / "units.synthetic.csv"), "--grades", str(folder / "grades.synthetic.csv"),
-            "--out", str(out)]
+    args = [
+        "score",
+        "--scheme",
+        "wujin_2016",
+        "--data",
+        str(folder / "panel.synthetic.csv"),
+        "--units",
+        str(folder / "units.synthetic.csv"),
+        "--grades",
+        str(folder / "grades.synthetic.csv"),
+        "--out",
+        str(out),
+    ]
     if how == "gbk":  # the registry has Chinese names; read it as UTF-8 although it is GBK
-        pd.read_csv(folder / "units.synthetic.csv").to_csv(folder / "units.synthetic.csv", index=False, encoding="gbk")
+        pd.read_csv(folder / "units.synthetic.csv").to_csv(
+            folder / "units.synthetic.csv", index=False, encoding="gbk"
+        )
         args += ["--encoding", "utf-8"]
     r = CliRunner().invoke(main, args)
     assert r.exit_code == 2, r.output
@@ -179,8 +201,17 @@ def test_all_corruptions_at_once_are_listed_together(tmp_path):
     panel = pd.concat([panel, panel.iloc[[5]]], ignore_index=True).drop(columns="flo_persons")
     panel.to_csv(folder / "panel.synthetic.csv", index=False)
     with pytest.raises(DataError) as e:
-        score(load_scheme("wujin_2016"), folder / "panel.synthetic.csv", units=folder / "units.synthetic.csv",
-              grades=folder / "grades.synthetic.csv")
+        score(
+            load_scheme("wujin_2016"),
+            folder / "panel.synthetic.csv",
+            units=folder / "units.synthetic.csv",
+            grades=folder / "grades.synthetic.csv",
+        )
     msg = str(e.value)
-    for want in ("a count cannot be negative", "appears more than once", "above its maximum 100", "needs its counts"):
+    for want in (
+        "a count cannot be negative",
+        "appears more than once",
+        "above its maximum 100",
+        "needs its counts",
+    ):
         assert want in msg

@@ -28,8 +28,14 @@ def test_official_series_2008_to_2014_strictly_falls():
 
 def test_pooled_counts_are_the_two_real_ones():
     pooled = load("china_srb_pooled").set_index("series")
-    assert (pooled.loc["facility_sample", "male_births"], pooled.loc["facility_sample", "female_births"]) == (2785513, 2549269)
-    assert (pooled.loc["city_birth_registry", "male_births"], pooled.loc["city_birth_registry", "female_births"]) == (478192, 430852)
+    assert (pooled.loc["facility_sample", "male_births"], pooled.loc["facility_sample", "female_births"]) == (
+        2785513,
+        2549269,
+    )
+    assert (
+        pooled.loc["city_birth_registry", "male_births"],
+        pooled.loc["city_birth_registry", "female_births"],
+    ) == (478192, 430852)
     # their ratios as published: 109.27 and 111.0
     assert 100 * 2785513 / 2549269 == pytest.approx(109.27, abs=0.005)
     assert 100 * 478192 / 430852 == pytest.approx(110.99, abs=0.005)

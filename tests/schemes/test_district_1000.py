@@ -23,45 +23,90 @@ def scheme():
 # ---------------------------------------------------------------- points from the source
 # Every item of the source with its points (三、考核评估主要内容及分值 and 五、部门职责).
 PG_ITEMS = {
-    "pg_basic_indicators": 100, "pg_coordinated_decision": 20,
-    "pg_cg_resettlement_areas": 20, "pg_cg_floating_pop": 20, "pg_cg_incentive_mechanism": 20,
-    "pg_cg_sex_ratio": 10, "pg_law_based_admin": 20, "pg_funding": 60,
-    "pg_fs_service_facilities": 80, "pg_fs_admin_staff": 10, "pg_fs_floating_pop_org": 10,
+    "pg_basic_indicators": 100,
+    "pg_coordinated_decision": 20,
+    "pg_cg_resettlement_areas": 20,
+    "pg_cg_floating_pop": 20,
+    "pg_cg_incentive_mechanism": 20,
+    "pg_cg_sex_ratio": 10,
+    "pg_law_based_admin": 20,
+    "pg_funding": 60,
+    "pg_fs_service_facilities": 80,
+    "pg_fs_admin_staff": 10,
+    "pg_fs_floating_pop_org": 10,
 }
 FP_ITEMS = {
-    "fp_pub_five_level_campaign": 40, "fp_pub_family_portrait": 30, "fp_pub_early_edu_eldercare_youth": 10,
-    "fp_le_admin_confirmation": 15, "fp_le_only_child_reward_rate": 20, "fp_le_model_villages": 10,
-    "fp_le_petition_handling": 20, "fp_le_discipline_openness": 15,
-    "fp_ts_demo_centres": 20, "fp_ts_standardisation": 40,
-    "fp_tsp_contraception": 30, "fp_tsp_reproductive_disease": 30, "fp_tsp_birth_defect": 30,
-    "fp_tsp_service_satisfaction": 2.5, "fp_tsp_male_participation": 2.5, "fp_tsp_tech_reports": 5,
-    "fp_bw_policy_compliance": 20, "fp_bw_statistics_pass": 28, "fp_bw_household_registration": 4,
-    "fp_bw_stat_reports": 4, "fp_bw_dept_info_sharing": 4,
-    "fp_cg_resettlement_areas": 45, "fp_cg_floating_pop": 50, "fp_cg_care_for_girls": 10,
+    "fp_pub_five_level_campaign": 40,
+    "fp_pub_family_portrait": 30,
+    "fp_pub_early_edu_eldercare_youth": 10,
+    "fp_le_admin_confirmation": 15,
+    "fp_le_only_child_reward_rate": 20,
+    "fp_le_model_villages": 10,
+    "fp_le_petition_handling": 20,
+    "fp_le_discipline_openness": 15,
+    "fp_ts_demo_centres": 20,
+    "fp_ts_standardisation": 40,
+    "fp_tsp_contraception": 30,
+    "fp_tsp_reproductive_disease": 30,
+    "fp_tsp_birth_defect": 30,
+    "fp_tsp_service_satisfaction": 2.5,
+    "fp_tsp_male_participation": 2.5,
+    "fp_tsp_tech_reports": 5,
+    "fp_bw_policy_compliance": 20,
+    "fp_bw_statistics_pass": 28,
+    "fp_bw_household_registration": 4,
+    "fp_bw_stat_reports": 4,
+    "fp_bw_dept_info_sharing": 4,
+    "fp_cg_resettlement_areas": 45,
+    "fp_cg_floating_pop": 50,
+    "fp_cg_care_for_girls": 10,
     "fp_cg_three_systems": 35,
-    "fp_inf_mechanism_equipment": 10, "fp_inf_network": 10, "fp_inf_whole_population": 50,
-    "fp_association": 20, "fp_training": 20,
+    "fp_inf_mechanism_equipment": 10,
+    "fp_inf_network": 10,
+    "fp_inf_whole_population": 50,
+    "fp_association": 20,
+    "fp_training": 20,
 }
 DEPT_ITEMS = {
-    "dept_functional_role": 30, "dept_regular_mechanism": 20,
-    "dept_supervise_subordinates": 20, "dept_info_sharing_cooperation": 30,
+    "dept_functional_role": 30,
+    "dept_regular_mechanism": 20,
+    "dept_supervise_subordinates": 20,
+    "dept_info_sharing_cooperation": 30,
 }
 SECTIONS = {
-    "pg_comprehensive_governance": 70, "pg_facilities_staff": 100,
-    "fp_publicity": 80, "fp_law_enforcement": 80, "fp_tech_service": 160, "fp_ts_three_projects": 100,
-    "fp_basic_work": 60, "fp_comprehensive_governance": 140, "fp_informatisation": 70,
+    "pg_comprehensive_governance": 70,
+    "pg_facilities_staff": 100,
+    "fp_publicity": 80,
+    "fp_law_enforcement": 80,
+    "fp_tech_service": 160,
+    "fp_ts_three_projects": 100,
+    "fp_basic_work": 60,
+    "fp_comprehensive_governance": 140,
+    "fp_informatisation": 70,
 }
 # items scored from measured values, not inspectors' grades
 MEASURED = {
-    "pg_basic_indicators", "fp_bw_policy_compliance", "fp_bw_statistics_pass",
-    "fp_le_only_child_reward_rate", "fp_tsp_service_satisfaction", "fp_tsp_male_participation",
+    "pg_basic_indicators",
+    "fp_bw_policy_compliance",
+    "fp_bw_statistics_pass",
+    "fp_le_only_child_reward_rate",
+    "fp_tsp_service_satisfaction",
+    "fp_tsp_male_participation",
 }
 TOWN_GRADED = {k: v for k, v in {**PG_ITEMS, **FP_ITEMS}.items() if k not in MEASURED}
 
 ADJ_COLS = [
-    "innovation_cases", "experience_municipal", "experience_provincial", "experience_national",
-    "major_problem_cases", "enforcement_incidents", "petition_deduction", "falsification_cases",
-    "overquota_reported", "overquota_unreported", "demo_centres_delisted",
+    "innovation_cases",
+    "experience_municipal",
+    "experience_provincial",
+    "experience_national",
+    "major_problem_cases",
+    "enforcement_incidents",
+    "petition_deduction",
+    "falsification_cases",
+    "overquota_reported",
+    "overquota_unreported",
+    "demo_centres_delisted",
 ]
 
 
@@ -69,9 +114,14 @@ ADJ_COLS = [
 def town(unit, births=200, policy_births=196, stats=98.0, reward=100.0, satisfaction=96.0, male=31.0, **adj):
     """A town row that meets every measured target by default (196/200 = 98 % ≥ 95)."""
     row = {
-        "unit": unit, "year": YEAR, "births": births, "policy_births": policy_births,
-        "stats_pass_rate": stats, "only_child_reward_rate": reward,
-        "service_satisfaction_rate": satisfaction, "male_participation_rate": male,
+        "unit": unit,
+        "year": YEAR,
+        "births": births,
+        "policy_births": policy_births,
+        "stats_pass_rate": stats,
+        "only_child_reward_rate": reward,
+        "service_satisfaction_rate": satisfaction,
+        "male_participation_rate": male,
     }
     row.update({c: 0 for c in ADJ_COLS})
     row.update(adj)
@@ -92,8 +142,14 @@ def full_grades(unit, **less):
 
 
 def dept_grades(unit, a, b, c, d):
-    return {"unit": unit, "year": YEAR, "dept_functional_role": a, "dept_regular_mechanism": b,
-            "dept_supervise_subordinates": c, "dept_info_sharing_cooperation": d}
+    return {
+        "unit": unit,
+        "year": YEAR,
+        "dept_functional_role": a,
+        "dept_regular_mechanism": b,
+        "dept_supervise_subordinates": c,
+        "dept_info_sharing_cooperation": d,
+    }
 
 
 def registry(*units):
@@ -124,7 +180,9 @@ def test_loads_with_the_source_totals(scheme):
     assert scheme.id == "district_1000"
     # 党政线 370 + 人口计生线 630 = 千分制; 部门 百分制
     assert {ln.id: (ln.points, ln.unit_kind) for ln in scheme.lines} == {
-        "party_gov": (370, "town"), "family_planning": (630, "town"), "department": (100, "department"),
+        "party_gov": (370, "town"),
+        "family_planning": (630, "town"),
+        "department": (100, "department"),
     }
     assert scheme.max_by_kind == {"town": 1000, "department": 100}
     # 11 party-government leaves, 30 family-planning leaves (④ split in two), 4 department leaves
@@ -147,16 +205,24 @@ def test_vetoes_bonuses_deductions_as_the_source_states(scheme):
     adj = {a.id: a for a in scheme.adjustments}
     assert adj["bonus_innovation"].per_case == {"innovation_cases": 20}
     assert adj["bonus_experience"].per_case == {
-        "experience_municipal": 5, "experience_provincial": 7, "experience_national": 10}
+        "experience_municipal": 5,
+        "experience_provincial": 7,
+        "experience_national": 10,
+    }
     assert adj["ded_major_problem"].per_case == {"major_problem_cases": 20}
     assert adj["ded_enforcement_incident"].per_case == {"enforcement_incidents": 15}
-    assert (adj["ded_level_skipping_petition"].assessed.min, adj["ded_level_skipping_petition"].assessed.max) == (10, 30)
+    assert (
+        adj["ded_level_skipping_petition"].assessed.min,
+        adj["ded_level_skipping_petition"].assessed.max,
+    ) == (10, 30)
     assert adj["ded_data_falsification"].per_case == {"falsification_cases": 5}
     assert adj["ded_overquota_birth"].per_case == {"overquota_reported": 5, "overquota_unreported": 10}
     assert adj["ded_demo_centre_delisted"].per_case == {"demo_centres_delisted": 5}
     assert all(a.applies_to == ["town"] and a.cap is None for a in scheme.adjustments)
     assert {v.id: v.effect for v in scheme.vetoes} == {
-        "veto_policy_compliance": "not_scored", "veto_statistics_pass": "not_scored"}
+        "veto_policy_compliance": "not_scored",
+        "veto_statistics_pass": "not_scored",
+    }
     prizes = {a.id: (a.rank_by, a.count, a.prize) for a in scheme.outcomes.single_awards}
     assert prizes == {
         "award_informatisation": ("fp_inf_whole_population", 1, 3000),
@@ -181,9 +247,21 @@ def test_full_hand_computed_town(scheme):
     # bonus: 1 innovation × 20 + 1 provincial × 7 = 27
     # deduction: 1 falsification × 5 + 1 reported over-quota × 5 + petition 10 = 20
     # total = 355 + 616 + 27 − 20 = 978
-    rows = [town("A", policy_births=192, stats=97, reward=90, satisfaction=96, male=25,
-                 innovation_cases=1, experience_provincial=1, falsification_cases=1,
-                 overquota_reported=1, petition_deduction=10)]
+    rows = [
+        town(
+            "A",
+            policy_births=192,
+            stats=97,
+            reward=90,
+            satisfaction=96,
+            male=25,
+            innovation_cases=1,
+            experience_provincial=1,
+            falsification_cases=1,
+            overquota_reported=1,
+            petition_deduction=10,
+        )
+    ]
     grades = [full_grades("A", pg_funding=45, fp_pub_five_level_campaign=32, fp_tsp_tech_reports=3.5)]
     res = run(scheme, rows, grades)
     r = row_of(res, "A")
@@ -214,11 +292,19 @@ def test_missing_the_policy_target_takes_the_town_out_of_scoring(scheme):
     #    → 1000 − 10 − 5 = 985
     # B has the best informatisation grade, C does not: B must still not get the award.
     rows = [town("A"), town("B"), town("C", policy_births=191)]
-    grades = [full_grades("A", fp_inf_whole_population=40),
-              full_grades("B", fp_inf_whole_population=50),
-              full_grades("C", pg_funding=50, fp_inf_whole_population=45)]
-    targets = pd.DataFrame({"unit": ["B", "C"], "year": [YEAR, YEAR],
-                            "policy_rate_target": [98.5, 95], "stats_pass_target": [95, 95]})
+    grades = [
+        full_grades("A", fp_inf_whole_population=40),
+        full_grades("B", fp_inf_whole_population=50),
+        full_grades("C", pg_funding=50, fp_inf_whole_population=45),
+    ]
+    targets = pd.DataFrame(
+        {
+            "unit": ["B", "C"],
+            "year": [YEAR, YEAR],
+            "policy_rate_target": [98.5, 95],
+            "stats_pass_target": [95, 95],
+        }
+    )
     res = run(scheme, rows, grades, targets)
     b = row_of(res, "B")
     assert math.isnan(b["total"])
@@ -278,9 +364,13 @@ def test_unreported_over_quota_births_are_doubled(scheme):
 def test_experience_bonus_per_level_and_innovation_per_case(scheme):
     # municipal +5, provincial +7, national +10; 2 innovations × 20 = 40;
     # 2 municipal + 1 national = 5 + 5 + 10 = 20
-    rows = [town("M", experience_municipal=1), town("P", experience_provincial=1),
-            town("N", experience_national=1), town("I", innovation_cases=2),
-            town("X", experience_municipal=2, experience_national=1)]
+    rows = [
+        town("M", experience_municipal=1),
+        town("P", experience_provincial=1),
+        town("N", experience_national=1),
+        town("I", innovation_cases=2),
+        town("X", experience_municipal=2, experience_national=1),
+    ]
     res = run(scheme, rows, [full_grades(u) for u in "MPNIX"])
     got = {u: (row_of(res, u)["bonus"], row_of(res, u)["total"]) for u in "MPNIX"}
     assert got == {"M": (5, 1005), "P": (7, 1007), "N": (10, 1010), "I": (40, 1040), "X": (20, 1020)}
@@ -291,8 +381,15 @@ def test_experience_bonus_per_level_and_innovation_per_case(scheme):
 def test_other_deductions(scheme):
     # 1 major problem × 20 + 2 enforcement incidents × 15 + petition 25 + 1 delisted centre × 5
     # = 20 + 30 + 25 + 5 = 80 → 920
-    rows = [town("A", major_problem_cases=1, enforcement_incidents=2, petition_deduction=25,
-                 demo_centres_delisted=1)]
+    rows = [
+        town(
+            "A",
+            major_problem_cases=1,
+            enforcement_incidents=2,
+            petition_deduction=25,
+            demo_centres_delisted=1,
+        )
+    ]
     res = run(scheme, rows, [full_grades("A")])
     assert row_of(res, "A")["deduction"] == 80
     assert row_of(res, "A")["total"] == 920
@@ -320,10 +417,20 @@ def test_departments_are_scored_and_ranked_on_their_own_line(scheme):
     # departments: D1 25+15+20+30 = 90, D2 30+20+20+30 = 100, D3 20+10+10+20 = 60
     # D2 has falsification and petition columns filled: adjustments apply to towns only → no deduction.
     # towns: A 1000, B 1000 − 5 = 995 (one falsification case)
-    rows = [town("A"), town("B", falsification_cases=1), dept("D1"),
-            dept("D2", falsification_cases=3, innovation_cases=1), dept("D3")]
-    grades = [full_grades("A"), full_grades("B"), dept_grades("D1", 25, 15, 20, 30),
-              dept_grades("D2", 30, 20, 20, 30), dept_grades("D3", 20, 10, 10, 20)]
+    rows = [
+        town("A"),
+        town("B", falsification_cases=1),
+        dept("D1"),
+        dept("D2", falsification_cases=3, innovation_cases=1),
+        dept("D3"),
+    ]
+    grades = [
+        full_grades("A"),
+        full_grades("B"),
+        dept_grades("D1", 25, 15, 20, 30),
+        dept_grades("D2", 30, 20, 20, 30),
+        dept_grades("D3", 20, 10, 10, 20),
+    ]
     res = run(scheme, rows, grades)
     d = {u: row_of(res, u) for u in ("D1", "D2", "D3")}
     assert [d[u]["total"] for u in ("D1", "D2", "D3")] == [90, 100, 60]
@@ -346,9 +453,11 @@ def test_departments_are_scored_and_ranked_on_their_own_line(scheme):
 def test_single_item_awards_go_to_the_best_on_each_node(scheme):
     # informatisation: A 50 > B 45 > C 40 → A; resettlement (fp line): B 45 > A 40 = C 40 → B;
     # floating population: C 50 > A 48 = B 48 → C. Each 3000 yuan.
-    grades = [full_grades("A", fp_cg_resettlement_areas=40, fp_cg_floating_pop=48),
-              full_grades("B", fp_inf_whole_population=45, fp_cg_floating_pop=48),
-              full_grades("C", fp_inf_whole_population=40, fp_cg_resettlement_areas=40)]
+    grades = [
+        full_grades("A", fp_cg_resettlement_areas=40, fp_cg_floating_pop=48),
+        full_grades("B", fp_inf_whole_population=45, fp_cg_floating_pop=48),
+        full_grades("C", fp_inf_whole_population=40, fp_cg_resettlement_areas=40),
+    ]
     res = run(scheme, [town("A"), town("B"), town("C")], grades)
     assert row_of(res, "A")["single_awards"] == "award_informatisation"
     assert row_of(res, "B")["single_awards"] == "award_resettlement"
@@ -367,8 +476,10 @@ def test_bundled_example_scores(scheme):
     assert res.warnings == ()
     assert len(s) == 18  # 9 units × 2 years
     assert sorted(s["year"].unique()) == [2011, 2012]
-    assert (s.groupby(["year", "kind"]).size() == pd.Series(
-        {(2011, "department"): 3, (2011, "town"): 6, (2012, "department"): 3, (2012, "town"): 6})).all()
+    assert (
+        s.groupby(["year", "kind"]).size()
+        == pd.Series({(2011, "department"): 3, (2011, "town"): 6, (2012, "department"): 3, (2012, "town"): 6})
+    ).all()
     # the two planted vetoes, and 5 ranked towns + 3 ranked departments each year
     vetoed = s.loc[s["veto"], ["unit", "year"]].apply(tuple, axis=1).tolist()
     assert sorted(vetoed) == [("S02", 2011), ("T03", 2012)]

@@ -18,10 +18,21 @@ from .helpers import item_row
 
 SID = "floating_inflow_2007"
 QUAL = [
-    "gov_target_resp", "dept_joint_governance", "dedicated_staff", "funding",
-    "work_standards", "grassroots_mgmt", "two_way_mgmt", "info_system",
-    "free_tech_services", "free_contraceptives", "open_channels", "rights_protection",
-    "migrant_fp_association", "benefit_incentives", "regional_coop",
+    "gov_target_resp",
+    "dept_joint_governance",
+    "dedicated_staff",
+    "funding",
+    "work_standards",
+    "grassroots_mgmt",
+    "two_way_mgmt",
+    "info_system",
+    "free_tech_services",
+    "free_contraceptives",
+    "open_channels",
+    "rights_protection",
+    "migrant_fp_association",
+    "benefit_incentives",
+    "regional_coop",
 ]
 UNITS = pd.DataFrame({"unit": ["A", "B", "C"], "name": ["甲", "乙", "丙"], "kind": "province"})
 
@@ -35,23 +46,37 @@ UNITS = pd.DataFrame({"unit": ["A", "B", "C"], "name": ["甲", "乙", "丙"], "k
 #   policy births   1880/2000  = 94 %  → above 90 → 1       × 5   = 5
 #   performance = 3.5 + 2.5 + 5 + 1 + 5/6 + 0 + 5 = 107/6 ≈ 17.8333
 A_COUNTS = dict(
-    fp_certs_checked=8100, fp_certs_due_check=10000,
-    fp_records_made=600, fp_records_due=800,
-    free_surgeries=45, free_surgeries_due=50,
-    free_preg_checks=330, free_preg_checks_due=500,
-    pregbirth_info_submitted=140, pregbirth_cases=200,
-    pregcheck_info_submitted=500, pregcheck_cases=1000,
-    policy_births=1880, births=2000,
+    fp_certs_checked=8100,
+    fp_certs_due_check=10000,
+    fp_records_made=600,
+    fp_records_due=800,
+    free_surgeries=45,
+    free_surgeries_due=50,
+    free_preg_checks=330,
+    free_preg_checks_due=500,
+    pregbirth_info_submitted=140,
+    pregbirth_cases=200,
+    pregcheck_info_submitted=500,
+    pregcheck_cases=1000,
+    policy_births=1880,
+    births=2000,
 )
 # Unit B: every rate at or above 90 %.
 B_COUNTS = dict(
-    fp_certs_checked=95, fp_certs_due_check=100,
-    fp_records_made=90, fp_records_due=100,
-    free_surgeries=10, free_surgeries_due=10,
-    free_preg_checks=92, free_preg_checks_due=100,
-    pregbirth_info_submitted=9, pregbirth_cases=10,
-    pregcheck_info_submitted=99, pregcheck_cases=100,
-    policy_births=191, births=200,
+    fp_certs_checked=95,
+    fp_certs_due_check=100,
+    fp_records_made=90,
+    fp_records_due=100,
+    free_surgeries=10,
+    free_surgeries_due=10,
+    free_preg_checks=92,
+    free_preg_checks_due=100,
+    pregbirth_info_submitted=9,
+    pregbirth_cases=10,
+    pregcheck_info_submitted=99,
+    pregcheck_cases=100,
+    policy_births=191,
+    births=200,
 )
 RATES = [  # (item, numerator col, denominator col)
     ("cert_check_rate", "fp_certs_checked", "fp_certs_due_check"),
@@ -91,8 +116,11 @@ def test_loads_with_points_per_class_and_line_total(scheme):
     assert (line.id, line.points, line.unit_kind) == ("inflow", 105, "province")
     # 5 points per indicator: 4, 4, 5, 6, 2 indicators → 20, 20, 25, 30, 10
     assert [(s.id, s.label, s.points) for s in line.items] == [
-        ("guarantee", "保障指标", 20), ("management", "管理指标", 20), ("service", "服务指标", 25),
-        ("performance", "绩效指标", 30), ("incentive", "激励指标", 10),
+        ("guarantee", "保障指标", 20),
+        ("management", "管理指标", 20),
+        ("service", "服务指标", 25),
+        ("performance", "绩效指标", 30),
+        ("incentive", "激励指标", 10),
     ]
     assert sum(i.points for _p, i in scheme.flat_items) == 105
 
@@ -110,21 +138,40 @@ def test_indicator_and_class_counts_match_the_document(scheme):
     assert linear == [r[0] for r in RATES]
     two = scheme.nodes["key_info_entry_rate"]
     assert isinstance(two, Section) and two.points == 5
-    assert [(c.id, c.points) for c in two.items] == [("key_info_pregbirth_rate", 2.5), ("key_info_pregcheck_rate", 2.5)]
+    assert [(c.id, c.points) for c in two.items] == [
+        ("key_info_pregbirth_rate", 2.5),
+        ("key_info_pregcheck_rate", 2.5),
+    ]
     # indicators in document order (the class's children)
     perf = [c.id for c in scheme.nodes["performance"].items]
-    assert perf == ["cert_check_rate", "record_rate", "free_surgery_rate", "free_preg_check_rate",
-                    "key_info_entry_rate", "policy_birth_rate"]
+    assert perf == [
+        "cert_check_rate",
+        "record_rate",
+        "free_surgery_rate",
+        "free_preg_check_rate",
+        "key_info_entry_rate",
+        "policy_birth_rate",
+    ]
 
 
 def test_levels_are_the_documents(scheme):
     county, town = "县(市、区)以上", "乡(镇、街道)以上"
     expected = {
-        "gov_target_resp": county, "dept_joint_governance": county, "dedicated_staff": county,
-        "funding": county, "work_standards": "省级", "grassroots_mgmt": "乡(镇、街道)、村居",
-        "two_way_mgmt": county, "info_system": county, "free_tech_services": town,
-        "free_contraceptives": town, "open_channels": county, "rights_protection": "社区(村居)",
-        "migrant_fp_association": "社区(村居)", "benefit_incentives": county, "regional_coop": county,
+        "gov_target_resp": county,
+        "dept_joint_governance": county,
+        "dedicated_staff": county,
+        "funding": county,
+        "work_standards": "省级",
+        "grassroots_mgmt": "乡(镇、街道)、村居",
+        "two_way_mgmt": county,
+        "info_system": county,
+        "free_tech_services": town,
+        "free_contraceptives": town,
+        "open_channels": county,
+        "rights_protection": "社区(村居)",
+        "migrant_fp_association": "社区(村居)",
+        "benefit_incentives": county,
+        "regional_coop": county,
     }
     got = {i.id: i.level for _p, i in scheme.flat_items}
     for k, v in expected.items():
@@ -145,7 +192,9 @@ def test_inflow_weighs_more_than_outflow(scheme):
     out = ak.load_scheme("floating_outflow_2007")
     # same 5 points per indicator: 21 × 5 = 105 vs 18 × 5 = 90 → inflow share 105/195 ≈ 53.8 %
     assert scheme.lines[0].points == 21 * 5 and out.lines[0].points == 18 * 5
-    assert scheme.lines[0].points / (scheme.lines[0].points + out.lines[0].points) == pytest.approx(0.5385, abs=1e-4)
+    assert scheme.lines[0].points / (scheme.lines[0].points + out.lines[0].points) == pytest.approx(
+        0.5385, abs=1e-4
+    )
 
 
 # ---------------------------------------------------------------- scoring by hand
@@ -162,7 +211,9 @@ def test_inflow_weighs_more_than_outflow(scheme):
     ],
 )
 def test_each_rate_is_computed_from_its_counts(scheme, item, value, points):
-    res = ak.score(scheme, panel(("A", 2008, A_COUNTS)), units=UNITS, grades=grades(("A", 2008, {})), year=2008)
+    res = ak.score(
+        scheme, panel(("A", 2008, A_COUNTS)), units=UNITS, grades=grades(("A", 2008, {})), year=2008
+    )
     row = item_row(res, "A", item)
     assert row["value"] == pytest.approx(value)
     assert row["points"] == pytest.approx(points)
@@ -173,8 +224,13 @@ def test_label_grades_map_to_full_half_and_none(scheme):
     g = grades(("A", 2008, {"funding": "基本达标", "info_system": "未达标"}))
     res = ak.score(scheme, panel(("A", 2008, A_COUNTS)), units=UNITS, grades=g, year=2008)
     # 达标 → 5, 基本达标 → 2.5, 未达标 → 0
-    assert [item_row(res, "A", i)[["points", "status"]].tolist() for i in ("gov_target_resp", "funding", "info_system")] == [
-        [5.0, "met"], [2.5, "partial"], [0.0, "missed"],
+    assert [
+        item_row(res, "A", i)[["points", "status"]].tolist()
+        for i in ("gov_target_resp", "funding", "info_system")
+    ] == [
+        [5.0, "met"],
+        [2.5, "partial"],
+        [0.0, "missed"],
     ]
 
 
@@ -182,8 +238,12 @@ def test_totals_and_ranks_by_hand(scheme):
     # A: 13 × 达标 (65) + 基本达标 (2.5) + 未达标 (0) = 67.5 qualitative; 107/6 performance
     #    total = 67.5 + 17.8333 = 85.3333
     # B: every grade 达标 (75) and every rate ≥ 90 % (30) → 105
-    g = pd.concat([grades(("A", 2008, {"funding": "基本达标", "info_system": "未达标"})), grades(("B", 2008, {}))])
-    res = ak.score(scheme, panel(("A", 2008, A_COUNTS), ("B", 2008, B_COUNTS)), units=UNITS, grades=g, year=2008)
+    g = pd.concat(
+        [grades(("A", 2008, {"funding": "基本达标", "info_system": "未达标"})), grades(("B", 2008, {}))]
+    )
+    res = ak.score(
+        scheme, panel(("A", 2008, A_COUNTS), ("B", 2008, B_COUNTS)), units=UNITS, grades=g, year=2008
+    )
     s = res.summary.set_index("unit")
     assert s.loc["A", "total"] == pytest.approx(67.5 + 107 / 6)
     assert s.loc["B", "total"] == pytest.approx(105)
@@ -237,7 +297,9 @@ def test_bundled_example_scores_cleanly(scheme):
     s = res.summary
     assert res.warnings == ()
     assert len(s) == 10 and sorted(s["year"].unique()) == [2008, 2009]
-    assert {"unit", "name", "year", "line_inflow", "total", "max_total", "rank", "veto", "eligible"} <= set(s.columns)
+    assert {"unit", "name", "year", "line_inflow", "total", "max_total", "rank", "veto", "eligible"} <= set(
+        s.columns
+    )
     assert (s["max_total"] == 105).all() and s["total"].between(0, 105).all()
     assert s.groupby("year")["rank"].apply(sorted).tolist() == [[1, 2, 3, 4, 5]] * 2
     top = s[(s["unit"] == "P01") & (s["year"] == 2009)].iloc[0]
@@ -245,5 +307,7 @@ def test_bundled_example_scores_cleanly(scheme):
     miss = res.items[res.items["status"] == "missing"][["unit", "year", "item"]].values.tolist()
     assert miss == [["P03", 2008, "grassroots_mgmt"], ["P05", 2009, "free_surgery_rate"]]
     # P04 2008: 5000/8000 = 62.5 % checked → (62.5 − 60)/30 × 5 = 5/12
-    row = res.items[(res.items["unit"] == "P04") & (res.items["year"] == 2008) & (res.items["item"] == "cert_check_rate")]
+    row = res.items[
+        (res.items["unit"] == "P04") & (res.items["year"] == 2008) & (res.items["item"] == "cert_check_rate")
+    ]
     assert row["points"].iloc[0] == pytest.approx(5 / 12)

@@ -18,10 +18,19 @@ from .helpers import item_row
 
 SID = "floating_outflow_2007"
 QUAL = [
-    "gov_target_resp", "dept_joint_governance", "dedicated_staff", "funding",
-    "work_standards", "grassroots_mgmt", "two_way_mgmt", "info_system",
-    "contraception_guidance", "three_prohibitions", "reward_policies",
-    "family_support", "regional_coop",
+    "gov_target_resp",
+    "dept_joint_governance",
+    "dedicated_staff",
+    "funding",
+    "work_standards",
+    "grassroots_mgmt",
+    "two_way_mgmt",
+    "info_system",
+    "contraception_guidance",
+    "three_prohibitions",
+    "reward_policies",
+    "family_support",
+    "regional_coop",
 ]
 UNITS = pd.DataFrame({"unit": ["A", "B", "C"], "name": ["甲", "乙", "丙"], "kind": "province"})
 
@@ -34,19 +43,31 @@ UNITS = pd.DataFrame({"unit": ["A", "B", "C"], "name": ["甲", "乙", "丙"], "k
 #   policy births    930/1000  = 93 %   → above 90 → 1              × 5   = 5
 #   performance = 4 + 2 + 3 + 5/3 + 1.25 + 5 = 203/12 ≈ 16.9167
 A_COUNTS = dict(
-    fp_certs_issued=8400, fp_certs_due_issue=10000,
-    outmig_registered=720, outmig_due_register=1000,
-    contra_in_place=1560, contra_due=2000,
-    queries_answered=640, queries_due=800, queries_not_found=80,
-    policy_births=930, births=1000,
+    fp_certs_issued=8400,
+    fp_certs_due_issue=10000,
+    outmig_registered=720,
+    outmig_due_register=1000,
+    contra_in_place=1560,
+    contra_due=2000,
+    queries_answered=640,
+    queries_due=800,
+    queries_not_found=80,
+    policy_births=930,
+    births=1000,
 )
 # Unit B: every rate at or above 90 %, not-found rate 3 % (≤ 5 %).
 B_COUNTS = dict(
-    fp_certs_issued=90, fp_certs_due_issue=100,
-    outmig_registered=95, outmig_due_register=100,
-    contra_in_place=97, contra_due=100,
-    queries_answered=100, queries_due=100, queries_not_found=3,
-    policy_births=190, births=200,
+    fp_certs_issued=90,
+    fp_certs_due_issue=100,
+    outmig_registered=95,
+    outmig_due_register=100,
+    contra_in_place=97,
+    contra_due=100,
+    queries_answered=100,
+    queries_due=100,
+    queries_not_found=3,
+    policy_births=190,
+    births=200,
 )
 RATES = [  # (item, numerator col, denominator col)
     ("cert_issue_rate", "fp_certs_issued", "fp_certs_due_issue"),
@@ -85,8 +106,11 @@ def test_loads_with_points_per_class_and_line_total(scheme):
     assert (line.id, line.points, line.unit_kind) == ("outflow", 90, "province")
     # 5 points per indicator: 4, 4, 3, 5, 2 indicators → 20, 20, 15, 25, 10
     assert [(s.id, s.label, s.points) for s in line.items] == [
-        ("guarantee", "保障指标", 20), ("management", "管理指标", 20), ("service", "服务指标", 15),
-        ("performance", "绩效指标", 25), ("incentive", "激励指标", 10),
+        ("guarantee", "保障指标", 20),
+        ("management", "管理指标", 20),
+        ("service", "服务指标", 15),
+        ("performance", "绩效指标", 25),
+        ("incentive", "激励指标", 10),
     ]
     assert sum(i.points for _p, i in scheme.flat_items) == 90
 
@@ -106,7 +130,13 @@ def test_indicator_and_class_counts_match_the_document(scheme):
     assert isinstance(two, Section) and two.points == 5
     assert [(c.id, c.points) for c in two.items] == [("query_feedback_rate", 2.5), ("not_found_rate", 2.5)]
     perf = [c.id for c in scheme.nodes["performance"].items]
-    assert perf == ["cert_issue_rate", "registration_rate", "contraception_rate", "info_platform_use", "policy_birth_rate"]
+    assert perf == [
+        "cert_issue_rate",
+        "registration_rate",
+        "contraception_rate",
+        "info_platform_use",
+        "policy_birth_rate",
+    ]
     # ② 查无此人率 is read over ①'s numerator
     ind = scheme.indicators
     assert ind["not_found_rate"].denominator == ind["query_feedback_rate"].numerator == ["queries_answered"]
@@ -115,10 +145,18 @@ def test_indicator_and_class_counts_match_the_document(scheme):
 def test_levels_are_the_documents(scheme):
     county, town = "县(市、区)以上", "乡(镇)以上"
     expected = {
-        "gov_target_resp": county, "dept_joint_governance": county, "dedicated_staff": county,
-        "funding": county, "work_standards": "省级", "grassroots_mgmt": "乡(镇)、村居",
-        "two_way_mgmt": county, "info_system": county, "contraception_guidance": "乡(镇)、村(居)",
-        "three_prohibitions": town, "reward_policies": town, "family_support": town,
+        "gov_target_resp": county,
+        "dept_joint_governance": county,
+        "dedicated_staff": county,
+        "funding": county,
+        "work_standards": "省级",
+        "grassroots_mgmt": "乡(镇)、村居",
+        "two_way_mgmt": county,
+        "info_system": county,
+        "contraception_guidance": "乡(镇)、村(居)",
+        "three_prohibitions": town,
+        "reward_policies": town,
+        "family_support": town,
         "regional_coop": county,
     }
     got = {i.id: i.level for _p, i in scheme.flat_items}
@@ -148,7 +186,9 @@ def test_every_item_states_its_assumed_scoring_and_there_are_no_vetoes(scheme):
     ],
 )
 def test_each_rate_is_computed_from_its_counts(scheme, item, value, points):
-    res = ak.score(scheme, panel(("A", 2008, A_COUNTS)), units=UNITS, grades=grades(("A", 2008, {})), year=2008)
+    res = ak.score(
+        scheme, panel(("A", 2008, A_COUNTS)), units=UNITS, grades=grades(("A", 2008, {})), year=2008
+    )
     row = item_row(res, "A", item)
     assert row["value"] == pytest.approx(value)
     assert row["points"] == pytest.approx(points)
@@ -157,19 +197,23 @@ def test_each_rate_is_computed_from_its_counts(scheme, item, value, points):
 @pytest.mark.parametrize(
     "not_found, rate, points, status",
     [
-        (6, 3.0, 2.5, "met"),        # 6/200 = 3 % ≤ 5 → full
-        (10, 5.0, 2.5, "met"),       # exactly the target
-        (25, 12.5, 1.25, "partial"), # (12.5 − 20)/(5 − 20) = 0.5 → 1.25
+        (6, 3.0, 2.5, "met"),  # 6/200 = 3 % ≤ 5 → full
+        (10, 5.0, 2.5, "met"),  # exactly the target
+        (25, 12.5, 1.25, "partial"),  # (12.5 − 20)/(5 − 20) = 0.5 → 1.25
         (34, 17.0, 0.5, "partial"),  # (17 − 20)/(−15) = 0.2 → 0.5
-        (40, 20.0, 0.0, "missed"),   # the floor
-        (60, 30.0, 0.0, "missed"),   # worse than the floor: no credit
+        (40, 20.0, 0.0, "missed"),  # the floor
+        (60, 30.0, 0.0, "missed"),  # worse than the floor: no credit
     ],
 )
 def test_not_found_rate_is_lower_is_better(scheme, not_found, rate, points, status):
     c = dict(A_COUNTS, queries_answered=200, queries_due=200, queries_not_found=not_found)
     res = ak.score(scheme, panel(("A", 2008, c)), units=UNITS, grades=grades(("A", 2008, {})), year=2008)
     row = item_row(res, "A", "not_found_rate")
-    assert (row["value"], row["points"], row["status"]) == (pytest.approx(rate), pytest.approx(points), status)
+    assert (row["value"], row["points"], row["status"]) == (
+        pytest.approx(rate),
+        pytest.approx(points),
+        status,
+    )
     assert scheme.nodes["not_found_rate"].rule.op == "<="
     # the feedback rate is 200/200 = 100 % → full 2.5 either way
     assert item_row(res, "A", "query_feedback_rate")["points"] == pytest.approx(2.5)
@@ -178,16 +222,28 @@ def test_not_found_rate_is_lower_is_better(scheme, not_found, rate, points, stat
 def test_label_grades_map_to_full_half_and_none(scheme):
     g = grades(("A", 2008, {"three_prohibitions": "基本达标", "family_support": "未达标"}))
     res = ak.score(scheme, panel(("A", 2008, A_COUNTS)), units=UNITS, grades=g, year=2008)
-    assert [item_row(res, "A", i)[["points", "status"]].tolist() for i in ("regional_coop", "three_prohibitions", "family_support")] == [
-        [5.0, "met"], [2.5, "partial"], [0.0, "missed"],
+    assert [
+        item_row(res, "A", i)[["points", "status"]].tolist()
+        for i in ("regional_coop", "three_prohibitions", "family_support")
+    ] == [
+        [5.0, "met"],
+        [2.5, "partial"],
+        [0.0, "missed"],
     ]
 
 
 def test_totals_and_ranks_by_hand(scheme):
     # A: 11 × 达标 (55) + 基本达标 (2.5) + 未达标 (0) = 57.5 qualitative; 203/12 performance
     # B: every grade 达标 (65) and every rate full (25) → 90
-    g = pd.concat([grades(("A", 2008, {"three_prohibitions": "基本达标", "family_support": "未达标"})), grades(("B", 2008, {}))])
-    res = ak.score(scheme, panel(("A", 2008, A_COUNTS), ("B", 2008, B_COUNTS)), units=UNITS, grades=g, year=2008)
+    g = pd.concat(
+        [
+            grades(("A", 2008, {"three_prohibitions": "基本达标", "family_support": "未达标"})),
+            grades(("B", 2008, {})),
+        ]
+    )
+    res = ak.score(
+        scheme, panel(("A", 2008, A_COUNTS), ("B", 2008, B_COUNTS)), units=UNITS, grades=g, year=2008
+    )
     s = res.summary.set_index("unit")
     assert s.loc["A", "total"] == pytest.approx(57.5 + 203 / 12)
     assert s.loc["B", "total"] == pytest.approx(90)
@@ -230,12 +286,17 @@ def test_bundled_example_scores_cleanly(scheme):
     s = res.summary
     assert res.warnings == ()
     assert len(s) == 10 and sorted(s["year"].unique()) == [2008, 2009]
-    assert {"unit", "name", "year", "line_outflow", "total", "max_total", "rank", "veto", "eligible"} <= set(s.columns)
+    assert {"unit", "name", "year", "line_outflow", "total", "max_total", "rank", "veto", "eligible"} <= set(
+        s.columns
+    )
     assert (s["max_total"] == 90).all() and s["total"].between(0, 90).all()
     assert s.groupby("year")["rank"].apply(sorted).tolist() == [[1, 2, 3, 4, 5]] * 2
     miss = res.items[res.items["status"] == "missing"][["unit", "year", "item"]].values.tolist()
-    assert miss == [["P05", 2008, "query_feedback_rate"], ["P05", 2008, "not_found_rate"],
-                    ["P05", 2009, "three_prohibitions"]]
+    assert miss == [
+        ["P05", 2008, "query_feedback_rate"],
+        ["P05", 2008, "not_found_rate"],
+        ["P05", 2009, "three_prohibitions"],
+    ]
     nf = res.items[res.items["item"] == "not_found_rate"].set_index(["unit", "year"])["points"]
     # P01 2009: 38/950 = 4 % → full 2.5; P02 2008: 80/800 = 10 % → (10−20)/(−15) × 2.5 = 5/3;
     # P04 2008: 100/400 = 25 % → 0

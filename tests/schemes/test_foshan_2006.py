@@ -24,7 +24,13 @@ PUBLISHED = {
     "gaoming": (11.15, 6.45, 94.0),
     "sanshui": (11.00, 6.30, 95.0),
 }
-NAMES = {"chancheng": "禅城区", "nanhai": "南海区", "shunde": "顺德区", "gaoming": "高明区", "sanshui": "三水区"}
+NAMES = {
+    "chancheng": "禅城区",
+    "nanhai": "南海区",
+    "shunde": "顺德区",
+    "gaoming": "高明区",
+    "sanshui": "三水区",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +45,13 @@ def units():
 def targets(years=(2006, 2007)):
     return pd.DataFrame(
         [
-            {"unit": u, "year": y, "birth_rate_target": b, "natural_growth_target": g, "policy_rate_target": p}
+            {
+                "unit": u,
+                "year": y,
+                "birth_rate_target": b,
+                "natural_growth_target": g,
+                "policy_rate_target": p,
+            }
             for y in years
             for u, (b, g, p) in PUBLISHED.items()
         ]
@@ -87,7 +99,11 @@ def test_loads_and_sums(scheme):
         ("srb_item", 25),
     ]
     # directions: two ceilings and a floor, read from the district target table
-    ops = {it.id: (it.rule.op, it.rule.target.table) for _p, it in scheme.flat_items if it.rule.type == "threshold"}
+    ops = {
+        it.id: (it.rule.op, it.rule.target.table)
+        for _p, it in scheme.flat_items
+        if it.rule.type == "threshold"
+    }
     assert ops == {
         "birth_rate_item": ("<=", "birth_rate_target"),
         "natural_growth_item": ("<=", "natural_growth_target"),
@@ -102,7 +118,13 @@ def test_loads_and_sums(scheme):
 
 def test_example_targets_are_the_published_values():
     t = pd.read_csv(EXAMPLE / "targets.csv")
-    assert list(t.columns) == ["unit", "year", "birth_rate_target", "natural_growth_target", "policy_rate_target"]
+    assert list(t.columns) == [
+        "unit",
+        "year",
+        "birth_rate_target",
+        "natural_growth_target",
+        "policy_rate_target",
+    ]
     assert sorted(t.year.unique()) == [2006, 2007, 2008, 2009, 2010]
     for _i, r in t.iterrows():
         assert (r.birth_rate_target, r.natural_growth_target, r.policy_rate_target) == PUBLISHED[r.unit]
@@ -167,9 +189,11 @@ def test_natural_growth_is_births_minus_deaths_per_population(scheme):
 def test_sex_ratio_change_rule(scheme):
     rows = [
         # 三水: 118.0 (5900/5000) → 116.0 (5800/5000): distance to 107 falls 11 → 9, by 2.0 ≥ 1.0 → met
-        row("sanshui", 2006, male=5900), row("sanshui", 2007, male=5800),
+        row("sanshui", 2006, male=5900),
+        row("sanshui", 2007, male=5800),
         # 顺德: 118.0 → 117.5 (5875/5000): falls by 0.5 < 1.0 → missed (0, not missing)
-        row("shunde", 2006, male=5900), row("shunde", 2007, male=5875),
+        row("shunde", 2006, male=5900),
+        row("shunde", 2007, male=5875),
         # 禅城: 105.0 (5250/5000), no previous year → inside normal → met
         row("chancheng", 2007, male=5250),
         # 南海: 110.0 (5500/5000), no previous year, outside normal → missing → 0 (policy 'zero')

@@ -406,7 +406,14 @@ def test_nothing_due_counts_as_done_but_absent_counts_do_not(scheme):
     # = fully done), so each item is met with value 100 and keeps its 1 point.
     r = run(
         scheme,
-        [perfect_row(policy_births=200, illegal_births_filed=0, social_fee_assessed_yuan=0, social_fee_collected_yuan=0)],
+        [
+            perfect_row(
+                policy_births=200,
+                illegal_births_filed=0,
+                social_fee_assessed_yuan=0,
+                social_fee_collected_yuan=0,
+            )
+        ],
     )
     for item in ("law_illegal_birth_filing_rate", "law_fee_collection_rate"):
         x = item_row(r, "u1", item)
@@ -566,7 +573,9 @@ def test_example_scores_as_planted(scheme):
         ("niutang", "assoc_ledgers"): 0,
     }
     # yaoguan has no illegal birth: filing rate 0/0 → zero_denominator 100, met, 1 point
-    yg = r.items[(r.items["unit"] == "yaoguan") & (r.items["item"] == "law_illegal_birth_filing_rate")].iloc[0]
+    yg = r.items[(r.items["unit"] == "yaoguan") & (r.items["item"] == "law_illegal_birth_filing_rate")].iloc[
+        0
+    ]
     assert (yg["status"], yg["points"], yg["value"]) == ("met", 1, 100)
     hut = r.items[(r.items["unit"] == "hutang") & (r.items["item"] == "lead_policy_compliance_rate")].iloc[0]
     assert hut["reason"] == "missed: value 98.9, target >= 99 → 0/1.5"

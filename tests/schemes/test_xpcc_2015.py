@@ -68,7 +68,10 @@ def run(scheme, rows, categories=None, with_history=True):
         rows += [perfect(r["unit"], 2015) for r in rows if r["year"] == 2016]
     cats = categories or {}
     units = pd.DataFrame(
-        [{"unit": u, "name": u, "kind": "division", "category": cats.get(u, "north")} for u in {r["unit"] for r in rows}]
+        [
+            {"unit": u, "name": u, "kind": "division", "category": cats.get(u, "north")}
+            for u in {r["unit"] for r in rows}
+        ]
     )
     return ak.score(scheme, pd.DataFrame(rows), units=units, year=2016)
 
@@ -92,14 +95,28 @@ def test_loads_and_sums(scheme):
     assert scheme.max_by_kind == {"division": 100.0}
     pts = {nid: n.points for nid, n in scheme.nodes.items()}
     assert pts["xpcc"] == 100 and pts["basic"] == 30 and pts["key_work"] == 70
-    assert [pts[h] for h in ("kw_two_child", "kw_service_reform", "kw_eugenics", "kw_floating", "kw_foundation")] == [
-        12, 12, 13, 7, 26,
+    assert [
+        pts[h] for h in ("kw_two_child", "kw_service_reform", "kw_eugenics", "kw_floating", "kw_foundation")
+    ] == [
+        12,
+        12,
+        13,
+        7,
+        26,
     ]
     # 11 key-work items: 7 × 6 + 4 × 7 = 70
     eleven = [
-        "policy_awareness", "second_child_rise", "registration_online", "service_commitments",
-        "eugenics_knowledge", "pre_pregnancy_check", "kw_floating", "special_funds",
-        "population_database", "lawful_administration", "special_families",
+        "policy_awareness",
+        "second_child_rise",
+        "registration_online",
+        "service_commitments",
+        "eugenics_knowledge",
+        "pre_pregnancy_check",
+        "kw_floating",
+        "special_funds",
+        "population_database",
+        "lawful_administration",
+        "special_families",
     ]
     assert [pts[i] for i in eleven] == [6, 6, 6, 6, 6, 7, 7, 6, 7, 6, 7]
     assert sum(pts[i] for i in eleven) == 70
@@ -109,9 +126,18 @@ def test_loads_and_sums(scheme):
 
 def test_source_targets_are_encoded(scheme):
     want = {
-        "policy_awareness": 100, "eugenics_knowledge": 95, "ppc_coverage": 80, "ppc_notification": 95,
-        "ppc_followup": 95, "floating_application": 90, "floating_feedback": 90, "floating_receipt": 90,
-        "floating_cert_electronic": 100, "db_completeness": 90, "db_accuracy": 95, "sf_filing": 100,
+        "policy_awareness": 100,
+        "eugenics_knowledge": 95,
+        "ppc_coverage": 80,
+        "ppc_notification": 95,
+        "ppc_followup": 95,
+        "floating_application": 90,
+        "floating_feedback": 90,
+        "floating_receipt": 90,
+        "floating_cert_electronic": 100,
+        "db_completeness": 90,
+        "db_accuracy": 95,
+        "sf_filing": 100,
         "sf_contact": 100,
     }
     got = {k: (scheme.nodes[k].rule.op, scheme.nodes[k].rule.target) for k in want}
@@ -123,8 +149,14 @@ def test_source_targets_are_encoded(scheme):
 
 def test_awards_as_in_the_source(scheme):
     o = scheme.outcomes
-    assert [(t.id, t.count, t.prize) for t in o.tiers] == [("first", 1, 80000), ("second", 2, 70000), ("third", 3, 60000)]
-    assert [(a.id, a.count, a.prize, a.rank_by) for a in o.single_awards] == [("new_customs", 2, 35000, "kw_two_child")]
+    assert [(t.id, t.count, t.prize) for t in o.tiers] == [
+        ("first", 1, 80000),
+        ("second", 2, 70000),
+        ("third", 3, 60000),
+    ]
+    assert [(a.id, a.count, a.prize, a.rank_by) for a in o.single_awards] == [
+        ("new_customs", 2, 35000, "kw_two_child")
+    ]
     # prize pool: 80k + 2 × 70k + 3 × 60k + 2 × 35k = 470k
     assert sum(t.count * t.prize for t in o.tiers) + sum(a.count * a.prize for a in o.single_awards) == 470000
 
@@ -166,12 +198,20 @@ def test_all_three_basic_missed_keeps_rank_loses_award(scheme):
         perfect("E", **base, lawful_admin_grade=0.0, sf_support_grade=0.5),
         perfect("F", **base, lawful_admin_grade=0.0, sf_support_grade=0.0),
         perfect("G", **base, lawful_admin_grade=0.0, sf_support_grade=0.0, policy_awareness_rate=99),
-        perfect("H", **base, lawful_admin_grade=0.0, sf_support_grade=0.0, policy_awareness_rate=99,
-                eugenics_awareness_rate=90),
+        perfect(
+            "H",
+            **base,
+            lawful_admin_grade=0.0,
+            sf_support_grade=0.0,
+            policy_awareness_rate=99,
+            eugenics_awareness_rate=90,
+        ),
     ]
     res = run(scheme, rows)
     s = by_unit(res)
-    assert s["total"].to_dict() == pytest.approx({"A": 70, "B": 68, "C": 65, "D": 62, "E": 61, "F": 60, "G": 54, "H": 48})
+    assert s["total"].to_dict() == pytest.approx(
+        {"A": 70, "B": 68, "C": 65, "D": 62, "E": 61, "F": 60, "G": 54, "H": 48}
+    )
     # A keeps rank 1 but is not eligible
     assert s["rank"].to_dict() == {u: i + 1 for i, u in enumerate("ABCDEFGH")}
     assert not s.loc["A", "eligible"] and not s.loc["A", "veto"]
@@ -180,12 +220,26 @@ def test_all_three_basic_missed_keeps_rank_loses_award(scheme):
     assert s.loc[list("BCDEFGH"), "eligible"].all()
     # the awards pass down: B first, C D second, E F G third, H nothing
     assert s["award"].to_dict() == {
-        "A": "", "B": "first", "C": "second", "D": "second", "E": "third", "F": "third", "G": "third", "H": "",
+        "A": "",
+        "B": "first",
+        "C": "second",
+        "D": "second",
+        "E": "third",
+        "F": "third",
+        "G": "third",
+        "H": "",
     }
     # 婚育新风推进奖 by heading 1 (12 for A–F, 6 for G H), ties by total, among eligible → B, C
     assert s.loc[s.single_awards != "", "single_awards"].to_dict() == {"B": "new_customs", "C": "new_customs"}
     assert s["prize"].to_dict() == {
-        "A": 0, "B": 115000, "C": 105000, "D": 70000, "E": 60000, "F": 60000, "G": 60000, "H": 0,
+        "A": 0,
+        "B": 115000,
+        "C": 105000,
+        "D": 70000,
+        "E": 60000,
+        "F": 60000,
+        "G": 60000,
+        "H": 0,
     }
     assert s["prize"].sum() == 470000
 
@@ -206,7 +260,11 @@ def test_falsification_by_severity(scheme):
     assert s.loc["S", "total"] == 100 and s.loc["S", "rank"] == 1 and not s.loc["S", "veto"]
     assert not s.loc["S", "eligible"] and s.loc["S", "ineligible_reason"] == "弄虚作假（较重），取消评优资格"
     # grave: vetoed, out of ranking and awards
-    assert s.loc["G", "veto"] and pd.isna(s.loc["G", "rank"]) and s.loc["G", "veto_reason"] == "严重弄虚作假，一票否决"
+    assert (
+        s.loc["G", "veto"]
+        and pd.isna(s.loc["G", "rank"])
+        and s.loc["G", "veto_reason"] == "严重弄虚作假，一票否决"
+    )
     assert s["rank"].dropna().to_dict() == {"P": 1, "S": 1, "M2": 3, "M7": 4}
     assert s["award"].to_dict() == {"P": "first", "S": "", "M2": "second", "M7": "second", "G": ""}
     assert s.loc["G", "prize"] == 0 and s.loc["S", "prize"] == 0
@@ -245,7 +303,13 @@ def test_boundaries_and_cases(scheme):
     rows = [
         # eugenics exactly 95 → met (≥); coverage 79.9 → missed (−3); accuracy 94.9 → missed (−3.5)
         # fund misuse 1 case → −3 of item (8): total 100 − 3 − 3.5 − 3 = 90.5
-        perfect("A", eugenics_awareness_rate=95, ppc_coverage_rate=79.9, db_accuracy_rate=94.9, fund_misuse_cases=1),
+        perfect(
+            "A",
+            eugenics_awareness_rate=95,
+            ppc_coverage_rate=79.9,
+            db_accuracy_rate=94.9,
+            fund_misuse_cases=1,
+        ),
         # fund misuse 3 cases → 9, capped at the item's 6 → 94; certificates 99% electronic → −1 → 93
         perfect("B", fund_misuse_cases=3, floating_cert_e_rate=99),
     ]
@@ -271,9 +335,7 @@ def test_impossible_rates_are_rejected(scheme):
 # --------------------------------------------------------------------------- bundled example
 def test_bundled_example_scores():
     scheme = ak.load_scheme("xpcc_2015")
-    res = ak.score(
-        scheme, EXAMPLE / "panel.csv", units=EXAMPLE / "units.csv", grades=EXAMPLE / "grades.csv"
-    )
+    res = ak.score(scheme, EXAMPLE / "panel.csv", units=EXAMPLE / "units.csv", grades=EXAMPLE / "grades.csv")
     s = res.summary
     assert res.warnings == ()
     assert len(s) == 28 and sorted(s.year.unique()) == [2015, 2016]  # 14 divisions × 2 years; 2014 is history

@@ -51,34 +51,83 @@ pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
 def tiny_raw() -> dict:
     return {
-        "id": "tiny", "label": "小方案", "source": "test", "years": [2015, 2016],
+        "id": "tiny",
+        "label": "小方案",
+        "source": "test",
+        "years": [2015, 2016],
         "kinds": {"town": {"label": "镇", "points": 10}},
         "indicators": {
-            "g1": {}, "g2": {}, "g3": {},
+            "g1": {},
+            "g2": {},
+            "g3": {},
             "rate": {"numerator": "num", "denominator": "den", "scale": 100},
             "c": {"kind": "count"},
         },
-        "lines": [{"id": "main", "label": "主线", "points": 10, "unit_kind": "town", "items": [
-            {"id": "A", "label": "甲类", "points": 6, "items": [
-                {"id": "a1", "label": "领导重视", "points": 3, "rule": {"type": "graded", "indicator": "g1"}},
-                {"id": "a2", "label": "队伍建设", "points": 3, "rule": {"type": "graded", "indicator": "g2"}},
-            ]},
-            {"id": "B", "label": "乙类", "points": 4, "items": [
-                {"id": "b1", "label": "出生政策符合率", "points": 2,
-                 "rule": {"type": "threshold", "indicator": "rate", "op": ">=", "target": 90}},
-                {"id": "b2", "label": "台账", "points": 2, "rule": {"type": "graded", "indicator": "g3"}},
-            ]},
-        ]}],
+        "lines": [
+            {
+                "id": "main",
+                "label": "主线",
+                "points": 10,
+                "unit_kind": "town",
+                "items": [
+                    {
+                        "id": "A",
+                        "label": "甲类",
+                        "points": 6,
+                        "items": [
+                            {
+                                "id": "a1",
+                                "label": "领导重视",
+                                "points": 3,
+                                "rule": {"type": "graded", "indicator": "g1"},
+                            },
+                            {
+                                "id": "a2",
+                                "label": "队伍建设",
+                                "points": 3,
+                                "rule": {"type": "graded", "indicator": "g2"},
+                            },
+                        ],
+                    },
+                    {
+                        "id": "B",
+                        "label": "乙类",
+                        "points": 4,
+                        "items": [
+                            {
+                                "id": "b1",
+                                "label": "出生政策符合率",
+                                "points": 2,
+                                "rule": {"type": "threshold", "indicator": "rate", "op": ">=", "target": 90},
+                            },
+                            {
+                                "id": "b2",
+                                "label": "台账",
+                                "points": 2,
+                                "rule": {"type": "graded", "indicator": "g3"},
+                            },
+                        ],
+                    },
+                ],
+            }
+        ],
         "adjustments": [{"id": "bonus", "label": "亮点加分", "kind": "bonus", "per_case": {"c": 1}}],
     }
 
 
 def tiny_data(year: int = 2016) -> pd.DataFrame:
-    return pd.DataFrame({
-        "unit": ["u1", "u2", "u3", "u4", "u5"], "year": year,
-        "g1": [3, 2, 1, 0, 3], "g2": [3, 1, 2, 0, 2], "g3": [2, 2, 2, 2, 2],
-        "num": [95, 80, 92, 50, 90], "den": 100, "c": [0, 0, 0, 1, 0],
-    })
+    return pd.DataFrame(
+        {
+            "unit": ["u1", "u2", "u3", "u4", "u5"],
+            "year": year,
+            "g1": [3, 2, 1, 0, 3],
+            "g2": [3, 1, 2, 0, 2],
+            "g3": [2, 2, 2, 2, 2],
+            "num": [95, 80, 92, 50, 90],
+            "den": 100,
+            "c": [0, 0, 0, 1, 0],
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -190,14 +239,43 @@ def test_cronbach_alpha_by_hand_and_by_the_textbook_formula(tiny):
 
 
 # mtcars (R datasets): cyl, gear, carb, hp for the 32 cars, in R's row order
-MTCARS = np.array([
-    [6, 4, 4, 110], [6, 4, 4, 110], [4, 4, 1, 93], [6, 3, 1, 110], [8, 3, 2, 175], [6, 3, 1, 105],
-    [8, 3, 4, 245], [4, 4, 2, 62], [4, 4, 2, 95], [6, 4, 4, 123], [6, 4, 4, 123], [8, 3, 3, 180],
-    [8, 3, 3, 180], [8, 3, 3, 180], [8, 3, 4, 205], [8, 3, 4, 215], [8, 3, 4, 230], [4, 4, 1, 66],
-    [4, 4, 2, 52], [4, 4, 1, 65], [4, 3, 1, 97], [8, 3, 2, 150], [8, 3, 2, 150], [8, 3, 4, 245],
-    [8, 3, 2, 175], [4, 4, 1, 66], [4, 5, 2, 91], [4, 5, 2, 113], [8, 5, 4, 264], [6, 5, 6, 175],
-    [8, 5, 8, 335], [4, 4, 2, 109],
-], dtype=float)
+MTCARS = np.array(
+    [
+        [6, 4, 4, 110],
+        [6, 4, 4, 110],
+        [4, 4, 1, 93],
+        [6, 3, 1, 110],
+        [8, 3, 2, 175],
+        [6, 3, 1, 105],
+        [8, 3, 4, 245],
+        [4, 4, 2, 62],
+        [4, 4, 2, 95],
+        [6, 4, 4, 123],
+        [6, 4, 4, 123],
+        [8, 3, 3, 180],
+        [8, 3, 3, 180],
+        [8, 3, 3, 180],
+        [8, 3, 4, 205],
+        [8, 3, 4, 215],
+        [8, 3, 4, 230],
+        [4, 4, 1, 66],
+        [4, 4, 2, 52],
+        [4, 4, 1, 65],
+        [4, 3, 1, 97],
+        [8, 3, 2, 150],
+        [8, 3, 2, 150],
+        [8, 3, 4, 245],
+        [8, 3, 2, 175],
+        [4, 4, 1, 66],
+        [4, 5, 2, 91],
+        [4, 5, 2, 113],
+        [8, 5, 4, 264],
+        [6, 5, 6, 175],
+        [8, 5, 8, 335],
+        [4, 4, 2, 109],
+    ],
+    dtype=float,
+)
 
 
 def test_cronbach_alpha_matches_r():
@@ -266,11 +344,19 @@ def test_target_attainability_by_hand(tiny):
 
 def test_category_targets_and_missing_values(mini_raw):
     # mini scheme: pr ≥ 99 for the seat, ≥ 95 for rural; a missing policy value is never met
-    df = pd.DataFrame({
-        "unit": ["s", "r1", "r2", "r3"], "year": 2016, "category": ["seat", "rural", "rural", "rural"],
-        "births": [100, 100, 100, 0], "male_births": [51, 51, 51, 0], "female_births": [49, 49, 49, 0],
-        "policy_births": [98, 96, 90, 0], "g1": 30, "fals": 0,
-    })
+    df = pd.DataFrame(
+        {
+            "unit": ["s", "r1", "r2", "r3"],
+            "year": 2016,
+            "category": ["seat", "rural", "rural", "rural"],
+            "births": [100, 100, 100, 0],
+            "male_births": [51, 51, 51, 0],
+            "female_births": [49, 49, 49, 0],
+            "policy_births": [98, 96, 90, 0],
+            "g1": 30,
+            "fals": 0,
+        }
+    )
     r = score(parse_scheme(mini_raw), df)
     pr = by_item(target_attainability(r)).loc["pr"]
     assert (pr.target_min, pr.target_max) == (95, 99)
@@ -323,9 +409,19 @@ def test_a_section_with_one_item(mini_raw):
     mini_raw["lines"][0]["items"][0]["points"] = 40
     mini_raw["lines"][0]["points"] = 80
     mini_raw["kinds"]["town"]["points"] = 80
-    df = pd.DataFrame({"unit": list("abc"), "year": 2016, "category": "rural", "births": 100,
-                       "male_births": 51, "female_births": 49, "policy_births": [99, 90, 96],
-                       "g1": [10, 20, 40], "fals": 0})
+    df = pd.DataFrame(
+        {
+            "unit": list("abc"),
+            "year": 2016,
+            "category": "rural",
+            "births": 100,
+            "male_births": 51,
+            "female_births": 49,
+            "policy_births": [99, 90, 96],
+            "g1": [10, 20, 40],
+            "fals": 0,
+        }
+    )
     a = section_alpha(score(parse_scheme(mini_raw), df)).set_index("node")
     assert np.isnan(a.loc["basic", "alpha"]) and a.loc["basic", "note"] == "fewer than 2 items: α undefined"
     assert a.loc["basic", "n_items"] == 1
@@ -344,22 +440,41 @@ TINY = parse_scheme(tiny_raw())
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(3, 8).flatmap(lambda n: st.tuples(
-    st.lists(st.integers(0, 3), min_size=n, max_size=n), st.lists(st.integers(0, 3), min_size=n, max_size=n),
-    st.lists(st.integers(0, 2), min_size=n, max_size=n), st.lists(st.integers(60, 100), min_size=n, max_size=n),
-    st.lists(st.integers(0, 3), min_size=n, max_size=n))))
+@given(
+    st.integers(3, 8).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.integers(0, 3), min_size=n, max_size=n),
+            st.lists(st.integers(0, 3), min_size=n, max_size=n),
+            st.lists(st.integers(0, 2), min_size=n, max_size=n),
+            st.lists(st.integers(60, 100), min_size=n, max_size=n),
+            st.lists(st.integers(0, 3), min_size=n, max_size=n),
+        )
+    )
+)
 def test_properties(cols):
     g1, g2, g3, num, c = cols
     n = len(g1)
-    df = pd.DataFrame({"unit": [f"u{i}" for i in range(n)], "year": 2016, "g1": g1, "g2": g2, "g3": g3,
-                       "num": num, "den": 100, "c": c})
+    df = pd.DataFrame(
+        {
+            "unit": [f"u{i}" for i in range(n)],
+            "year": 2016,
+            "g1": g1,
+            "g2": g2,
+            "g3": g3,
+            "num": num,
+            "den": 100,
+            "c": c,
+        }
+    )
     r = score(TINY, df)
     d = item_diagnostics(r)
     assert len(d) == 4
     assert ((d.ceiling_share + d.floor_share) <= 1 + 1e-12).all()
     assert (d.item_total_r.dropna().abs() <= 1).all()
     varies = d.sd_points > 0
-    assert d.loc[~varies, "item_total_r"].isna().all() and d.loc[~varies, "note"].str.contains("constant").all()
+    assert (
+        d.loc[~varies, "item_total_r"].isna().all() and d.loc[~varies, "note"].str.contains("constant").all()
+    )
     w = effective_weights(r)
     total = r.summary["total"]
     if total.max() > total.min():

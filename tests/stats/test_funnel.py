@@ -85,7 +85,8 @@ def test_binomial_limits_by_hand():
     assert round(f["lower_95"][0], 7) == 0.0811765 and round(f["upper_95"][0], 7) == 0.4872551
     # the cdf values quoted above are scipy's
     assert stats.binom.cdf([1, 2, 9, 10], 20, 0.3) == pytest.approx(
-        [0.0076372598, 0.0354831323, 0.9520381027, 0.9828551836], abs=1e-10)
+        [0.0076372598, 0.0354831323, 0.9520381027, 0.9828551836], abs=1e-10
+    )
 
 
 def _brute_force(p, n, theta):
@@ -196,7 +197,9 @@ def test_overdispersion_in_beta_binomial_data():
     assert row["upper_95"] == pytest.approx(row["target"] + stats.norm.ppf(0.975) * np.sqrt(s2 + tau2))
     mult = funnel_proportions(d, "x", "n", overdispersion="multiplicative", by=None).iloc[0]
     assert mult["upper_998"] == pytest.approx(mult["target"] + stats.norm.ppf(0.999) * np.sqrt(phi * s2))
-    assert mult["adjustment"] == "multiplicative" and mult["z_adjusted"] == pytest.approx(mult["z"] / np.sqrt(phi))
+    assert mult["adjustment"] == "multiplicative" and mult["z_adjusted"] == pytest.approx(
+        mult["z"] / np.sqrt(phi)
+    )
     # the plotted curve agrees with the table
     curve = funnel_limits([row["n"]], row["target"], tau2=tau2)
     assert curve["upper_95"][0] == pytest.approx(row["upper_95"])
@@ -206,8 +209,14 @@ def test_overdispersion_in_beta_binomial_data():
 # per-unit funnels
 # --------------------------------------------------------------------------------------------
 def test_funnel_proportions_columns_and_pooled_target():
-    d = pd.DataFrame({"unit": list("abcd") * 2, "year": [2015] * 4 + [2016] * 4,
-                      "x": [90, 95, 99, 50, 10, 20, 30, 40], "n": [100, 100, 100, 100, 50, 50, 50, 50]})
+    d = pd.DataFrame(
+        {
+            "unit": list("abcd") * 2,
+            "year": [2015] * 4 + [2016] * 4,
+            "x": [90, 95, 99, 50, 10, 20, 30, 40],
+            "n": [100, 100, 100, 100, 50, 50, 50, 50],
+        }
+    )
     f = funnel_proportions(d, "x", "n")
     assert list(f.columns[:8]) == ["unit", "year", "count", "measure", "n", "value", "target", "z"]
     assert f["target"][:4].eq(334 / 400).all() and f["target"][4:].eq(100 / 200).all()
@@ -215,13 +224,26 @@ def test_funnel_proportions_columns_and_pooled_target():
     g = funnel_proportions(d, "x", "n", target=0.9, by=None)
     assert g["target"].eq(0.9).all() and "year" in g.columns  # by=None: the year is still not a group
     assert g["phi"].nunique() == 1
-    assert d.equals(pd.DataFrame({"unit": list("abcd") * 2, "year": [2015] * 4 + [2016] * 4,
-                                  "x": [90, 95, 99, 50, 10, 20, 30, 40], "n": [100, 100, 100, 100, 50, 50, 50, 50]}))
+    assert d.equals(
+        pd.DataFrame(
+            {
+                "unit": list("abcd") * 2,
+                "year": [2015] * 4 + [2016] * 4,
+                "x": [90, 95, 99, 50, 10, 20, 30, 40],
+                "n": [100, 100, 100, 100, 50, 50, 50, 50],
+            }
+        )
+    )
 
 
 def test_funnel_edge_cases_give_notes_not_crashes():
-    d = pd.DataFrame({"unit": ["zero", "tiny", "missing", "big", "mid"],
-                      "x": [0, 3, None, 500, 300], "n": [0, 5, 100, 1000, 600]})
+    d = pd.DataFrame(
+        {
+            "unit": ["zero", "tiny", "missing", "big", "mid"],
+            "x": [0, 3, None, 500, 300],
+            "n": [0, 5, 100, 1000, 600],
+        }
+    )
     f = funnel_proportions(d, "x", "n", by=None)
     assert np.isnan(f["value"][0]) and "n is 0" in f["note"][0] and pd.isna(f["outside_95"][0])
     assert f["value"][1] == 0.6 and f["outside_95"][1] == "within"  # 5 births: wide limits, still a result
@@ -311,5 +333,8 @@ def test_plot_funnel_with_overdispersion_draws_both_sets_of_limits(demo, tmp_pat
     finally:
         plt.close(ax.figure)
     with pytest.raises(DataError, match="more than one funnel"):
-        plot_funnel(funnel_proportions(p.data, "policy_births", "births", by=None).drop(columns="year")
-                    .assign(target=np.tile([0.97, 0.98], len(p.data))[: len(p.data)]))
+        plot_funnel(
+            funnel_proportions(p.data, "policy_births", "births", by=None)
+            .drop(columns="year")
+            .assign(target=np.tile([0.97, 0.98], len(p.data))[: len(p.data)])
+        )

@@ -109,10 +109,13 @@ def test_adjustment_within_families_ignores_missing():
     assert adj[11:] == pytest.approx([0.04, 0.02])  # a family of two: Holm on (0.04, 0.01)
 
 
-@pytest.mark.parametrize(("region", "srb", "lo", "hi"), [
-    ("Hangzhou (Zhejiang)", 110.99, 110.53, 111.45),
-    ("China (441 facilities)", 109.27, 109.08, 109.45),
-])
+@pytest.mark.parametrize(
+    ("region", "srb", "lo", "hi"),
+    [
+        ("Hangzhou (Zhejiang)", 110.99, 110.53, 111.45),
+        ("China (441 facilities)", 109.27, 109.08, 109.45),
+    ],
+)
 def test_real_pooled_counts(region, srb, lo, hi):
     pooled = load("china_srb_pooled")
     t = sex_ratio(pooled, keys=("region",))
@@ -138,12 +141,14 @@ def test_exact_test_is_scipy_binomtest_against_107():
 
 
 def test_holm_and_bh_are_applied_within_each_year():
-    df = pd.DataFrame({
-        "unit": ["a", "b", "c", "a", "b", "c"],
-        "year": [2015, 2015, 2015, 2016, 2016, 2016],
-        "male_births": [560, 520, 540, 600, 530, 515],
-        "female_births": [440, 480, 460, 400, 470, 485],
-    })
+    df = pd.DataFrame(
+        {
+            "unit": ["a", "b", "c", "a", "b", "c"],
+            "year": [2015, 2015, 2015, 2016, 2016, 2016],
+            "male_births": [560, 520, 540, 600, 530, 515],
+            "female_births": [440, 480, 460, 400, 470, 485],
+        }
+    )
     t = sex_ratio(df)
     for y in (2015, 2016):
         s = t[t.year == y]
@@ -163,9 +168,13 @@ def test_bound_is_a_parameter():
 
 def test_newcombe_change_matches_newcombe_1998_table_ii():
     # Newcombe (1998) Stat Med 17:873, Table II, method 10 (hybrid score): p1 - p2
-    cases = [((56, 70, 48, 80), (0.0524, 0.3339)), ((9, 10, 3, 10), (0.1705, 0.8090)),
-             ((6, 7, 2, 7), (0.0582, 0.8062)), ((5, 56, 0, 29), (-0.0381, 0.1926)),
-             ((0, 10, 0, 20), (-0.1611, 0.2775))]
+    cases = [
+        ((56, 70, 48, 80), (0.0524, 0.3339)),
+        ((9, 10, 3, 10), (0.1705, 0.8090)),
+        ((6, 7, 2, 7), (0.0582, 0.8062)),
+        ((5, 56, 0, 29), (-0.0381, 0.1926)),
+        ((0, 10, 0, 20), (-0.1611, 0.2775)),
+    ]
     rows = []
     for i, ((x1, n1, x2, n2), _) in enumerate(cases):
         rows += [{"unit": i, "year": 2015, "x": x2, "n": n2}, {"unit": i, "year": 2016, "x": x1, "n": n1}]
@@ -179,8 +188,14 @@ def test_newcombe_change_matches_newcombe_1998_table_ii():
 
 
 def test_change_gap_zero_trials_and_scale():
-    df = pd.DataFrame({"unit": ["a", "a", "a", "b", "b"], "year": [2012, 2013, 2015, 2012, 2013],
-                       "x": [90, 95, 98, 0, 5], "n": [100, 100, 100, 0, 10]})
+    df = pd.DataFrame(
+        {
+            "unit": ["a", "a", "a", "b", "b"],
+            "year": [2012, 2013, 2015, 2012, 2013],
+            "x": [90, 95, 98, 0, 5],
+            "n": [100, 100, 100, 0, 10],
+        }
+    )
     t = proportion_change(df, "x", "n", scale=100).set_index(["unit", "year"])
     assert t.loc[("a", 2015), "prev_year"] == 2013 and "compared with 2013" in t.loc[("a", 2015), "note"]
     assert t.loc[("a", 2013), "change"] == pytest.approx(5.0)
@@ -206,7 +221,8 @@ def test_heterogeneity_per_year_and_degenerate_groups():
     df = pd.DataFrame({"year": [1, 1, 2, 2, 3], "x": [5, 9, 10, 10, 3], "n": [10, 10, 10, 10, 4]})
     h = heterogeneity(df, "x", "n").set_index("year")
     assert h.loc[1, "df"] == 1 and h.loc[1, "chi2"] == pytest.approx(
-        chi2_contingency([[5, 5], [9, 1]], correction=False)[0])
+        chi2_contingency([[5, 5], [9, 1]], correction=False)[0]
+    )
     assert "below 5" in h.loc[1, "note"]
     assert np.isnan(h.loc[2, "chi2"]) and "0 or 1" in h.loc[2, "note"]
     assert np.isnan(h.loc[3, "chi2"]) and "fewer than two units" in h.loc[3, "note"]
@@ -214,9 +230,18 @@ def test_heterogeneity_per_year_and_degenerate_groups():
 
 def test_compare_with_national():
     nat = national_srb()
-    assert nat.set_index("year").national_srb[2008] == 120.56 and nat.set_index("year").national_srb[2014] == 115.88
-    t = pd.DataFrame({"unit": list("abcd"), "year": [2014, 2014, 2014, 2016],
-                      "srb_lower": [116.0, 100.0, 110.0, 100.0], "srb_upper": [130.0, 115.0, 120.0, 130.0]})
+    assert (
+        nat.set_index("year").national_srb[2008] == 120.56
+        and nat.set_index("year").national_srb[2014] == 115.88
+    )
+    t = pd.DataFrame(
+        {
+            "unit": list("abcd"),
+            "year": [2014, 2014, 2014, 2016],
+            "srb_lower": [116.0, 100.0, 110.0, 100.0],
+            "srb_upper": [130.0, 115.0, 120.0, 130.0],
+        }
+    )
     out = compare_with_national(t)
     assert out.national_srb[:3].tolist() == [115.88] * 3
     assert out.vs_national[:3].tolist() == ["above", "below", "covers"]
@@ -232,7 +257,8 @@ def test_compare_with_national():
 # properties
 # ---------------------------------------------------------------------------------------------
 counts = st.integers(min_value=1, max_value=5000).flatmap(
-    lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n)))
+    lambda n: st.tuples(st.integers(min_value=0, max_value=n), st.just(n))
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -268,8 +294,11 @@ def test_interval_widens_with_confidence(xn, method):
     assert lo99[0] <= lo95[0] and hi95[0] <= hi99[0]
 
 
-births = st.tuples(st.integers(min_value=1, max_value=3000), st.integers(min_value=1, max_value=3000),
-                   st.integers(min_value=2, max_value=10))
+births = st.tuples(
+    st.integers(min_value=1, max_value=3000),
+    st.integers(min_value=1, max_value=3000),
+    st.integers(min_value=2, max_value=10),
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -284,19 +313,21 @@ def test_srb_interval_contains_srb_and_narrows_with_births(rows, method):
     assert (t.srb_lower <= t.srb).all() and (t.srb <= t.srb_upper).all()
     assert t.srb.to_numpy() == pytest.approx(100 * df.male_births / df.female_births)
     width = (t.srb_upper - t.srb_lower).to_numpy()
-    assert (width[len(rows):] < width[:len(rows)]).all()
+    assert (width[len(rows) :] < width[: len(rows)]).all()
 
 
 # ---------------------------------------------------------------------------------------------
 # edge cases
 # ---------------------------------------------------------------------------------------------
 def edge_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "unit": ["no_girls", "no_births", "five", "no_boys", "missing"],
-        "year": [2016, 2016, 2016, 2016, 2016],
-        "male_births": [12, 0, 3, 0, None],
-        "female_births": [0, 0, 2, 9, 40],
-    })
+    return pd.DataFrame(
+        {
+            "unit": ["no_girls", "no_births", "five", "no_boys", "missing"],
+            "year": [2016, 2016, 2016, 2016, 2016],
+            "male_births": [12, 0, 3, 0, None],
+            "female_births": [0, 0, 2, 9, 40],
+        }
+    )
 
 
 def test_edge_cases_give_clear_results():
@@ -350,12 +381,15 @@ def test_single_year_change_and_heterogeneity():
     assert np.isnan(h.chi2[0]) and "fewer than two units" in h.note[0]
 
 
-@pytest.mark.parametrize(("frame", "message"), [
-    (pd.DataFrame({"male_births": [-1], "female_births": [3]}), "negative count"),
-    (pd.DataFrame({"male_births": [1.5], "female_births": [3]}), "whole number"),
-    (pd.DataFrame({"male_births": ["many"], "female_births": [3]}), "not a number"),
-    (pd.DataFrame({"female_births": [3]}), "missing column"),
-])
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (pd.DataFrame({"male_births": [-1], "female_births": [3]}), "negative count"),
+        (pd.DataFrame({"male_births": [1.5], "female_births": [3]}), "whole number"),
+        (pd.DataFrame({"male_births": ["many"], "female_births": [3]}), "not a number"),
+        (pd.DataFrame({"female_births": [3]}), "missing column"),
+    ],
+)
 def test_impossible_sex_counts_raise(frame, message):
     with pytest.raises(DataError, match=message if message == "missing column" else "impossible counts") as e:
         sex_ratio(frame, keys=())
@@ -398,7 +432,15 @@ def planted_high_srb(panel) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "scheme", ["district_1000", "wujin_2016", "xpcc_2015", "foshan_2006", "floating_inflow_2007", "floating_outflow_2007"]
+    "scheme",
+    [
+        "district_1000",
+        "wujin_2016",
+        "xpcc_2015",
+        "foshan_2006",
+        "floating_inflow_2007",
+        "floating_outflow_2007",
+    ],
 )
 def test_demo_planted_high_srb_units_are_found(demo, scheme):
     p = demo[scheme]

@@ -30,7 +30,9 @@ def test_bunching_by_hand():
     # 99.3, 99.49 above; 99.5 is the open end of the above-window, so outside
     births = np.full(8, 1000)
     policy = np.array([984, 986, 989, 990, 992, 993, 994.9, 995]) * 1.0
-    d = pd.DataFrame({"unit": list("abcdefgh"), "year": 2015, "births": births * 10, "policy_births": policy * 10})
+    d = pd.DataFrame(
+        {"unit": list("abcdefgh"), "year": 2015, "births": births * 10, "policy_births": policy * 10}
+    )
     r = bunching(d, target=99).iloc[0]
     assert (r["below_from"], r["below_to"], r["above_from"], r["above_to"]) == (98.5, 99, 99, 99.5)
     assert r["n_below"] == 2 and r["n_above"] == 4 and r["n_rated"] == 8
@@ -77,9 +79,15 @@ def test_bunching_above_99_is_found_in_2014_2016_and_not_before(demo):
 # internal consistency
 # --------------------------------------------------------------------------------------------
 def test_rate_consistency_by_hand():
-    d = pd.DataFrame({"unit": list("abcde"), "year": 2016,
-                      "births": [3, 3, 1000, 0, 10], "policy_births": [2, 2, 990, 0, None],
-                      "policy_rate_reported": [66.67, 66.66, 99.5, 100.0, 90.0]})
+    d = pd.DataFrame(
+        {
+            "unit": list("abcde"),
+            "year": 2016,
+            "births": [3, 3, 1000, 0, 10],
+            "policy_births": [2, 2, 990, 0, None],
+            "policy_rate_reported": [66.67, 66.66, 99.5, 100.0, 90.0],
+        }
+    )
     r = rate_consistency(d)
     assert r["tolerance"].iloc[0] == pytest.approx(0.01)  # two decimals reported
     # 2/3 = 66.666…: 66.67 (rounded) and 66.66 (truncated) are both consistent; 99.5 ≠ 99.0 is not
@@ -102,18 +110,28 @@ def test_the_falsifying_unit_is_the_only_inconsistent_unit_year(demo, sid):
 
 
 def test_count_consistency_finds_broken_arithmetic(demo):
-    d = pd.DataFrame({"unit": ["a", "b", "c", "d"], "year": 2016,
-                      "births": [100, 100, 100, None], "male_births": [52, 60, 50, 5],
-                      "female_births": [48, 30, 50, 5], "policy_births": [99, 101, 98, 9]})
+    d = pd.DataFrame(
+        {
+            "unit": ["a", "b", "c", "d"],
+            "year": 2016,
+            "births": [100, 100, 100, None],
+            "male_births": [52, 60, 50, 5],
+            "female_births": [48, 30, 50, 5],
+            "policy_births": [99, 101, 98, 9],
+        }
+    )
     c = count_consistency(d)
     bad = c[c["ok"].eq(False)]
-    assert set(zip(bad["unit"], bad["check"])) == {("b", "male_births + female_births = births"),
-                                                   ("b", "policy_births <= births")}
+    assert set(zip(bad["unit"], bad["check"])) == {
+        ("b", "male_births + female_births = births"),
+        ("b", "policy_births <= births"),
+    }
     assert bad.loc[bad["check"].str.contains(r"\+"), "difference"].iloc[0] == -10
     assert c.loc[(c["unit"] == "d") & (c["check"] == "policy_births <= births"), "ok"].isna().all()
     neg = count_consistency(d.assign(male_births=[52, 60, 50, -5]))
-    assert ("d", "male_births >= 0 and whole") in set(zip(neg.loc[neg["ok"].eq(False), "unit"],
-                                                          neg.loc[neg["ok"].eq(False), "check"]))
+    assert ("d", "male_births >= 0 and whole") in set(
+        zip(neg.loc[neg["ok"].eq(False), "unit"], neg.loc[neg["ok"].eq(False), "check"])
+    )
     with pytest.raises(DataError, match="missing column"):
         count_consistency(d, sums={"births": ["boys", "girls"]})
     # the demo panels add up

@@ -76,20 +76,24 @@ def brute_force_null(values: list[int]) -> dict[int, Fraction]:
     return {s: Fraction(c, len(perms)) for s, c in counts.items()}
 
 
-@pytest.mark.parametrize("values", [
-    [1, 2, 3, 4, 5],
-    [1, 2, 3, 4, 5, 6, 7],
-    [1, 1, 2, 3, 3, 5],
-    [1, 1, 1, 2, 3, 4, 5],
-    [1, 1, 2, 2, 3, 3, 4],
-    [2, 2, 2, 2, 3],
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 2, 3, 4, 5],
+        [1, 2, 3, 4, 5, 6, 7],
+        [1, 1, 2, 3, 3, 5],
+        [1, 1, 1, 2, 3, 4, 5],
+        [1, 1, 2, 2, 3, 3, 4],
+        [2, 2, 2, 2, 3],
+    ],
+)
 def test_exact_null_equals_enumeration(values):
     ties = [values.count(v) for v in set(values)]
     null = mann_kendall_null(len(values), ties)
     brute = brute_force_null(values)
     assert dict(zip(null.S, null["count"] / null["count"].sum())) == pytest.approx(
-        {s: float(p) for s, p in brute.items()}, rel=1e-12)
+        {s: float(p) for s, p in brute.items()}, rel=1e-12
+    )
     assert null.probability.sum() == pytest.approx(1.0)
     # its variance is the tie-corrected Var(S) of the normal approximation
     n = len(values)
@@ -104,7 +108,9 @@ def test_exact_null_counts_are_mahonian_numbers():
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.floats(min_value=-1e3, max_value=1e3, allow_nan=False), min_size=3, max_size=10, unique=True))
+@given(
+    st.lists(st.floats(min_value=-1e3, max_value=1e3, allow_nan=False), min_size=3, max_size=10, unique=True)
+)
 def test_exact_p_matches_scipy_kendalltau_without_ties(values):
     years = np.arange(2000, 2000 + len(values))
     r = mann_kendall(pd.DataFrame({"year": years, "v": values}), "v", unit=None).iloc[0]
@@ -150,8 +156,13 @@ def test_exact_max_n_switches_method():
 # ---------------------------------------------------------------------------------------------
 def test_mann_kendall_per_unit_equals_one_series_at_a_time():
     rng = np.random.default_rng(1)
-    df = pd.DataFrame({"unit": np.repeat(["a", "b", "c"], 6), "year": np.tile(range(2010, 2016), 3),
-                       "rate": rng.normal(size=18).round(1)})
+    df = pd.DataFrame(
+        {
+            "unit": np.repeat(["a", "b", "c"], 6),
+            "year": np.tile(range(2010, 2016), 3),
+            "rate": rng.normal(size=18).round(1),
+        }
+    )
     allu = mann_kendall(df, "rate").set_index("unit")
     for u in "abc":
         one = mann_kendall(df[df.unit == u], "rate", unit=None).iloc[0]
@@ -162,14 +173,27 @@ def test_mann_kendall_per_unit_equals_one_series_at_a_time():
 
 
 def test_mann_kendall_edge_cases():
-    df = pd.DataFrame({"unit": ["one", "flat", "flat", "flat", "gap", "gap", "gap", "gap"],
-                       "year": [2016, 2014, 2015, 2016, 2013, 2014, 2015, 2016],
-                       "rate": [0.9, 0.5, 0.5, 0.5, 0.1, None, 0.3, 0.4]})
+    df = pd.DataFrame(
+        {
+            "unit": ["one", "flat", "flat", "flat", "gap", "gap", "gap", "gap"],
+            "year": [2016, 2014, 2015, 2016, 2013, 2014, 2015, 2016],
+            "rate": [0.9, 0.5, 0.5, 0.5, 0.1, None, 0.3, 0.4],
+        }
+    )
     r = mann_kendall(df, "rate").set_index("unit")
-    assert np.isnan(r.loc["one", "p_value"]) and r.loc["one", "note"] == "fewer than two values: no trend to test"
+    assert (
+        np.isnan(r.loc["one", "p_value"])
+        and r.loc["one", "note"] == "fewer than two values: no trend to test"
+    )
     assert pd.isna(r.loc["one", "direction"]) and pd.isna(r.loc["one", "method"])
-    assert np.isnan(r.loc["flat", "p_value"]) and r.loc["flat", "note"] == "all values equal: no trend to test"
-    assert r.loc["gap", "n"] == 3 and r.loc["gap", "S"] == 3 and r.loc["gap", "note"] == "1 missing value(s) dropped"
+    assert (
+        np.isnan(r.loc["flat", "p_value"]) and r.loc["flat", "note"] == "all values equal: no trend to test"
+    )
+    assert (
+        r.loc["gap", "n"] == 3
+        and r.loc["gap", "S"] == 3
+        and r.loc["gap", "note"] == "1 missing value(s) dropped"
+    )
     assert r.loc["gap", "p_exact"] == pytest.approx(2 / 6)
     with pytest.raises(DataError, match="duplicate"):
         mann_kendall(pd.concat([df, df.head(1)]), "rate")
@@ -225,13 +249,20 @@ def test_cochran_armitage_per_unit_and_pooled():
 
 
 def test_cochran_armitage_edge_cases():
-    df = pd.DataFrame({"unit": ["one", "all", "all", "zero", "zero", "zero"],
-                       "year": [2016, 2015, 2016, 2014, 2015, 2016],
-                       "x": [5, 10, 20, 0, 3, 4], "n": [5, 10, 20, 0, 10, 10]})
+    df = pd.DataFrame(
+        {
+            "unit": ["one", "all", "all", "zero", "zero", "zero"],
+            "year": [2016, 2015, 2016, 2014, 2015, 2016],
+            "x": [5, 10, 20, 0, 3, 4],
+            "n": [5, 10, 20, 0, 10, 10],
+        }
+    )
     r = cochran_armitage(df, "x", "n").set_index("unit")
     assert np.isnan(r.loc["one", "p_value"]) and "fewer than two years" in r.loc["one", "note"]
     assert np.isnan(r.loc["all", "p_value"]) and "0 or 1" in r.loc["all", "note"]
-    assert r.loc["zero", "n_years"] == 2 and "1 row(s) without a positive denominator" in r.loc["zero", "note"]
+    assert (
+        r.loc["zero", "n_years"] == 2 and "1 row(s) without a positive denominator" in r.loc["zero", "note"]
+    )
     assert np.isfinite(r.loc["zero", "p_value"])
     with pytest.raises(DataError, match="impossible counts"):
         cochran_armitage(df.assign(x=df.n + 1), "x", "n")
@@ -241,12 +272,14 @@ def test_cochran_armitage_edge_cases():
 # logistic regression on year
 # ---------------------------------------------------------------------------------------------
 def trend_panel() -> pd.DataFrame:
-    return pd.DataFrame({
-        "unit": ["a"] * 4 + ["b"] * 4,
-        "year": [2013, 2014, 2015, 2016] * 2,
-        "x": [40, 45, 52, 60, 70, 72, 71, 80],
-        "n": [100, 100, 100, 100, 100, 100, 100, 100],
-    })
+    return pd.DataFrame(
+        {
+            "unit": ["a"] * 4 + ["b"] * 4,
+            "year": [2013, 2014, 2015, 2016] * 2,
+            "x": [40, 45, 52, 60, 70, 72, 71, 80],
+            "n": [100, 100, 100, 100, 100, 100, 100, 100],
+        }
+    )
 
 
 def test_logistic_per_unit_equals_logit_on_individual_records():
@@ -268,8 +301,9 @@ def test_logistic_per_unit_equals_logit_on_individual_records():
 def test_logistic_pooled_is_a_common_slope_with_unit_intercepts():
     df = trend_panel()
     r = logistic_trend(df, "x", "n").set_index("unit")
-    ref = smf.glm("p ~ C(unit) + year", data=df.assign(p=df.x / df.n), family=sm.families.Binomial(),
-                  var_weights=df.n).fit()
+    ref = smf.glm(
+        "p ~ C(unit) + year", data=df.assign(p=df.x / df.n), family=sm.families.Binomial(), var_weights=df.n
+    ).fit()
     assert r.loc["(pooled)", "slope"] == pytest.approx(ref.params["year"], rel=1e-7)
     assert r.loc["(pooled)", "se"] == pytest.approx(ref.bse["year"], rel=1e-6)
     assert r.loc["(pooled)", "n_years"] == 4 and r.loc["(pooled)", "trials"] == 800
@@ -285,12 +319,14 @@ def test_logistic_pearson_scale_inflates_se_by_the_dispersion():
 
 
 def test_logistic_edge_cases():
-    df = pd.DataFrame({
-        "unit": ["one", "sep", "sep", "sep", "full", "full", "ok", "ok", "ok"],
-        "year": [2016, 2014, 2015, 2016, 2015, 2016, 2014, 2015, 2016],
-        "x": [5, 90, 100, 100, 10, 10, 80, 85, 88],
-        "n": [5, 100, 100, 100, 10, 10, 100, 100, 100],
-    })
+    df = pd.DataFrame(
+        {
+            "unit": ["one", "sep", "sep", "sep", "full", "full", "ok", "ok", "ok"],
+            "year": [2016, 2014, 2015, 2016, 2015, 2016, 2014, 2015, 2016],
+            "x": [5, 90, 100, 100, 10, 10, 80, 85, 88],
+            "n": [5, 100, 100, 100, 10, 10, 100, 100, 100],
+        }
+    )
     r = logistic_trend(df, "x", "n").set_index("unit")
     assert np.isnan(r.loc["one", "slope"]) and "fewer than two years" in r.loc["one", "note"]
     # failures only in the first year, successes every year: the slope is +infinite
@@ -353,8 +389,13 @@ def test_trend_plot_shows_the_test(demo, tmp_path):
     assert len(legend) == 2 and legend[0].startswith("西湖街道: S=") and "(exact)" in legend[0]
     assert "Mann–Kendall" in ax.get_title()
     assert len(ax.collections) == 2  # the interval bands
-    overall = proportion_ci(p.data.groupby("year", as_index=False)[["policy_births", "births"]].sum(),
-                            "policy_births", "births", keys="year", scale=100)
+    overall = proportion_ci(
+        p.data.groupby("year", as_index=False)[["policy_births", "births"]].sum(),
+        "policy_births",
+        "births",
+        keys="year",
+        scale=100,
+    )
     ca = cochran_armitage(p.data, "policy_births", "births", unit=None)
     ax2 = plot_trend(overall, ca, unit=None)
     assert "z=8.54" in ax2.get_legend().get_texts()[0].get_text()
