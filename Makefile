@@ -34,6 +34,7 @@ demo: setup  ## set up and score every bundled scheme on its synthetic example (
 
 bench: setup  ## throughput benchmarks (print figures; not part of the tests)
 	$(BIN)/python benchmarks/bench_scoring.py
+	$(BIN)/python benchmarks/bench_composite.py
 
 clean:  ## remove the environment and generated reports
 	rm -rf $(VENV) reports/demo .pytest_cache .ruff_cache

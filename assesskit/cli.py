@@ -164,6 +164,68 @@ def _print_table(summary: pd.DataFrame, limit: int = 12) -> None:
             click.echo(f"  … {len(g) - limit} more")
 
 
+@main.command("import-coinr")
+@click.option(
+    "--idata", required=True, type=click.Path(), help="COINr iData table (uCode, uName, Time, indicators)."
+)
+@click.option(
+    "--imeta", required=True, type=click.Path(), help="COINr iMeta table (Level, iCode, Weight, Parent, …)."
+)
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(), help="Folder for the scheme and the data."
+)
+@click.option("--id", "scheme_id", default=None, help="Scheme id (default: the iData file's stem).")
+@click.option(
+    "--normalise",
+    "normalisation",
+    default="minmax",
+    show_default=True,
+    type=click.Choice(["minmax", "zscore", "rank", "percentile"]),
+    help="Normaliser for every indicator.",
+)
+@click.option(
+    "--scale", nargs=2, type=float, default=(0.0, 100.0), show_default=True, help="Min-max onto [l, u]."
+)
+@click.option(
+    "--aggregate",
+    "aggregation",
+    default="mean",
+    show_default=True,
+    type=click.Choice(["mean", "geometric", "harmonic", "sum"]),
+    help="Aggregation at every level (weighted).",
+)
+@click.option("--year", type=int, default=None, help="Year of every row when iData has no Time column.")
+@click.option("--encoding", default=None, help="Encoding of the CSV inputs (default: UTF-8, else GBK).")
+def import_coinr_cmd(
+    idata, imeta, out_dir, scheme_id, normalisation, scale, aggregation, year, encoding
+) -> None:
+    """Import COINr-style iData/iMeta tables: write <id>.yaml and data.csv for `assesskit score`."""
+    import yaml
+
+    from .composite import import_coinr
+    from .scheme import parse_scheme
+
+    ti, tm = read_table(idata, encoding=encoding), read_table(imeta, encoding=encoding)
+    sid = scheme_id or Path(idata).stem.lower().replace("_idata", "").replace("-", "_") or "coinr_import"
+    raw, data = import_coinr(
+        ti.frame,
+        tm.frame,
+        scheme_id=sid,
+        normalisation=normalisation,
+        scale=tuple(scale),
+        aggregation=aggregation,
+        year=year,
+        where=(ti.path, tm.path),
+    )
+    parse_scheme(raw, where=f"{sid}.yaml")  # the scheme written must load
+    text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
+    files = write_outputs(out_dir, {f"{sid}.yaml": text, "data.csv": data})
+    click.echo(f"wrote {', '.join(str(f) for f in files)}")
+    click.echo(
+        f"score it: assesskit score --scheme {Path(out_dir) / (sid + '.yaml')} --data {Path(out_dir) / 'data.csv'} --out DIR"
+    )
+
+
 @main.command("json-schema")
 @click.option("--out", type=click.Path(), help="Write to this file instead of standard output.")
 def json_schema(out: str | None) -> None:

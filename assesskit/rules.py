@@ -18,11 +18,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .composite import normalise as normalise_kernel
 from .scheme import (
     BandsRule,
     ChangeRule,
     GradedRule,
     LinearRule,
+    NormaliseRule,
     PerCaseRule,
     RangeRule,
     ThresholdRule,
@@ -41,14 +43,18 @@ class RuleInput:
         The item's target per row (NaN where the rule has none or it is unknown).
     prev : ndarray
         The indicator's value in the same unit's previous year (NaN when absent).
-    points : float
-        The item's maximum points.
+    points : float or None
+        The item's maximum points (None for a ``normalise`` item without stated points).
+    group : ndarray of int, optional
+        Peer group of each row (year × kind of unit), for rules that compare a unit with
+        its peers (``normalise``).
     """
 
     value: np.ndarray
     target: np.ndarray
     prev: np.ndarray
-    points: float
+    points: float | None
+    group: np.ndarray | None = None
 
 
 RuleFn = Callable[[object, RuleInput], np.ndarray]
@@ -56,14 +62,22 @@ Describer = Callable[[object, dict], np.ndarray]
 
 RULES: dict[str, RuleFn] = {}
 DESCRIBERS: dict[str, Describer] = {}
+SCORE_RULES: set[str] = set()
+"""Rules that return the item's score itself (composite indices), not a share of its points."""
 
 
-def register(name: str, describe: Describer) -> Callable[[RuleFn], RuleFn]:
-    """Register a rule function and its describer under ``name`` (the YAML ``type``)."""
+def register(name: str, describe: Describer, *, score: bool = False) -> Callable[[RuleFn], RuleFn]:
+    """Register a rule function and its describer under ``name`` (the YAML ``type``).
+
+    A rule returns the share of the item's points earned (0–1, NaN = missing); with
+    ``score=True`` it returns the item's score itself (a normalised value).
+    """
 
     def deco(fn: RuleFn) -> RuleFn:
         RULES[name] = fn
         DESCRIBERS[name] = describe
+        if score:
+            SCORE_RULES.add(name)
         return fn
 
     return deco
@@ -165,6 +179,20 @@ def _d_per_case(rule: PerCaseRule, x: dict) -> np.ndarray:
     return cat(fmt(x["value"]), f" cases × {rule.points_per_case:g} points{cap}")
 
 
+def _d_normalise(rule: NormaliseRule, x: dict) -> np.ndarray:
+    how = {
+        "minmax": f"min-max onto {rule.scale[0]:g}–{rule.scale[1]:g}",
+        "zscore": f"z-score (mean {rule.mean_sd[0]:g}, sd {rule.mean_sd[1]:g})",
+        "goalposts": "goalposts "
+        + (f"{rule.goalposts[0]:g}–{rule.goalposts[1]:g} × {rule.goalposts[2]:g}" if rule.goalposts else ""),
+        "rank": "rank (1 = lowest)",
+        "percentile": "percentile rank",
+        "distance": f"distance to target {rule.target:g}" if rule.target is not None else "",
+    }[rule.method]
+    flip = ", direction reversed" if rule.direction == -1 else ""
+    return cat("value ", fmt(x["value"]), f", {how} among its peers{flip}")
+
+
 # --------------------------------------------------------------------------- rules
 @register("threshold", _d_cmp)
 def threshold(rule: ThresholdRule, x: RuleInput) -> np.ndarray:
@@ -256,3 +284,9 @@ def per_case(rule: PerCaseRule, x: RuleInput) -> np.ndarray:
     cap = rule.cap if rule.cap is not None else x.points
     lost = np.minimum(x.value * rule.points_per_case, cap)
     return _nan_where(1.0 - lost / x.points, x.value)
+
+
+@register("normalise", _d_normalise, score=True)
+def normalise(rule: NormaliseRule, x: RuleInput) -> np.ndarray:
+    group = x.group if x.group is not None else np.zeros(x.value.shape, dtype=np.int64)
+    return normalise_kernel(x.value.astype(float), group, rule)

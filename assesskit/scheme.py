@@ -235,38 +235,128 @@ class PerCaseRule(_Rule):
     cap: float | None = Field(None, gt=0)
 
 
+class NormaliseRule(_Rule):
+    """Composite-index normalisation against the peers (same year and kind of unit).
+
+    The item's score is the normalised value itself, not a share of points: min-max onto
+    ``scale`` = [l, u]; z-score with mean and sd ``mean_sd``; ``goalposts`` [low, high, a]
+    (truncated to [0, 1], times a); ``rank`` (1 = lowest, ties share the lowest rank);
+    ``percentile`` rank (rank − 1)/(n − 1); ``distance`` to ``target``,
+    1 − (target − x)/(target − min x), capped at 1 when ``cap``. ``direction: -1`` reverses
+    the indicator before normalising (the goalposts and target flip with it). The formulas
+    are those of the JRC's COINr (``n_minmax``, ``n_zscore``, ``n_goalposts``, ``n_rank``,
+    ``n_prank``, ``n_dist2targ``).
+    """
+
+    type: Literal["normalise"]
+    method: Literal["minmax", "zscore", "goalposts", "rank", "percentile", "distance"] = "minmax"
+    direction: Literal[1, -1] = 1
+    scale: tuple[float, float] = (0.0, 100.0)
+    mean_sd: tuple[float, float] = (0.0, 1.0)
+    goalposts: tuple[float, float, float] | None = None
+    target: float | None = None
+    cap: bool = False
+
+    @model_validator(mode="after")
+    def _check(self) -> NormaliseRule:
+        if self.method == "minmax" and not self.scale[0] < self.scale[1]:
+            raise ValueError(f"scale {list(self.scale)} must rise (lower bound first)")
+        if self.method == "zscore" and self.mean_sd[1] <= 0:
+            raise ValueError("mean_sd: the standard deviation must be positive")
+        if self.method == "goalposts":
+            if self.goalposts is None:
+                raise ValueError("method goalposts needs goalposts: [low, high, a]")
+            if self.goalposts[0] == self.goalposts[1]:
+                raise ValueError("goalposts: low and high must differ")
+        if self.method == "distance" and self.target is None:
+            raise ValueError("method distance needs a target")
+        return self
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The lowest and highest score the method can give (NaN where unbounded)."""
+        nan = float("nan")
+        return {
+            "minmax": self.scale,
+            "zscore": (nan, nan),
+            "goalposts": (0.0, self.goalposts[2]) if self.goalposts else (nan, nan),
+            "rank": (1.0, nan),
+            "percentile": (0.0, 1.0),
+            "distance": (nan, 1.0 if self.cap else nan),
+        }[self.method]
+
+
 Rule = Annotated[
-    Union[ThresholdRule, LinearRule, BandsRule, RangeRule, ChangeRule, GradedRule, PerCaseRule],
+    Union[
+        ThresholdRule, LinearRule, BandsRule, RangeRule, ChangeRule, GradedRule, PerCaseRule, NormaliseRule
+    ],
     Field(discriminator="type"),
 ]
 
 
 # --------------------------------------------------------------------------- tree
+Missing = Literal["zero", "full", "drop"]
+Aggregate = Literal["sum", "mean", "geometric", "harmonic"]
+
+
 class Item(_Model):
-    """A scored indicator: points and the rule that awards them."""
+    """A scored indicator: points and the rule that awards them.
+
+    For a ``normalise`` rule the score is the normalised value; ``points`` is then optional
+    and, when given, states the score's maximum. ``weight`` is the item's relative weight
+    in a parent that aggregates by a mean (ignored by ``sum``).
+    """
 
     id: str
     label: str
     label_en: str | None = None
-    points: float = Field(gt=0)
+    points: float | None = Field(None, gt=0)
+    weight: float = Field(1.0, ge=0)
     rule: Rule
-    missing: Literal["zero", "full"] | None = None
+    missing: Missing | None = None
     method: str | None = None
     responsible: str | None = None
     level: str | None = None
     assumption: str | None = None
 
+    @model_validator(mode="after")
+    def _check(self) -> Item:
+        if self.points is None and self.rule.type != "normalise":
+            raise ValueError(f"a '{self.rule.type}' item needs points")
+        return self
+
 
 class Section(_Model):
-    """A group of items (or nested sections) whose points add up to its own."""
+    """A group of items (or nested sections).
+
+    ``aggregate: sum`` (the default, for point schemes): the children's points add up to
+    the section's own. ``mean``, ``geometric`` or ``harmonic`` (composite indices): the
+    weighted mean of the children's scores with their relative ``weight``; a child missing
+    for a unit drops out and the other weights are rescaled.
+    """
 
     id: str
     label: str
     label_en: str | None = None
-    points: float = Field(gt=0)
+    points: float | None = Field(None, gt=0)
+    weight: float = Field(1.0, ge=0)
+    aggregate: Aggregate = "sum"
     items: list[Node] = Field(min_length=1)
     check_sum: bool = True
     assumption: str | None = None
+
+    @model_validator(mode="after")
+    def _check_points(self) -> Section:
+        if self.points is None and self.aggregate == "sum":
+            raise ValueError("a section that adds up its children (aggregate: sum) needs points")
+        return self
+
+    @property
+    def is_sum_tree(self) -> bool:
+        """True when this node and every section below it add up points."""
+        return self.aggregate == "sum" and all(
+            c.is_sum_tree if isinstance(c, Section) else c.rule.type != "normalise" for c in self.items
+        )
 
 
 def _node_tag(v: Any) -> str:
@@ -454,7 +544,7 @@ class Scheme(_Model):
     assumptions: list[str] = Field(default_factory=list)
     kinds: dict[str, Kind]
     categories: dict[str, Category] = Field(default_factory=dict)
-    missing: Literal["zero", "full"] = "zero"
+    missing: Missing = "zero"
     floor: float | None = 0.0
     indicators: dict[str, Indicator]
     lines: list[Line] = Field(min_length=1)
@@ -493,6 +583,11 @@ class Scheme(_Model):
             visit(line)
         return out
 
+    @cached_property
+    def may_drop(self) -> bool:
+        """True when some item's missing values drop out (``missing: drop``)."""
+        return self.missing == "drop" or any(it.missing == "drop" for _p, it in self.flat_items)
+
     def line_of(self, node_id: str) -> Line:
         for path, _item in self.flat_items:
             if node_id in path:
@@ -504,7 +599,7 @@ class Scheme(_Model):
         """Maximum points of the lines of each kind of unit (before bonuses)."""
         out = {k: 0.0 for k in self.kinds}
         for line in self.lines:
-            out[line.unit_kind] += line.points
+            out[line.unit_kind] += line.points if line.points is not None else math.nan
         return out
 
     def required_columns(self) -> set[str]:
@@ -547,9 +642,14 @@ def check_scheme(s: Scheme) -> list[Problem]:
         if node.id in seen:
             probs.append(Problem(where, f"id '{node.id}' is used twice (also at {seen[node.id]})"))
         seen.setdefault(node.id, where)
-        if isinstance(node, Section):
-            total = sum(c.points for c in node.items)
-            if node.check_sum and not _close(total, node.points):
+        if isinstance(node, Section) and node.aggregate == "sum":
+            unpointed = [c.id for c in node.items if c.points is None]
+            if unpointed:
+                probs.append(
+                    Problem(where, f"adds up its children's points, but {', '.join(unpointed)} have none")
+                )
+            total = sum(c.points or 0.0 for c in node.items)
+            if node.check_sum and not unpointed and not _close(total, node.points):
                 parts = " + ".join(f"{c.points:g}" for c in node.items)
                 probs.append(
                     Problem(
@@ -559,6 +659,7 @@ def check_scheme(s: Scheme) -> list[Problem]:
                         "with an assumption saying why",
                     )
                 )
+        if isinstance(node, Section):
             for child in node.items:
                 visit(child, here)
 
@@ -571,7 +672,7 @@ def check_scheme(s: Scheme) -> list[Problem]:
 
     for kind, k in s.kinds.items():
         got = s.max_by_kind[kind]
-        if k.points is not None and not _close(got, k.points):
+        if k.points is not None and not math.isnan(got) and not _close(got, k.points):
             lines = [f"{ln.id} {ln.points:g}" for ln in s.lines if ln.unit_kind == kind]
             probs.append(
                 Problem(
@@ -614,7 +715,7 @@ def check_scheme(s: Scheme) -> list[Problem]:
                     )
                 )
         cap = getattr(item.rule, "cap", None)
-        if cap is not None and cap > item.points:
+        if isinstance(cap, (int, float)) and not isinstance(cap, bool) and cap > item.points:
             probs.append(Problem(where, f"cap {cap:g} exceeds the item's {item.points:g} points"))
         if isinstance(item.rule, LinearRule):
             up = item.rule.op == ">="

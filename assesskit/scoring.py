@@ -31,9 +31,10 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from .composite import aggregate_tree, tree_nodes
 from .data import Panel, read_panel
 from .exceptions import DataError, Problem
-from .rules import DESCRIBERS, RULES, TEXT, RuleInput, cat, fmt
+from .rules import DESCRIBERS, RULES, SCORE_RULES, TEXT, RuleInput, cat, fmt
 from .scheme import SEP, CategoryTarget, Condition, Item, Scheme, TableTarget
 
 # Item status codes (int8 in the arrays, words in the tables).
@@ -250,7 +251,7 @@ class ScoreResult:
         if adjs:
             ea = np.where(is_item, 0, e - k)
             pts = np.where(is_item, pts, sign[ea] * adj_amt[ea, row])
-        max_pts = np.array([it.points for _p, it in flat] + [np.nan] * len(adjs))[e]
+        max_pts = np.array([_max_points(it) for _p, it in flat] + [np.nan] * len(adjs))[e]
 
         def matrix(source: dict[str, np.ndarray]) -> np.ndarray:
             out = np.full(e.size, np.nan)
@@ -325,11 +326,18 @@ class ScoreResult:
                     line=ln.id,
                     label=ln.label,
                     points=self.summary.loc[m, col],
-                    max_points=ln.points,
+                    max_points=ln.points if ln.points is not None else np.nan,
                     rank_in_line=self.summary.loc[m, f"rank_{ln.id}"],
                 )
             )
         return pd.concat(out, ignore_index=True)
+
+
+def _max_points(item: Item) -> float:
+    """An item's maximum: its points, else the top of its normalised scale (NaN if none)."""
+    if item.points is not None:
+        return item.points
+    return item.rule.bounds[1] if item.rule.type in SCORE_RULES else np.nan
 
 
 def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate: bool = False) -> np.ndarray:
@@ -345,7 +353,7 @@ def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate
         sub = {k: v[scored] for k, v in x.items()}
         text = DESCRIBERS[item.rule.type](item.rule, sub)
         word = np.where(sub["points"] > 1e-12, "partial credit: ", "missed: ")
-        text = cat(word, text, " → ", fmt(sub["points"]), f"/{item.points:g}")
+        text = cat(word, text, " → ", fmt(sub["points"]), f"/{_max_points(item):g}")
         out[scored] = np.where(sub["status"] == VETOED, cat("vetoed — ", text), text)
     miss = np.flatnonzero(st == MISSING)
     if miss.size:
@@ -461,6 +469,8 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         found = pd.Index(t_keys).get_indexer(key_all[rows_idx])
         target_row = np.where(found >= 0, known[found], -1)
     missed: dict[str, np.ndarray] = {}
+    year = rows["year"].to_numpy()
+    grp = _group_codes(year, kind)  # the peers: one kind of unit in one year
 
     for j, (path, item) in enumerate(items):
         r = item.rule
@@ -475,25 +485,32 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         tg = _target_array(item, rows, panel.targets, target_row)
         if getattr(r, "target", None) is not None:
             targets[item.id] = tg
-        f = RULES[r.type](r, RuleInput(v, tg, pv, item.points))
+        f = RULES[r.type](r, RuleInput(v, tg, pv, item.points, grp))
         is_missing = np.isnan(f)
         policy = item.missing or scheme.missing
-        f = np.where(is_missing, 0.0 if policy == "zero" else 1.0, f)
         st = np.full(n, PARTIAL, dtype=np.int8)
-        st[f >= 1 - 1e-12] = MET
-        st[f <= 1e-12] = MISSED
+        if r.type in SCORE_RULES:  # the score itself (composite indices), bounded or not
+            lo, hi = r.bounds
+            f = np.where(is_missing, {"zero": 0.0, "full": hi, "drop": np.nan}[policy], f)
+            st[f >= hi - 1e-12] = MET
+            st[f <= lo + 1e-12] = MISSED
+            points[j] = np.where(app, f, 0.0)
+        else:
+            f = np.where(is_missing, {"zero": 0.0, "full": 1.0, "drop": np.nan}[policy], f)
+            st[f >= 1 - 1e-12] = MET
+            st[f <= 1e-12] = MISSED
+            np.multiply(f, item.points, out=points[j], where=app)
         st[is_missing] = MISSING
         status[j] = st
-        np.multiply(f, item.points, out=points[j], where=app)
-        missed[item.id] = ((f < 1 - 1e-12) | is_missing) & app  # a missing value is never "met"
+        missed[item.id] = (st != MET) & app  # a missing value is never "met"
 
     pts0 = points
     cols: dict[str, np.ndarray] = {
         c: rows[c].to_numpy() for c in ("unit", "name", "year", "kind", "category")
     }
+    unit_ids = rows["unit"].to_numpy()
     for ln in scheme.lines:
-        js = [jj for jj, (p, _i) in enumerate(items) if p[0] == ln.id]  # contiguous: document order
-        tot = pts0[js[0] : js[-1] + 1].sum(axis=0)
+        tot = _node_scores(scheme, pts0, applies, ln.id, unit_ids)
         cols[f"line_{ln.id}"] = np.where(kind == line_kind[ln.id], tot, np.nan)
     lines_total = np.zeros(n)
     for ln in scheme.lines:  # each unit has the lines of its kind
@@ -561,10 +578,8 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
 
     # ranks
     wanted = set(out_cfg.tie_break) | {a.rank_by for a in out_cfg.single_awards}
-    node_pts = {nid: _node_points(scheme, pts0, nid) for nid in wanted}
+    node_pts = {nid: _node_scores(scheme, pts0, applies, nid, unit_ids) for nid in wanted}
     tb = [node_pts[nid] for nid in out_cfg.tie_break]
-    year = rows["year"].to_numpy()
-    grp = _group_codes(year, kind)
     cols["rank"] = competition_rank(grp, [total] + tb, ranked)
     cols["n_ranked"] = np.bincount(grp, weights=ranked)[grp]
     cat = rows["category"].astype(object).fillna("").to_numpy()
@@ -633,10 +648,22 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     )
 
 
-def _node_points(scheme: Scheme, pts0: np.ndarray, node_id: str) -> np.ndarray:
-    """Points of one line, section or item (the sum of its items) per row."""
+def _node_scores(
+    scheme: Scheme, pts0: np.ndarray, applies: np.ndarray, node_id: str, units: np.ndarray
+) -> np.ndarray:
+    """Score of one line, section or item per row: the sum of its items' points, or for
+    composite nodes the weighted means up the tree (:func:`assesskit.composite.aggregate_tree`).
+    """
+    node = scheme.nodes[node_id]
     js = [j for j, (p, _it) in enumerate(scheme.flat_items) if node_id in p]
-    return pts0[js[0] : js[-1] + 1].sum(axis=0)  # a node's items are contiguous
+    a, b = js[0], js[-1] + 1  # a node's items are contiguous
+    if isinstance(node, Item):
+        return pts0[a]
+    if node.is_sum_tree and not scheme.may_drop:
+        return pts0[a:b].sum(axis=0)  # the same as the tree below, without the NaN bookkeeping
+    sub = np.where(applies[a:b], pts0[a:b], np.nan).T  # rows × the node's items
+    nodes = tree_nodes(node, {it.id: j - a for j, (_p, it) in enumerate(scheme.flat_items[a:b], a)})
+    return aggregate_tree(nodes, sub, units=units)[0, :, -1]
 
 
 def score(

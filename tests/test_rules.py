@@ -142,4 +142,19 @@ def test_per_case_with_and_without_cap():
 
 
 def test_every_registered_rule_is_tested():
-    assert set(RULES) == {"threshold", "linear", "bands", "range", "change", "graded", "per_case"}
+    assert set(RULES) == {
+        "threshold",
+        "linear",
+        "bands",
+        "range",
+        "change",
+        "graded",
+        "per_case",
+        "normalise",
+    }
+
+
+def test_normalise_scores_against_the_peers():
+    # one peer group: min-max onto 0–100 (more cases in tests/test_composite.py)
+    f = run({"type": "normalise", "indicator": "x"}, [2, 4, 6, nan])
+    np.testing.assert_allclose(f, [0, 50, 100, nan])

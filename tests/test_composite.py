@@ -1,0 +1,299 @@
+"""Composite indices: normalisers and aggregators by hand, the ASEM example against an
+independent re-implementation of COINr's pipeline, the import, and the analyses."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from assesskit import DataError, score
+from assesskit.cli import main
+from assesskit.composite import (
+    aggregate,
+    competition_ranks,
+    cronbach_alpha,
+    effective_weights,
+    import_coinr,
+    leave_one_out,
+    node_scores,
+    normalise,
+    uncertainty,
+)
+from assesskit.datasets import load
+from assesskit.scheme import NormaliseRule, parse_scheme
+from assesskit.stats.diagnostics import cronbach_alpha as alpha_matrix
+
+nan = np.nan
+
+
+def rule(**kw) -> NormaliseRule:
+    return NormaliseRule(type="normalise", indicator="x", **kw)
+
+
+# --------------------------------------------------------------------------- normalisers
+def test_minmax_within_groups_and_direction():
+    g = np.array([0, 0, 0, 0, 1, 1])
+    x = np.array([2.0, 4, 6, nan, 10, 20])
+    np.testing.assert_allclose(normalise(x, g, rule()), [0, 50, 100, nan, 0, 100])
+    np.testing.assert_allclose(normalise(x, g, rule(direction=-1)), [100, 50, 0, nan, 100, 0])
+    np.testing.assert_allclose(normalise(x, g, rule(scale=(1, 100))), [1, 50.5, 100, nan, 1, 100])
+    # a constant group has no range: NaN, as COINr
+    assert np.isnan(normalise(np.array([3.0, 3.0]), np.zeros(2, int), rule())).all()
+
+
+def test_zscore_goalposts_rank_percentile_distance():
+    g = np.zeros(3, int)
+    np.testing.assert_allclose(normalise(np.array([1.0, 2, 3]), g, rule(method="zscore")), [-1, 0, 1])
+    np.testing.assert_allclose(
+        normalise(np.array([1.0, 2, 3]), g, rule(method="zscore", mean_sd=(10, 2))), [8, 10, 12]
+    )
+    gp = rule(method="goalposts", goalposts=(0, 10, 100))
+    np.testing.assert_allclose(normalise(np.array([-5.0, 5, 15]), g, gp), [0, 50, 100])
+    # lower is better: 2 is near the good post 0 → 0.8; 8 → 0.2
+    gp_neg = rule(method="goalposts", goalposts=(0, 10, 1), direction=-1)
+    np.testing.assert_allclose(normalise(np.array([2.0, 8]), np.zeros(2, int), gp_neg), [0.8, 0.2])
+    g5 = np.zeros(5, int)
+    x = np.array([10.0, 30, 30, 20, nan])
+    np.testing.assert_allclose(normalise(x, g5, rule(method="rank")), [1, 3, 3, 2, nan])
+    np.testing.assert_allclose(normalise(x, g5, rule(method="percentile")), [0, 2 / 3, 2 / 3, 1 / 3, nan])
+    d = rule(method="distance", target=10)
+    np.testing.assert_allclose(normalise(np.array([5.0, 10, 12]), g, d), [0, 1, 1.4])
+    np.testing.assert_allclose(
+        normalise(np.array([5.0, 10, 12]), g, rule(method="distance", target=10, cap=True)), [0, 1, 1]
+    )
+
+
+# --------------------------------------------------------------------------- aggregators
+def test_aggregators_by_hand_with_missing_values():
+    v = np.array([[50.0, 100, nan]])
+    assert aggregate(v, np.array([1.0, 1, 2]), "mean")[0] == pytest.approx(75)  # NaN drops, weights rescale
+    assert aggregate(np.array([[4.0, 16]]), np.array([1.0, 1]), "geometric")[0] == pytest.approx(8)
+    assert aggregate(np.array([[4.0, 16]]), np.array([1.0, 3]), "geometric")[0] == pytest.approx(2**3.5)
+    assert aggregate(np.array([[2.0, 6]]), np.array([1.0, 1]), "harmonic")[0] == pytest.approx(3)
+    assert aggregate(np.array([[1.0, nan, 2]]), np.ones(3), "sum")[0] == 3
+    assert np.isnan(aggregate(np.array([[nan, nan]]), np.ones(2), "mean")[0])
+    # the only child present has weight 0: undefined, not 0
+    assert np.isnan(aggregate(np.array([[5.0, nan]]), np.array([0.0, 1]), "mean")[0])
+    # draws × units × children broadcast against draws × 1 × children weights
+    out = aggregate(np.array([[[0.0, 100]], [[0.0, 100]]]), np.array([[[1.0, 1]], [[1.0, 3]]]), "mean")
+    np.testing.assert_allclose(out, [[50], [75]])
+
+
+def test_ties_share_the_best_rank():
+    np.testing.assert_array_equal(competition_ranks(np.array([3.0, 5, 5, 1])), [3, 1, 1, 4])
+    r = competition_ranks(np.array([3.0, nan, 1]))
+    assert r[0] == 1 and np.isnan(r[1]) and r[2] == 2
+
+
+# --------------------------------------------------------------------------- a small scheme by hand
+SMALL = """
+id: small
+label: 小型综合指数
+source: hand-made test scheme
+years: [2020, 2020]
+kinds: {unit: {label: 单位}}
+missing: drop
+floor: null
+indicators: {a: {label: A}, b: {label: B}, c: {label: C}}
+lines:
+  - id: index
+    label: 指数
+    unit_kind: unit
+    aggregate: mean
+    points: 100
+    items:
+      - id: p1
+        label: 一
+        aggregate: mean
+        weight: 3
+        items:
+          - {id: ia, label: A, weight: 1, rule: {type: normalise, indicator: a}}
+          - {id: ib, label: B, weight: 1, rule: {type: normalise, indicator: b, direction: -1}}
+      - id: p2
+        label: 二
+        aggregate: mean
+        weight: 1
+        items:
+          - {id: ic, label: C, rule: {type: normalise, indicator: c}}
+"""
+
+
+def small_data() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"unit": ["u1", "u2", "u3"], "year": 2020, "a": [0.0, 5, 10], "b": [1.0, 2, nan], "c": [7.0, 8, 9]}
+    )
+
+
+def test_small_composite_scored_by_hand():
+    res = score(parse_scheme(yaml.safe_load(SMALL)), small_data())
+    s = res.summary.set_index("unit")
+    # ia: 0, 50, 100; ib (lower better, u3 missing): 100, 0, —; ic: 0, 50, 100
+    # p1 = mean(ia, ib): 50, 25, 100 (u3 has ia only); p2 = ic
+    # index = (3·p1 + 1·p2)/4: u1 37.5, u2 31.25, u3 100
+    np.testing.assert_allclose(s.loc[["u1", "u2", "u3"], "total"], [37.5, 31.25, 100])
+    assert s.loc[["u3", "u1", "u2"], "rank"].tolist() == [1, 2, 3]
+    items = res.items.set_index(["unit", "item"])
+    assert items.loc[("u3", "ib"), "status"] == "missing"
+    assert "direction reversed" in items.loc[("u2", "ib"), "reason"]
+    ns = node_scores(res).set_index("unit")
+    np.testing.assert_allclose(ns.loc[["u1", "u2", "u3"], "p1"], [50, 25, 100])
+    # leave p1 out: the index is ic alone → u3, u2, u1
+    loo = leave_one_out(res, 2)
+    r = loo.ranks[loo.ranks.removed == "p1"].set_index("unit")
+    assert r.loc[["u3", "u2", "u1"], "rank"].tolist() == [1, 2, 3]
+    # nominal 2,3,1 → 3,2,1: changes +1, −1, 0 → mean 2/3
+    assert loo.summary.set_index("removed").loc["p1", "mean_abs_rank_change"] == pytest.approx(2 / 3)
+
+
+def test_geometric_mean_refuses_zero_scores_naming_the_node():
+    raw = yaml.safe_load(SMALL)
+    raw["lines"][0]["aggregate"] = "geometric"
+    with pytest.raises(DataError, match=r"index.*geometric mean needs positive scores.*u1"):
+        score(parse_scheme(raw), small_data())
+
+
+def test_sum_section_without_points_is_refused():
+    raw = yaml.safe_load(SMALL)
+    raw["lines"][0]["aggregate"] = "sum"
+    raw["lines"][0].pop("points")
+    with pytest.raises(Exception, match="needs points"):
+        parse_scheme(raw)
+
+
+# --------------------------------------------------------------------------- ASEM against COINr's pipeline
+def coinr_oracle(scale=(0.0, 100.0), agg="mean", drop: str | None = None) -> pd.Series:
+    """COINr's Normalise(n_minmax) + Aggregate(a_amean / a_gmean), written independently
+    with pandas from COINr's documented formulas, walking iMeta's Parent column."""
+    idata, imeta = load("asem_idata"), load("asem_imeta")
+    meta = imeta[imeta["Type"].isin(["Indicator", "Aggregate"])].copy()
+    if drop is not None:
+        meta.loc[meta["iCode"] == drop, "Weight"] = 0.0
+    ind = meta[meta["Type"] == "Indicator"]
+    x = idata[list(ind["iCode"])].astype(float) * ind["Direction"].to_numpy()
+    cur = (x - x.min()) / (x.max() - x.min()) * (scale[1] - scale[0]) + scale[0]
+    for lev in range(2, int(meta["Level"].max()) + 1):
+        for code in meta.loc[meta["Level"] == lev, "iCode"]:
+            kids = meta[meta["Parent"] == code]
+            v = cur[list(kids["iCode"])]
+            w = kids["Weight"].to_numpy(float)
+            wm = v.notna() * w
+            if agg == "mean":
+                cur[code] = (v.fillna(0) * w).sum(axis=1) / wm.sum(axis=1)
+            else:
+                cur[code] = np.exp((np.log(v.fillna(1)) * wm).sum(axis=1) / wm.sum(axis=1))
+    return pd.Series(cur["Index"].to_numpy(), index=idata["uCode"])
+
+
+@pytest.fixture(scope="module")
+def asem():
+    raw, data = import_coinr(load("asem_idata"), load("asem_imeta"), scheme_id="asem")
+    return score(parse_scheme(raw), data)
+
+
+def test_asem_arithmetic_index_and_ranks(asem):
+    s = asem.summary.set_index("unit")
+    ref = coinr_oracle()
+    np.testing.assert_allclose(s.loc[ref.index, "total"], ref, rtol=0, atol=1e-9)
+    ref_rank = ref.rank(ascending=False, method="min").astype(int)
+    assert (s.loc[ref.index, "rank"].astype(int) == ref_rank).all()
+    assert len(s) == 51 and s["total"].notna().all()
+
+
+def test_asem_geometric_index_and_ranks():
+    raw, data = import_coinr(
+        load("asem_idata"), load("asem_imeta"), scheme_id="asem_g", scale=(1, 100), aggregation="geometric"
+    )
+    s = score(parse_scheme(raw), data).summary.set_index("unit")
+    ref = coinr_oracle(scale=(1, 100), agg="geometric")
+    np.testing.assert_allclose(s.loc[ref.index, "total"], ref, rtol=0, atol=1e-9)
+    assert (s.loc[ref.index, "rank"].astype(int) == ref.rank(ascending=False, method="min")).all()
+
+
+def test_asem_leave_one_out_matches_reweighting_by_hand(asem):
+    loo = leave_one_out(asem, 2)
+    assert len(loo.summary) == 8
+    nominal = coinr_oracle().rank(ascending=False, method="min")
+    for code in ("Physical", "Social"):
+        ref = coinr_oracle(drop=code)
+        got = loo.ranks[loo.ranks.removed == code].set_index("unit")
+        np.testing.assert_allclose(got.loc[ref.index, "score"], ref, atol=1e-9)
+        ref_rank = ref.rank(ascending=False, method="min")
+        assert (got.loc[ref.index, "rank"] == ref_rank).all()
+        mad = (ref_rank - nominal).abs().mean()
+        assert loo.summary.set_index("removed").loc[code, "mean_abs_rank_change"] == pytest.approx(mad)
+
+
+def test_asem_effective_weights_and_alpha(asem):
+    ew = effective_weights(asem)
+    assert len(ew) == 49
+    # Physical has 8 indicators, Conn 5 groups, Index 2 sub-indices: 1/8 · 1/5 · 1/2
+    assert ew.set_index("item").loc["LPI", "path_weight"] == pytest.approx(1 / 80)
+    assert ew["path_weight"].sum() == pytest.approx(1)
+    a = cronbach_alpha(asem, "Conn")
+    ns = node_scores(asem)
+    assert a["alpha"][0] == pytest.approx(
+        alpha_matrix(ns[["Physical", "ConEcFin", "Political", "Instit", "P2P"]])
+    )
+    with pytest.raises(ValueError, match="is an item"):
+        cronbach_alpha(asem, "LPI")
+
+
+def test_uncertainty_without_noise_is_the_nominal_ranking_and_seeded(asem):
+    u = uncertainty(asem, draws=50, seed=3)
+    r = u.ranks
+    assert (r["rank_q05"] == r["nominal_rank"]).all() and (r["rank_q95"] == r["nominal_rank"]).all()
+    np.testing.assert_allclose(r["nominal_score"], asem.summary.set_index("unit").loc[r["unit"], "total"])
+    spec = dict(weight_noise={2: 0.25, 3: 0.25}, alternatives=[("mean", (0, 100)), ("geometric", (1, 100))])
+    a = uncertainty(asem, draws=300, seed=7, **spec).ranks
+    b = uncertainty(asem, draws=300, seed=7, chunk=37, **spec).ranks
+    pd.testing.assert_frame_equal(a, b)  # same seed → identical, whatever the chunking
+    assert (a["rank_q95"] >= a["rank_q05"]).all() and (a["rank_q95"] > a["rank_q05"]).any()
+
+
+# --------------------------------------------------------------------------- the CLI
+def test_import_coinr_cli_round_trip(tmp_path):
+    idata, imeta = tmp_path / "ASEM_iData.csv", tmp_path / "ASEM_iMeta.csv"
+    load("asem_idata").to_csv(idata, index=False)
+    load("asem_imeta").to_csv(imeta, index=False)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        main,
+        ["import-coinr", "--idata", str(idata), "--imeta", str(imeta), "--out", str(out), "--id", "asem"],
+    )
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(
+        main,
+        [
+            "score",
+            "--scheme",
+            str(out / "asem.yaml"),
+            "--data",
+            str(out / "data.csv"),
+            "--out",
+            str(out / "s"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    got = pd.read_csv(out / "s" / "summary.csv").set_index("unit")["total"]
+    ref = coinr_oracle()
+    np.testing.assert_allclose(got.loc[ref.index], ref, atol=1e-9)
+
+
+def test_import_coinr_cli_reports_bad_metadata_and_writes_nothing(tmp_path):
+    idata, imeta = tmp_path / "d.csv", tmp_path / "m.csv"
+    load("asem_idata").to_csv(idata, index=False)
+    m = load("asem_imeta").copy()
+    m.loc[m["iCode"] == "LPI", "Direction"] = 2
+    m.loc[m["iCode"] == "Ship", "Parent"] = "Nowhere"
+    m.to_csv(imeta, index=False)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        main, ["import-coinr", "--idata", str(idata), "--imeta", str(imeta), "--out", str(out)]
+    )
+    assert r.exit_code == 2
+    assert "row 2 (LPI), Direction: expected 1 or -1" in r.output
+    assert "'Nowhere' is not an Aggregate" in r.output
+    assert not out.exists()
