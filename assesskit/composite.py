@@ -32,6 +32,7 @@ from .exceptions import DataError, Problem
 from .scheme import SEP, Item, NormaliseRule, Section
 
 if TYPE_CHECKING:
+    from .scheme import Scheme
     from .scoring import ScoreResult
 
 AGGREGATES = ("sum", "mean", "geometric", "harmonic")
@@ -709,3 +710,131 @@ def uncertainty(
         rank_q95=np.nanquantile(ranks, 0.95, axis=0),
     )
     return Uncertainty(ranks=out, draws=draws, seed=seed, alternatives=alts)
+
+
+# --------------------------------------------------------------------------- counterparts
+_DIRECTION = {">=": 1, ">": 1, "<=": -1, "<": -1}
+
+
+def composite_counterpart(
+    scheme: Scheme,
+    *,
+    normalisation: str = "minmax",
+    scale: tuple[float, float] = (0.0, 100.0),
+    aggregation: str = "mean",
+) -> tuple[Scheme, list[str]]:
+    """The composite-index counterpart of a point scheme, for scoring both on the same data.
+
+    Every item whose indicator has a direction becomes a ``normalise`` item on the same
+    indicator, weighted by its points: ``threshold``, ``linear`` and ``bands`` take the
+    direction of their ``op``; ``per_case`` is −1 (more cases are worse); numeric
+    ``graded`` is +1. Items whose credit is not monotone in the indicator (``range``,
+    ``change``, label grades) keep their own rule, its credit put on the index's scale
+    (× 100 for min-max onto [0, 100]; listed in the second return value). Every section
+    aggregates by ``aggregation`` with its points as its weight. Categories, vetoes and
+    outcomes are kept (tiers by count, warnings by rank), except vetoes on a missed item
+    that was normalised (such an item is "met" only at the top of the scale) and point
+    thresholds; adjustments (points added to the total) are left out; missing indicators
+    drop out (``missing: drop``).
+
+    Returns
+    -------
+    (Scheme, list of str)
+        The counterpart, and the items that kept their own credit rule.
+    """
+    from .scheme import parse_scheme
+
+    raw = scheme.model_dump(mode="json", exclude_none=True)
+    kept_credit: list[str] = []
+
+    def convert(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+        here = path + (node["id"],)
+        if "items" not in node:
+            r = node["rule"]
+            if r["type"] in ("threshold", "linear", "bands"):
+                direction = _DIRECTION[r.get("op", ">=")]
+            elif r["type"] == "per_case":
+                direction = -1
+            elif r["type"] == "graded" and r.get("scale") != "labels":
+                direction = 1
+            else:  # no direction: keep the item's own credit, on the index's scale
+                top = scale[1] if normalisation == "minmax" else 1.0
+                kept_credit.append(f"{SEP.join(here)} ({r['type']}: its credit × {top:g})")
+                return {**node, "points": top, "weight": node["points"]}
+            rule: dict[str, Any] = {"type": "normalise", "indicator": r["indicator"], "method": normalisation}
+            if direction == -1:
+                rule["direction"] = -1
+            if normalisation == "minmax":
+                rule["scale"] = list(scale)
+            out = {k: node[k] for k in ("id", "label", "label_en") if k in node}
+            return (
+                out
+                | {"weight": node["points"], "rule": rule}
+                | ({"points": scale[1]} if normalisation == "minmax" else {})
+            )
+        kids = [c for c in (convert(c, here) for c in node["items"]) if c is not None]
+        if not kids:
+            return None
+        out = {k: v for k, v in node.items() if k not in ("items", "points", "check_sum", "aggregate")}
+        out |= {"weight": node["points"], "aggregate": aggregation, "items": kids}
+        if normalisation == "minmax" and aggregation != "sum":
+            out["points"] = scale[1]
+        return out
+
+    lines = [ln for ln in (convert(ln, ()) for ln in raw["lines"]) if ln is not None]
+    for ln in lines:
+        ln.pop("weight", None)
+    kept = {it["id"] for ln in lines for it in _walk(ln)}
+    # a veto on a missed item keeps its meaning only where the item kept its credit rule:
+    # a normalised item is "met" only at the top of the scale
+    credit = {
+        it["id"]
+        for ln in lines
+        for it in _walk(ln)
+        if it.get("rule", {}).get("type", "normalise") != "normalise"
+    }
+    vetoes = [
+        v
+        for v in raw.get("vetoes", [])
+        if all(c.get("missed") in (None, *credit) for c in _conditions(v["when"]))
+    ]
+    outcomes = raw.get("outcomes", {})
+    outcomes["tie_break"] = [n for n in outcomes.get("tie_break", []) if n in kept]
+    outcomes["single_awards"] = [a for a in outcomes.get("single_awards", []) if a["rank_by"] in kept]
+    for w in outcomes.get("warnings", []):
+        w.pop("below_total", None)  # point thresholds mean nothing on the index's scale
+    outcomes["warnings"] = [w for w in outcomes.get("warnings", []) if w.get("bottom")]
+    for t in outcomes.get("tiers", []):
+        t.pop("min_total", None)
+    outcomes["tiers"] = [t for t in outcomes.get("tiers", []) if t.get("count")]
+    kinds = {k: {kk: vv for kk, vv in v.items() if kk != "points"} for k, v in raw["kinds"].items()}
+    new = raw | {
+        "id": f"{scheme.id}_composite",
+        "label": f"{scheme.label}（综合指数对照）",
+        "label_en": f"{scheme.label_en or scheme.id} (composite-index counterpart)",
+        "assumptions": [
+            *raw.get("assumptions", []),
+            f"composite counterpart: items normalised by {normalisation} and aggregated by the weighted "
+            f"{aggregation} with their points as weights; adjustments left out",
+        ],
+        "kinds": kinds,
+        "missing": "drop",
+        "floor": None,
+        "lines": lines,
+        "adjustments": [],
+        "vetoes": vetoes,
+        "outcomes": outcomes,
+    }
+    return parse_scheme(new, where=f"{scheme.id} (composite counterpart)"), kept_credit
+
+
+def _walk(node: dict[str, Any]):
+    yield node
+    for c in node.get("items", []):
+        yield from _walk(c)
+
+
+def _conditions(c: dict[str, Any]):
+    yield c
+    for sub in (c.get("all") or []) + (c.get("any") or []):
+        yield from _conditions(sub)

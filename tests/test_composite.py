@@ -297,3 +297,50 @@ def test_import_coinr_cli_reports_bad_metadata_and_writes_nothing(tmp_path):
     assert "row 2 (LPI), Direction: expected 1 or -1" in r.output
     assert "'Nowhere' is not an Aggregate" in r.output
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- counterparts
+POINTS = """
+id: pts
+label: 积分制
+source: hand-made test scheme
+years: [2020, 2020]
+kinds: {town: {label: 镇, points: 100}}
+indicators: {a: {label: A}, b: {label: B}, s: {label: S}}
+lines:
+  - id: main
+    label: 主线
+    unit_kind: town
+    points: 100
+    items:
+      - {id: ia, label: A, points: 50, rule: {type: threshold, indicator: a, op: ">=", target: 5}}
+      - {id: ib, label: B, points: 30, rule: {type: linear, indicator: b, op: "<=", floor: 10, target: 0}}
+      - {id: is, label: S, points: 20, rule: {type: range, indicator: s, low: 103, high: 107}}
+vetoes:
+  - {id: v, label: 否决, effect: veto, when: {missed: ia}}
+"""
+
+
+def test_composite_counterpart_by_hand():
+    from assesskit.composite import composite_counterpart
+
+    scheme = parse_scheme(yaml.safe_load(POINTS))
+    c, kept = composite_counterpart(scheme)
+    assert kept == ["main › is (range: its credit × 100)"]
+    assert c.vetoes == []  # 'missed: ia' means nothing once ia is normalised
+    items = {it.id: it for _p, it in c.flat_items}
+    assert items["ia"].rule.type == "normalise" and items["ia"].weight == 50
+    assert items["ib"].rule.direction == -1 and items["ib"].weight == 30
+    assert items["is"].rule.type == "range" and items["is"].points == 100
+    data = pd.DataFrame(
+        {
+            "unit": ["u1", "u2", "u3"],
+            "year": 2020,
+            "a": [0.0, 5, 10],
+            "b": [0.0, 5, 10],
+            "s": [105.0, 110, 105],
+        }
+    )
+    total = score(c, data).summary.set_index("unit")["total"]
+    # ia: 0, 50, 100; ib (lower better): 100, 50, 0; is: 100, 0, 100 → (50·ia + 30·ib + 20·is)/100
+    np.testing.assert_allclose(total.loc[["u1", "u2", "u3"]], [50, 40, 70])
