@@ -73,6 +73,9 @@ def test_aggregators_by_hand_with_missing_values():
     assert aggregate(np.array([[4.0, 16]]), np.array([1.0, 1]), "geometric")[0] == pytest.approx(8)
     assert aggregate(np.array([[4.0, 16]]), np.array([1.0, 3]), "geometric")[0] == pytest.approx(2**3.5)
     assert aggregate(np.array([[2.0, 6]]), np.array([1.0, 1]), "harmonic")[0] == pytest.approx(3)
+    # missing children drop out of the geometric and harmonic means too
+    assert aggregate(np.array([[4.0, nan, 16]]), np.ones(3), "geometric")[0] == pytest.approx(8)
+    assert aggregate(np.array([[nan, 2.0, 6]]), np.ones(3), "harmonic")[0] == pytest.approx(3)
     assert aggregate(np.array([[1.0, nan, 2]]), np.ones(3), "sum")[0] == 3
     assert np.isnan(aggregate(np.array([[nan, nan]]), np.ones(2), "mean")[0])
     # the only child present has weight 0: undefined, not 0
