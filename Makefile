@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# the notebooks' kernel is this venv's Python (registered in .venv/share/jupyter)
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name 'Python 3 (assesskit)' >/dev/null
 	touch $(STAMP)
 
 setup: $(STAMP)  ## create .venv and install assesskit with its test tools
@@ -29,12 +31,14 @@ lint: setup  ## ruff lint and format check over the package, tests and benchmark
 test: setup lint  ## set up, lint, and run the whole test suite
 	$(BIN)/python -m pytest
 
-demo: setup  ## set up and score every bundled scheme on its synthetic example (reports/demo/)
+demo: setup  ## set up, score every bundled scheme on synthetic panels, build the HTML reports (reports/demo/)
 	$(BIN)/assesskit demo --out reports/demo
 
 bench: setup  ## throughput benchmarks (print figures; not part of the tests)
 	$(BIN)/python benchmarks/bench_scoring.py
 	$(BIN)/python benchmarks/bench_composite.py
+	$(BIN)/python benchmarks/bench_sensitivity.py
+	$(BIN)/python benchmarks/bench_reports.py
 
 clean:  ## remove the environment and generated reports
 	rm -rf $(VENV) reports/demo .pytest_cache .ruff_cache

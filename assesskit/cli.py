@@ -263,16 +263,66 @@ def datasets() -> None:
         click.echo(f"{'':<20} source: {row.source}; licence: {row.licence}")
 
 
+def _report_summary(result, out_hint: str) -> None:
+    """Print what a report run did; exit 1 when a page failed."""
+    p = result.pages
+    click.echo(
+        f"{len(p)} pages: {result.n_built} built, {len(p) - result.n_built} up to date, "
+        f"{result.n_failed} failed ({result.seconds:.1f} s)"
+    )
+    for w in result.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for f in result.failures:
+        click.echo(f"FAILED {f}", err=True)
+    click.echo(f"Open {out_hint} in a browser (file://{result.index.resolve()}); manifest: {result.manifest}")
+    if not result.ok:
+        sys.exit(1)
+
+
+@main.command("report")
+@click.option("--run", "run_path", required=True, type=click.Path(), help="Run spec: params/runs/NAME.yaml.")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: the spec's, else the CPUs).",
+)
+@click.option("--force", is_flag=True, help="Rebuild every page, even those whose inputs did not change.")
+@click.option(
+    "--out", "out_dir", type=click.Path(), default=None, help="Output folder (default: reports/<run name>)."
+)
+def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None) -> None:
+    """Build a run's HTML reports: a page per unit and year, an overview per year, comparisons.
+
+    Only pages whose inputs changed are rebuilt; exits 1 when a page failed, 2 when the spec
+    or an input is invalid.
+    """
+    from .report import run_report
+
+    result = run_report(run_path, jobs=jobs, force=force, out=out_dir)
+    _report_summary(result, str(result.index))
+
+
 @main.command()
 @click.option("--out", "out_dir", default="reports/demo", show_default=True, type=click.Path())
 @click.option("--seed", default=0, show_default=True, type=int)
-def demo(out_dir: str, seed: int) -> None:
-    """Generate the synthetic demo panels and score every bundled scheme on them."""
-    from .datasets.demo import FILE_NAMES, write_demo_data
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for the reports (default 2).",
+)
+@click.option("--force", is_flag=True, help="Rebuild every report page.")
+def demo(out_dir: str, seed: int, jobs: int | None, force: bool) -> None:
+    """Generate the synthetic demo panels, score every bundled scheme and build the report set."""
+    from .datasets.demo import FILE_NAMES, YEARS, write_demo_data
+    from .report.runner import demo_spec, run_report
     from .scoring import score as score_api
 
-    data_dir = write_demo_data(Path(out_dir) / "data", seed=seed)
-    ids = [p.stem for p in bundled_schemes()]
+    ids = [p.stem for p in bundled_schemes() if p.stem in YEARS]
+    data_dir = write_demo_data(Path(out_dir) / "data", seed=seed, schemes=ids)
     for sid in ids:
         scheme = load_scheme(sid)
         paths = {role: data_dir / sid / name for role, name in FILE_NAMES.items() if role != "truth"}
@@ -283,9 +333,156 @@ def demo(out_dir: str, seed: int) -> None:
         click.echo(f"\n=== {scheme.id}: {scheme.label} — SYNTHETIC demo data")
         _print_table(res.summary[res.summary["year"] == res.summary["year"].max()], limit=6)
     click.echo(
-        f"\nScored {len(ids)} schemes on synthetic demo panels (seed {seed}). Open {out_dir}/<scheme>/summary.csv "
-        f"and items.csv; the panels and what they plant are in {data_dir}/ (README.md)."
+        f"\nScored {len(ids)} schemes on synthetic demo panels (seed {seed}): {out_dir}/<scheme>/summary.csv, "
+        f"items.csv and lines.csv; the panels and what they plant are in {data_dir}/ (README.md).\n"
+        "Building the reports (a page per unit and year, an overview per year; params/runs/demo.yaml) …"
     )
+    result = run_report(demo_spec(out_dir, seed, data_dir), jobs=jobs, force=force)
+    _report_summary(result, f"{out_dir}/index.html")
+
+
+@main.command()
+@click.option("--scheme", "scheme_name", required=True, help="Scheme file or bundled scheme id.")
+@click.option("--data", required=True, type=click.Path(), help="Panel: one row per unit and year.")
+@click.option("--year", required=True, type=int, help="The year whose ranking is examined.")
+@click.option(
+    "--spec", "spec_path", required=True, type=click.Path(), help="Sensitivity spec (YAML) or its name."
+)
+@click.option("--draws", type=int, default=None, help="Monte Carlo draws (default: the spec's).")
+@click.option(
+    "--seed", type=int, default=None, help="Random seed (default: the spec's; same seed → same files)."
+)
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the outputs.")
+@click.option("--units", type=click.Path(), help="Unit registry (unit, name, kind, category).")
+@click.option("--targets", type=click.Path(), help="Per-unit-year targets.")
+@click.option("--grades", type=click.Path(), help="Inspector grades.")
+@click.option(
+    "--sobol-n",
+    type=int,
+    default=None,
+    help="Sobol base samples, a power of 2 (default: the spec's; 0: none).",
+)
+@click.option("--encoding", default=None, help="Encoding of the CSV inputs (default: UTF-8, else GBK).")
+@click.option("--allow-missing-columns", is_flag=True, help="Score items of absent columns as missing.")
+def sensitivity(
+    scheme_name, data, year, spec_path, draws, seed, out_dir, units, targets, grades, sobol_n, encoding,
+    allow_missing_columns,
+) -> None:  # fmt: skip
+    """Sensitivity of one year's ranking: rank intervals, tier probabilities, Sobol indices.
+
+    Writes ranks.csv (one row per unit), sobol.csv (per factor: the mean absolute rank
+    shift's and every unit's indices), loo.csv (leaving out each section or item),
+    draws.csv (Kendall's tau per draw) and manifest.json to --out, all or nothing.
+    """
+    import importlib.metadata as md
+
+    from tqdm import tqdm
+
+    from . import sensitivity as sa
+
+    scheme_path = resolve_scheme_path(scheme_name)
+    scheme = load_scheme(scheme_path)
+    spec_file = Path(spec_path)
+    if not spec_file.exists() and spec_file.suffix not in (".yaml", ".yml"):
+        spec_file = sa.spec.specs_dir() / f"{spec_path}.yaml"
+    spec = sa.load_spec(spec_file, scheme)
+    tables = {
+        role: read_table(path, encoding=encoding)
+        for role, path in (("data", data), ("units", units), ("targets", targets), ("grades", grades))
+        if path
+    }
+    panel = read_panel(
+        scheme,
+        tables["data"],
+        units=tables.get("units"),
+        targets=tables.get("targets"),
+        grades=tables.get("grades"),
+        years=[year],
+        allow_missing_columns=allow_missing_columns,
+    )
+    base = sa.from_result(score_panel(scheme, panel, years=[year]), panel, [year])
+    draws = spec.draws if draws is None else draws
+    seed = spec.seed if seed is None else seed
+    n_sobol = spec.sobol.n if sobol_n is None else sobol_n
+
+    def bar(total: int, desc: str):
+        b = tqdm(total=total, desc=desc, unit="draw", file=sys.stderr, leave=False)
+        return b, lambda done, _total: b.update(done - b.n)
+
+    b1, tick = bar(draws, "draws")
+    sim = sa.simulate(base, spec, draws=draws, seed=seed, on_chunk=tick)
+    b1.close()
+    if n_sobol and sim.factors:
+        n_runs = n_sobol * (len(sim.factors) + 2)
+        b2, tick = bar(n_runs, "sobol")
+        sob = sa.sobol(base, spec, n=n_sobol, seed=seed, on_chunk=tick)
+        b2.close()
+        sobol_tab, n_eval = sob.indices, sob.evaluations
+    else:
+        sobol_tab, n_eval = pd.DataFrame(columns=sa.analysis.SOBOL_COLUMNS), 0
+    loo = sa.leave_one_out(base)
+    first = [
+        "unit",
+        "name",
+        "year",
+        "kind",
+        "category",
+        "nominal_rank",
+        "median_rank",
+        "rank_q05",
+        "rank_q95",
+    ]
+    first += [c for c in sim.units.columns if c.startswith("p_tier_") or c == "p_no_award"]
+    ranks = sim.units[first + [c for c in sim.units.columns if c not in first]]
+    versions = {}
+    for pkg in ("numpy", "pandas", "scipy", "SALib", "pydantic"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:  # pragma: no cover
+            versions[pkg] = None
+    manifest = {
+        "assesskit": __version__,
+        "command": "sensitivity",
+        "scheme": {"id": scheme.id, "path": str(scheme_path), "sha256": sha256(scheme_path)},
+        "spec": {"id": spec.id, "path": str(spec_file), "sha256": sha256(spec_file)},
+        "inputs": {
+            r: {"path": t.path, "sha256": sha256(t.path), "encoding": t.encoding} for r, t in tables.items()
+        },
+        "year": year,
+        "draws": draws,
+        "seed": seed,
+        "top_k": sim.top_k,
+        "factors": list(sim.factors),
+        "sobol": {"n": n_sobol, "evaluations": n_eval},
+        "files": ["ranks.csv", "sobol.csv", "loo.csv", "draws.csv"],
+        "versions": versions,
+        "warnings": [str(w) for w in panel.warnings],
+    }
+    files = write_outputs(
+        out_dir,
+        {
+            "ranks.csv": ranks,
+            "sobol.csv": sobol_tab,
+            "loo.csv": loo.summary,
+            "draws.csv": sim.draws,
+            "manifest.json": manifest,
+        },
+    )
+    for w in panel.warnings:
+        click.echo(f"warning: {w}", err=True)
+    for kind, g in ranks.groupby("kind", sort=False):
+        click.echo(f"\n{year} · {kind}: rank (5–95% of {draws} draws)")
+        for row in g.head(12).itertuples():
+            nominal = "—" if pd.isna(row.nominal_rank) else int(row.nominal_rank)
+            span = "never ranked" if pd.isna(row.rank_q05) else f"{int(row.rank_q05)}–{int(row.rank_q95)}"
+            veto = f"  P(veto) {row.p_veto:.2f}" if row.p_veto > 0 else ""
+            click.echo(f"  {nominal!s:>3}  {_pad(str(row.name), 18)} {span:>8}{veto}")
+    top = sobol_tab[sobol_tab["output"] == "mean_abs_shift"].sort_values("ST", ascending=False)
+    if len(top):
+        click.echo("\nSobol total indices (mean absolute rank shift): " + ", ".join(
+            f"{r.factor} {r.ST:.2f}" for r in top.head(5).itertuples()
+        ))  # fmt: skip
+    click.echo(f"wrote {', '.join(str(f) for f in files)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

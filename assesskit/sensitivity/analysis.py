@@ -1,0 +1,615 @@
+"""Monte Carlo rank intervals, Sobol indices, leave-one-out shifts and Kendall's τ.
+
+All functions are pure: a :class:`~.engine.Baseline` and a :class:`~.spec.Spec` in,
+frozen results with tidy tables out. Every random number comes from the ``seed``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..scheme import Section
+from .engine import Baseline, Outcome, Perturbation, evaluate
+from .sampling import BLOCK, perturbation, realisation_ids, resolve
+from .spec import Spec, node_items
+
+ProgressFn = Callable[[int, int], None]
+"""Called after each chunk with (draws done, draws in all)."""
+
+_DESIGN_TAG = 0xD4A5
+KENDALL_PAIRWISE_MAX = 400
+"""Groups up to this size get Kendall's τ from a vectorised pairwise count, larger ones
+from :func:`scipy.stats.kendalltau` draw by draw."""
+
+
+def auto_chunk(base: Baseline, cells: int = 1 << 18) -> int:
+    """Draws per chunk: about ``cells`` draw × unit cells per array, a multiple of 64."""
+    per = max(cells // max(base.n, 1), 1)
+    return int(min(max(per // BLOCK, 1) * BLOCK, 8192))
+
+
+def _run(base, factors, u, draw_ids, seed, chunk, on_chunk, collect) -> None:
+    total = u.shape[0]
+    chunk = chunk or auto_chunk(base)
+    cache: dict = {}
+    for start in range(0, total, chunk):
+        stop = min(start + chunk, total)
+        ids = None if draw_ids is None else draw_ids[start:stop]
+        rid = realisation_ids(factors, u[start:stop], ids)
+        pert = perturbation(base, factors, u[start:stop], rid, seed, cache)
+        collect(start, stop, evaluate(base, pert))
+        if on_chunk is not None:
+            on_chunk(stop, total)
+
+
+# --------------------------------------------------------------------------- Kendall
+def kendall_tau(nominal: np.ndarray, draws: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Kendall's τ-b between a nominal ranking and each draw's, per group.
+
+    Parameters
+    ----------
+    nominal : (n,) positions; draws : (d, n) positions; group : (n,) group codes.
+
+    Returns
+    -------
+    (d, G) array, groups in ``np.unique(group)`` order (NaN when a ranking is all ties or
+    the group has fewer than two units).
+    """
+    from scipy.stats import kendalltau
+
+    d = draws.shape[0]
+    gs = np.unique(group)
+    out = np.full((d, gs.size), np.nan)
+    for gi, g in enumerate(gs):
+        cols = np.flatnonzero(group == g)
+        m = cols.size
+        if m < 2:
+            continue
+        x = nominal[cols]
+        y = draws[:, cols]
+        if m <= KENDALL_PAIRWISE_MAX:
+            sx = np.sign(x[:, None] - x[None, :])
+            ax = np.abs(sx).sum()
+            step = max(1, (1 << 24) // (m * m))
+            for s in range(0, d, step):
+                yy = y[s : s + step]
+                sy = np.sign(yy[:, :, None] - yy[:, None, :])
+                num = np.einsum("ij,dij->d", sx, sy)
+                den = np.sqrt(ax * np.abs(sy).sum(axis=(1, 2)))
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    out[s : s + step, gi] = np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+        else:
+            out[:, gi] = _kendall_large(x, y, kendalltau)
+    return out
+
+
+def _tied_pairs(sorted_rows: list[np.ndarray]) -> np.ndarray:
+    """Pairs tied on every array (rows already sorted so that ties are adjacent)."""
+    d, m = sorted_rows[0].shape
+    new = np.zeros((d, m), dtype=bool)
+    new[:, 0] = True
+    for a in sorted_rows:
+        new[:, 1:] |= a[:, 1:] != a[:, :-1]
+    pos = np.arange(m)
+    start = np.maximum.accumulate(np.where(new, pos, 0), axis=1)
+    return (pos - start).sum(axis=1)  # Σ over runs of c (c − 1) / 2
+
+
+def _kendall_large(x: np.ndarray, y: np.ndarray, fallback) -> np.ndarray:
+    """τ-b of ``x`` against each row of ``y`` (integer positions), as scipy computes it.
+
+    Sorting, tie counts and the formula are vectorised over the draws; the discordant
+    pairs come from scipy's compiled merge count, one call per draw (O(m log m)).
+    """
+    try:
+        from scipy.stats._stats import _kendall_dis
+    except ImportError:  # pragma: no cover - scipy moved it: the public function, slower
+        return np.array([fallback(x, row).statistic for row in y])
+    d, m = y.shape
+    xi = np.rint(x).astype(np.int64)
+    yi = np.rint(y).astype(np.int64)
+    big = int(yi.max()) + 2
+    order = np.argsort(xi[None, :] * big + yi, axis=1)
+    xs = xi[order]
+    ys = np.take_along_axis(yi, order, axis=1)
+    xd = np.ones((d, m), dtype=np.intp)
+    xd[:, 1:] = xs[:, 1:] != xs[:, :-1]
+    xd = np.cumsum(xd, axis=1)
+    ysp = ys.astype(np.intp)
+    dis = np.array([_kendall_dis(xd[i], ysp[i]) for i in range(d)], dtype=float)
+    tot = m * (m - 1) / 2
+    xtie = _tied_pairs([np.sort(xi)[None, :]])[0]
+    ytie = _tied_pairs([np.sort(yi, axis=1)])
+    ntie = _tied_pairs([xs, ys])
+    den = np.sqrt((tot - xtie) * (tot - ytie))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, (tot - xtie - ytie + ntie - 2 * dis) / np.where(den > 0, den, 1.0), np.nan)
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+@dataclass(frozen=True)
+class Simulation:
+    """Monte Carlo draws of the ranking.
+
+    Attributes
+    ----------
+    units : DataFrame
+        One row per scored unit-year (summary order): ``unit``, ``name``, ``year``,
+        ``kind``, ``category``; ``nominal_total``, ``nominal_rank``, ``nominal_award``,
+        ``nominal_veto``; ``median_rank``, ``mean_rank``, ``rank_q05``, ``rank_q95``,
+        ``rank_min``, ``rank_max`` (over the draws in which the unit is ranked; quantiles
+        by the inverted empirical CDF, so they are ranks that occurred); ``p_ranked``,
+        ``p_veto`` (vetoed or not scored); ``p_top<k>``; ``p_tier_<id>`` per award tier
+        and ``p_no_award`` (when the scheme has tiers); ``p_warning_<id>`` per warning
+        (e.g. ``p_warning_yellow_card``); ``mean_abs_shift`` (mean |position − nominal
+        position|, unranked units placed just below the last ranked unit).
+    draws : DataFrame
+        One row per draw and year × kind: ``draw``, ``year``, ``kind``, ``kendall_tau``
+        (τ-b between the nominal and the draw's positions), ``mean_abs_shift``.
+    ranks : ndarray (draws, units) float32
+        Every draw's rank of every unit-year (summary order; NaN: not ranked).
+    u : ndarray (draws, factors)
+        The uniform numbers behind each draw's factor settings.
+    factors : tuple of str
+        Factor ids (after ``each: true`` expansion), the columns of ``u``.
+    """
+
+    units: pd.DataFrame
+    draws: pd.DataFrame
+    ranks: np.ndarray
+    u: np.ndarray
+    factors: tuple[str, ...]
+    seed: int
+    top_k: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.units
+
+
+def _quantile_sorted(sorted_: np.ndarray, count: np.ndarray, q: float) -> np.ndarray:
+    idx = np.clip(np.ceil(q * count).astype(np.int64) - 1, 0, None)
+    idx = np.minimum(idx, np.maximum(count - 1, 0))
+    got = np.take_along_axis(sorted_, idx[None, :], axis=0)[0].astype(float)
+    return np.where(count > 0, got, np.nan)
+
+
+def simulate(
+    base: Baseline,
+    spec: Spec | None = None,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    top_k: int | None = None,
+    chunk: int | None = None,
+    kendall: bool = True,
+    on_chunk: ProgressFn | None = None,
+) -> Simulation:
+    """Draw the factors ``draws`` times and score every draw.
+
+    Parameters
+    ----------
+    base : Baseline
+        From :func:`~.engine.baseline`.
+    spec : Spec, optional
+        The factors (none: every draw is the nominal scoring).
+    draws, seed, top_k : int, optional
+        Default: the spec's.
+    chunk : int, optional
+        Draws evaluated together (default: about a million cells per array). The result
+        does not depend on it.
+    kendall : bool
+        Compute Kendall's τ per draw (the costliest summary for large groups).
+    on_chunk : callable, optional
+        Progress callback ``(done, total)``.
+    """
+    spec = spec or Spec()
+    factors = resolve(spec, base)
+    draws = spec.draws if draws is None else int(draws)
+    seed = spec.seed if seed is None else int(seed)
+    top_k = spec.top_k if top_k is None else int(top_k)
+    n = base.n
+    u = np.random.default_rng([seed, _DESIGN_TAG]).random((draws, len(factors)))
+    nom = base.nominal()
+    pos0 = nom.position[0]
+    tiers = base.scheme.outcomes.tiers
+    wlist = base.scheme.outcomes.warnings
+    ranks = np.empty((draws, n), dtype=np.float32)
+    acc = {
+        "ranked": np.zeros(n),
+        "vetoed": np.zeros(n),
+        "top": np.zeros(n),
+        "shift": np.zeros(n),
+        "tier": np.zeros((len(tiers), n)),
+        "warn": np.zeros((len(wlist), n)),
+    }
+    gs = np.unique(base.group)
+    ginv = np.searchsorted(gs, base.group)
+    gsize = np.bincount(ginv, minlength=gs.size)
+    tau = np.full((draws, gs.size), np.nan)
+    shift_g = np.zeros((draws, gs.size))
+
+    def collect(start: int, stop: int, out: Outcome) -> None:
+        ranks[start:stop] = out.rank
+        acc["ranked"] += out.ranked.sum(axis=0)
+        acc["vetoed"] += out.vetoed.sum(axis=0)
+        acc["top"] += (out.ranked & (out.rank <= top_k)).sum(axis=0)
+        for t in range(len(tiers)):
+            acc["tier"][t] += (out.tier == t).sum(axis=0)
+        acc["warn"] += out.warnings.sum(axis=1)
+        pos = out.position
+        ab = np.abs(pos - pos0)
+        acc["shift"] += ab.sum(axis=0)
+        for gi in range(gs.size):
+            shift_g[start:stop, gi] = ab[:, ginv == gi].mean(axis=1)
+        if kendall:
+            tau[start:stop] = kendall_tau(pos0, pos, base.group)
+
+    _run(base, factors, u, np.arange(draws), seed, chunk, on_chunk, collect)
+
+    order = base.order
+    ranks = ranks[:, order]
+    count = np.isfinite(ranks).sum(axis=0)
+    sorted_ = np.sort(ranks, axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, np.nansum(ranks, axis=0, dtype=float) / np.maximum(count, 1), np.nan)
+    summ = base.result.summary
+    tab = base.table()
+    tab["nominal_total"] = summ["total"].to_numpy(dtype=float)
+    tab["nominal_rank"] = summ["rank"].to_numpy(dtype=float, na_value=np.nan)
+    tab["nominal_award"] = summ["award"].to_numpy()
+    tab["nominal_veto"] = summ["veto"].to_numpy(dtype=bool)
+    tab["median_rank"] = _quantile_sorted(sorted_, count, 0.5)
+    tab["mean_rank"] = mean
+    tab["rank_q05"] = _quantile_sorted(sorted_, count, 0.05)
+    tab["rank_q95"] = _quantile_sorted(sorted_, count, 0.95)
+    tab["rank_min"] = np.where(count > 0, sorted_[0], np.nan)
+    tab["rank_max"] = _quantile_sorted(sorted_, count, 1.0)
+    tab["p_ranked"] = acc["ranked"][order] / draws
+    tab["p_veto"] = acc["vetoed"][order] / draws
+    tab[f"p_top{top_k}"] = acc["top"][order] / draws
+    for t_i, t in enumerate(tiers):
+        tab[f"p_tier_{t.id}"] = acc["tier"][t_i][order] / draws
+    if tiers:
+        tab["p_no_award"] = 1.0 - acc["tier"].sum(axis=0)[order] / draws
+    for w_i, w in enumerate(wlist):
+        tab[f"p_warning_{w.id}"] = acc["warn"][w_i][order] / draws
+    tab["mean_abs_shift"] = acc["shift"][order] / draws
+
+    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(gs.size)])
+    draws_tab = pd.DataFrame(
+        {
+            "draw": np.repeat(np.arange(draws), gs.size),
+            "year": np.tile(base.rows["year"].to_numpy()[first], draws),
+            "kind": np.tile(base.rows["kind"].to_numpy()[first], draws),
+            "units": np.tile(gsize, draws),
+            "kendall_tau": tau.ravel(),
+            "mean_abs_shift": shift_g.ravel(),
+        }
+    )
+    return Simulation(
+        units=tab,
+        draws=draws_tab,
+        ranks=ranks,
+        u=u,
+        factors=tuple(rf.id for rf in factors),
+        seed=seed,
+        top_k=top_k,
+    )
+
+
+# --------------------------------------------------------------------------- Sobol
+@dataclass(frozen=True)
+class SobolResult:
+    """Sobol first-order (``S1``) and total (``ST``) indices of each factor.
+
+    Attributes
+    ----------
+    indices : DataFrame
+        ``output`` (``mean_abs_shift``: the mean absolute rank shift over all units; or
+        ``rank``: one unit's position), ``unit``, ``name``, ``year``, ``kind`` (empty for
+        ``mean_abs_shift``), ``factor``, ``S1``, ``S1_conf``, ``ST``, ``ST_conf`` (half
+        widths of the bootstrap intervals at ``conf_level``). An output that never varies
+        gets indices 0.
+    n : int
+        Base samples of the Saltelli design; ``evaluations = n × (factors + 2)``.
+    """
+
+    indices: pd.DataFrame
+    n: int
+    evaluations: int
+    factors: tuple[str, ...]
+    seed: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.indices
+
+
+SOBOL_COLUMNS = ["output", "unit", "name", "year", "kind", "factor", "S1", "S1_conf", "ST", "ST_conf"]
+
+
+def _nonzero_seed(seed: int) -> int:
+    # SALib treats seed=0 as "no seed": derive a positive one instead
+    return int(np.random.SeedSequence([seed, 0x50B0]).generate_state(1)[0] % (2**31 - 1)) + 1
+
+
+def sobol(
+    base: Baseline,
+    spec: Spec,
+    *,
+    n: int | None = None,
+    seed: int | None = None,
+    per_unit: bool = True,
+    chunk: int | None = None,
+    on_chunk: ProgressFn | None = None,
+) -> SobolResult:
+    """Sobol indices by Saltelli's design (:mod:`SALib.sample.sobol`, first and total
+    order, no second order) and :mod:`SALib.analyze.sobol`.
+
+    Each factor is one variable on [0, 1]; random-vector factors pick one of their
+    ``realizations`` (see :mod:`.spec`). The outputs are the mean absolute rank shift
+    (with SALib's bootstrap intervals) and, with ``per_unit``, every unit's position
+    (SALib's estimators, vectorised over units, with the same bootstrap).
+
+    Parameters
+    ----------
+    n : int, optional
+        Base samples (a power of 2; default the spec's ``sobol.n``).
+    """
+    from SALib.analyze import sobol as sa
+    from SALib.sample import sobol as ss
+
+    factors = resolve(spec, base)
+    seed = spec.seed if seed is None else int(seed)
+    n = spec.sobol.n if n is None else int(n)
+    if n < 2 or n & (n - 1):
+        raise ValueError(f"n must be a power of 2, got {n}")
+    ids = tuple(rf.id for rf in factors)
+    if not factors:
+        return SobolResult(pd.DataFrame(columns=SOBOL_COLUMNS), n, 0, ids, seed)
+    F = len(factors)
+    problem = {"num_vars": F, "names": list(ids), "bounds": [[0.0, 1.0]] * F}
+    X = ss.sample(problem, n, calc_second_order=False, scramble=True, seed=seed)
+    m = X.shape[0]
+    pos0 = base.nominal().position[0]
+    y_shift = np.empty(m)
+    y_pos = np.empty((m, base.n), dtype=np.float64) if per_unit else None
+
+    def collect(start: int, stop: int, out: Outcome) -> None:
+        pos = out.position
+        y_shift[start:stop] = np.abs(pos - pos0).mean(axis=1)
+        if per_unit:
+            y_pos[start:stop] = pos
+
+    _run(base, factors, X, None, seed, chunk, on_chunk, collect)
+
+    cl = spec.sobol.conf_level
+    rows = []
+    if np.ptp(y_shift) <= np.finfo(float).eps:
+        s = {"S1": np.zeros(F), "S1_conf": np.zeros(F), "ST": np.zeros(F), "ST_conf": np.zeros(F)}
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            s = sa.analyze(
+                problem,
+                y_shift,
+                calc_second_order=False,
+                num_resamples=spec.sobol.num_resamples,
+                conf_level=cl,
+                seed=_nonzero_seed(seed),
+            )
+    for c, fid in enumerate(ids):
+        rows.append(
+            {
+                "output": "mean_abs_shift",
+                "unit": "",
+                "name": "",
+                "year": pd.NA,
+                "kind": "",
+                "factor": fid,
+                "S1": float(s["S1"][c]),
+                "S1_conf": float(s["S1_conf"][c]),
+                "ST": float(s["ST"][c]),
+                "ST_conf": float(s["ST_conf"][c]),
+            }
+        )
+    tab = pd.DataFrame(rows)
+    if per_unit:
+        unit_tab = _per_unit(base, y_pos[:, base.order], F, n, ids, spec, seed)
+        tab = pd.concat([tab, unit_tab], ignore_index=True)
+    tab["year"] = tab["year"].astype("Int64")
+    return SobolResult(tab[SOBOL_COLUMNS], n, m, ids, seed)
+
+
+def _per_unit(base: Baseline, Y: np.ndarray, F: int, n: int, ids, spec: Spec, seed: int) -> pd.DataFrame:
+    """S1 and ST of every unit's position, with bootstrap half-widths (SALib's estimators)."""
+    from SALib.analyze.sobol import first_order, total_order
+    from scipy.stats import norm
+
+    step = F + 2
+    sd = Y.std(axis=0)
+    varies = sd > np.finfo(float).eps
+    Z = np.where(varies, (Y - Y.mean(axis=0)) / np.where(varies, sd, 1.0), 0.0)
+    A, B = Z[0::step], Z[step - 1 :: step]
+    R = spec.sobol.num_resamples
+    r = np.random.default_rng(_nonzero_seed(seed)).integers(n, size=(n, R))
+    q = norm.ppf(0.5 + spec.sobol.conf_level / 2)
+    u_count = Y.shape[1]
+    S1 = np.zeros((F, u_count))
+    ST = np.zeros((F, u_count))
+    S1c = np.zeros((F, u_count))
+    STc = np.zeros((F, u_count))
+    width = max(1, (1 << 22) // (n * R))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for j in range(F):
+            AB = Z[j + 1 :: step]
+            S1[j] = first_order(A, AB, B)
+            ST[j] = total_order(A, AB, B)
+            for s in range(0, u_count, width):
+                sl = slice(s, s + width)
+                a, ab, b = A[:, sl][r], AB[:, sl][r], B[:, sl][r]  # (n, R, units)
+                S1c[j, sl] = q * first_order(a, ab, b).std(axis=0, ddof=1)
+                STc[j, sl] = q * total_order(a, ab, b).std(axis=0, ddof=1)
+    S1[:, ~varies] = ST[:, ~varies] = S1c[:, ~varies] = STc[:, ~varies] = 0.0
+    t = base.table()
+    return pd.DataFrame(
+        {
+            "output": "rank",
+            "unit": np.tile(t["unit"].to_numpy(), F),
+            "name": np.tile(t["name"].to_numpy(), F),
+            "year": np.tile(t["year"].to_numpy(), F),
+            "kind": np.tile(t["kind"].to_numpy(), F),
+            "factor": np.repeat(np.array(ids, dtype=object), u_count),
+            "S1": S1.ravel(),
+            "S1_conf": S1c.ravel(),
+            "ST": ST.ravel(),
+            "ST_conf": STc.ravel(),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- leave one out
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """The ranking with one section or item left out at a time.
+
+    Attributes
+    ----------
+    shifts : DataFrame
+        One row per node and unit-year: ``node``, ``node_label``, ``node_type``
+        (``section``/``item``), ``unit``, ``name``, ``year``, ``kind``, ``nominal_rank``,
+        ``rank`` (without the node; NaN: not ranked), ``shift`` (position − nominal
+        position: positive = worse), ``vetoed``.
+    summary : DataFrame
+        One row per node and year × kind: ``node``, ``node_label``, ``node_type``,
+        ``points``, ``year``, ``kind``, ``mean_abs_shift``, ``max_abs_shift``,
+        ``n_moved``, ``kendall_tau``.
+    """
+
+    shifts: pd.DataFrame
+    summary: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.summary
+
+
+def leave_one_out(base: Baseline, nodes: list[str] | str | None = None) -> LeaveOneOut:
+    """Leave out each node in turn (it earns nothing and is never missed) and re-rank.
+
+    Parameters
+    ----------
+    nodes : list of str, or "items", "sections", or None
+        The nodes to leave out; None: every section and item (not the lines).
+    """
+    scheme = base.scheme
+    lines = {ln.id for ln in scheme.lines}
+    every = [nid for nid in scheme.nodes if nid not in lines]
+    if nodes is None:
+        nodes = every
+    elif nodes == "items":
+        nodes = [it.id for _p, it in scheme.flat_items]
+    elif nodes == "sections":
+        nodes = [nid for nid in every if isinstance(scheme.nodes[nid], Section)]
+    else:
+        bad = [x for x in nodes if x not in scheme.nodes or x in lines]
+        if bad:
+            raise ValueError(f"not a section or item of scheme '{scheme.id}': {', '.join(bad)}")
+    k = len(scheme.flat_items)
+    d = len(nodes)
+    t = base.table()
+    nom = base.nominal()
+    pos0 = nom.position[0]
+    rank0 = nom.rank[0]
+    gs = np.unique(base.group)
+    ginv = np.searchsorted(gs, base.group)
+    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(gs.size)])
+    shift_parts, summ_parts = [], []
+    for s in range(0, max(d, 1), 256):
+        chunk_nodes = nodes[s : s + 256]
+        if not chunk_nodes:
+            break
+        pert = Perturbation(len(chunk_nodes), drop=np.zeros((len(chunk_nodes), k), dtype=bool))
+        for i, nid in enumerate(chunk_nodes):
+            pert.drop[i, node_items(scheme, nid)] = True
+        out = evaluate(base, pert)
+        pos = out.position
+        sh = pos - pos0
+        o = base.order
+        labels = [scheme.nodes[x].label for x in chunk_nodes]
+        types = ["section" if isinstance(scheme.nodes[x], Section) else "item" for x in chunk_nodes]
+        dd = len(chunk_nodes)
+        shift_parts.append(
+            pd.DataFrame(
+                {
+                    "node": np.repeat(chunk_nodes, base.n),
+                    "node_label": np.repeat(labels, base.n),
+                    "node_type": np.repeat(types, base.n),
+                    "unit": np.tile(t["unit"].to_numpy(), dd),
+                    "name": np.tile(t["name"].to_numpy(), dd),
+                    "year": np.tile(t["year"].to_numpy(), dd),
+                    "kind": np.tile(t["kind"].to_numpy(), dd),
+                    "nominal_rank": np.tile(rank0[o], dd),
+                    "rank": out.rank[:, o].ravel(),
+                    "shift": sh[:, o].ravel(),
+                    "vetoed": out.vetoed[:, o].ravel(),
+                }
+            )
+        )
+        tau = kendall_tau(pos0, pos, base.group)
+        for gi in range(gs.size):
+            cols = ginv == gi
+            a = np.abs(sh[:, cols])
+            summ_parts.append(
+                pd.DataFrame(
+                    {
+                        "node": chunk_nodes,
+                        "node_label": labels,
+                        "node_type": types,
+                        "points": [scheme.nodes[x].points for x in chunk_nodes],
+                        "year": base.rows["year"].to_numpy()[first[gi]],
+                        "kind": base.rows["kind"].to_numpy()[first[gi]],
+                        "mean_abs_shift": a.mean(axis=1),
+                        "max_abs_shift": a.max(axis=1),
+                        "n_moved": (a > 0).sum(axis=1),
+                        "kendall_tau": tau[:, gi],
+                    }
+                )
+            )
+    cols_s = [
+        "node",
+        "node_label",
+        "node_type",
+        "unit",
+        "name",
+        "year",
+        "kind",
+        "nominal_rank",
+        "rank",
+        "shift",
+        "vetoed",
+    ]
+    cols_m = [
+        "node",
+        "node_label",
+        "node_type",
+        "points",
+        "year",
+        "kind",
+        "mean_abs_shift",
+        "max_abs_shift",
+        "n_moved",
+        "kendall_tau",
+    ]
+    shifts = pd.concat(shift_parts, ignore_index=True) if shift_parts else pd.DataFrame(columns=cols_s)
+    summary = pd.concat(summ_parts, ignore_index=True) if summ_parts else pd.DataFrame(columns=cols_m)
+    # nodes that do not apply to a kind (another kind's line) move nobody there: keep only
+    # the rows of the kinds the node belongs to
+    kind_of_node = {nid: scheme.line_of(nid).unit_kind for nid in nodes}
+    summary = summary[summary["kind"] == summary["node"].map(kind_of_node)].reset_index(drop=True)
+    shifts = shifts[shifts["kind"] == shifts["node"].map(kind_of_node)].reset_index(drop=True)
+    return LeaveOneOut(shifts[cols_s], summary[cols_m])
