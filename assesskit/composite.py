@@ -140,10 +140,13 @@ def check_aggregable(values: np.ndarray, method: str, where: str, units: Sequenc
     else:
         return
     if bad.any():
-        rows = np.flatnonzero(bad.any(axis=-1) if bad.ndim > 1 else bad)
+        per_unit = bad.any(axis=-1) if bad.ndim > 1 else bad
+        while per_unit.ndim > 1:  # draws × units → units
+            per_unit = per_unit.any(axis=0)
+        rows = np.flatnonzero(per_unit)
         names = ", ".join(str(units[i]) for i in rows[:10])
         raise DataError(
-            "cannot import the COINr tables:",
+            f"cannot aggregate {where}:",
             [Problem(where, f"a {method} mean needs {need}; units with a score ≤ 0 or 0: {names}")],
         )
 
@@ -232,6 +235,16 @@ def aggregate_tree(
     return out
 
 
+def _need_weighted(nodes: list[_Node], what: str, instead: str) -> None:
+    """These analyses vary weights; a node that adds up points has none to vary."""
+    summed = [nd.path for nd in nodes if nd.item < 0 and nd.aggregate == "sum"]
+    if summed:
+        raise ValueError(
+            f"{what} varies weights of weighted means, but {', '.join(summed[:3])} add up points "
+            f"(aggregate: sum); for point schemes use {instead}"
+        )
+
+
 def competition_ranks(scores: np.ndarray) -> np.ndarray:
     """Ranks along the last axis, highest first, ties sharing the best rank; NaN unranked."""
     return rankdata(-scores, method="min", axis=-1, nan_policy="omit")
@@ -303,6 +316,7 @@ def import_coinr(
             [Problem("aggregation", f"'{aggregation}' is not one of {AGGREGATES}")],
         )
     meta = imeta.reset_index(drop=True).copy()
+    raw_weight = meta["Weight"].copy()
     for c in ("Level", "Direction", "Weight"):  # tables read as text (read_table) become numbers
         meta[c] = pd.to_numeric(meta[c], errors="coerce")
     types = meta["Type"].astype(str)
@@ -318,19 +332,57 @@ def import_coinr(
             probs.append(Problem(f"{at}, Direction", f"expected 1 or -1, got {row['Direction']!r}"))
         w = pd.to_numeric(pd.Series([row["Weight"]]), errors="coerce")[0]
         if not (w >= 0):
-            probs.append(Problem(f"{at}, Weight", f"expected a weight ≥ 0, got {row['Weight']!r}"))
+            probs.append(Problem(f"{at}, Weight", f"expected a weight ≥ 0, got {raw_weight[i]!r}"))
         parent = row["Parent"]
         if pd.notna(parent) and str(parent) not in set(codes[tree["Type"] == "Aggregate"]):
             probs.append(Problem(f"{at}, Parent", f"'{parent}' is not an Aggregate of the iMeta"))
         if row["Type"] == "Indicator" and str(row["iCode"]) not in idata.columns:
             probs.append(Problem(f"{at}", f"indicator '{row['iCode']}' has no column in {fi}"))
     roots = tree[tree["Parent"].isna()]
+    if len(roots) == 1:  # every row must hang from the one root: no cycles, no orphans
+        kids_of: dict[str, list[str]] = {}
+        for c, par in zip(codes, tree["Parent"], strict=True):
+            if pd.notna(par):
+                kids_of.setdefault(str(par), []).append(c)
+        seen, todo = set(), [str(roots.iloc[0]["iCode"])]
+        while todo:
+            c = todo.pop()
+            if c not in seen:
+                seen.add(c)
+                todo.extend(kids_of.get(c, []))
+        for i, c in zip(tree.index, codes, strict=True):
+            if c not in seen:
+                probs.append(
+                    Problem(
+                        f"{fm}, row {i + 2} ({c}), Parent",
+                        f"'{tree.loc[i, 'Parent']}' does not lead up to the top aggregate "
+                        f"'{roots.iloc[0]['iCode']}' (a cycle, or a branch cut off)",
+                    )
+                )
     if len(roots) != 1:
         probs.append(
             Problem(fm, f"expected exactly one top aggregate (Parent empty), found {list(roots['iCode'])}")
         )
     if "Time" not in idata.columns and year is None:
         probs.append(Problem(fi, "no 'Time' column: give the year (--year)"))
+    if "Time" in idata.columns:
+        t = pd.to_numeric(idata["Time"], errors="coerce")
+        for i in np.flatnonzero((t.isna() | (t % 1 != 0)).to_numpy())[:20]:
+            probs.append(
+                Problem(f"{fi}, row {i + 2}, Time", f"expected a whole year, got {idata['Time'].iloc[i]!r}")
+            )
+    if aggregation in ("geometric", "harmonic") and normalisation == "minmax" and scale[0] <= 0:
+        probs.append(
+            Problem(
+                "scale",
+                f"a {aggregation} mean needs positive scores, but min-max onto [{scale[0]:g}, {scale[1]:g}] "
+                "gives the lowest unit 0; use --scale 1 100",
+            )
+        )
+    if aggregation in ("geometric", "harmonic") and normalisation != "minmax":
+        probs.append(
+            Problem("normalise", f"a {aggregation} mean needs positive scores; use --normalise minmax")
+        )
     dup = idata.duplicated(["uCode", "Time"] if "Time" in idata.columns else ["uCode"])
     for i in np.flatnonzero(dup.to_numpy())[:20]:
         probs.append(Problem(f"{fi}, row {i + 2}", f"unit '{idata['uCode'].iloc[i]}' appears twice"))
@@ -404,7 +456,7 @@ def import_coinr(
             "a missing indicator drops out and the other weights of its parent are rescaled (COINr)",
         ],
         "kinds": {"unit": {"label": "unit"}},
-        "missing": "drop",
+        "missing": "zero" if aggregation == "sum" else "drop",
         "floor": None,
         "indicators": {
             str(r["iCode"]): {"label": str(r["iName"])}
@@ -497,6 +549,7 @@ def leave_one_out(res: ScoreResult, level: int, *, line: str | None = None) -> L
     sel, rows = _peer_groups(res, ln)
     index = {it.id: j for j, (_p, it) in enumerate(res.scheme.flat_items)}
     nodes = tree_nodes(ln, index)
+    _need_weighted(nodes, "leave_one_out", "assesskit.sensitivity.leave_one_out")
     at = [i for i, nd in enumerate(nodes) if nd.level == level and i != len(nodes) - 1]
     if not at:
         raise ValueError(f"no node at level {level}; levels run from 1 to {nodes[-1].level - 1}")
@@ -539,13 +592,13 @@ def leave_one_out(res: ScoreResult, level: int, *, line: str | None = None) -> L
 def effective_weights(res: ScoreResult, *, line: str | None = None) -> pd.DataFrame:
     """Each indicator's nominal and effective weight in the line's index.
 
-    ``path_weight`` is the product of the relative weights from the item up to the line
-    (the indicator's share of an arithmetic index when no value is missing);
-    ``effective_weight`` = path_weight · cov(score, index) / var(index) per year — the
-    indicator's share of the index's variance; over the items these add up to 1 for a
-    complete arithmetic index. NaN for a year with fewer than 3 units or no variance.
-    Columns: ``year``, ``item``, ``label``, ``path``, ``weight``, ``path_weight``,
-    ``effective_weight``.
+    ``effective_weight`` is the product of the relative weights from the item up to the line
+    (COINr's ``get_eff_weights``: the indicator's share of an arithmetic index when no value
+    is missing); ``variance_share`` = effective_weight · cov(score, index) / var(index) per
+    year — the indicator's share of the index's variance; over the items these add up to 1
+    for a complete arithmetic index. NaN for a year with fewer than 3 units or no variance.
+    Columns: ``year``, ``item``, ``label``, ``path``, ``weight``, ``effective_weight``,
+    ``variance_share``.
     """
     ln = _line(res, line)
     sel, rows = _peer_groups(res, ln)
@@ -580,7 +633,7 @@ def effective_weights(res: ScoreResult, *, line: str | None = None) -> pd.DataFr
                     share[i] * cov / v if v > 0 else np.nan,
                 )
             )
-    df = pd.DataFrame(out, columns=["year", "item", "path", "weight", "path_weight", "effective_weight"])
+    df = pd.DataFrame(out, columns=["year", "item", "path", "weight", "effective_weight", "variance_share"])
     df.insert(2, "label", df["item"].map(lambda k: res.scheme.nodes[k].label))
     return df
 
@@ -664,6 +717,7 @@ def uncertainty(
     flat = res.scheme.flat_items
     index = {it.id: j for j, (_p, it) in enumerate(flat)}
     nodes = tree_nodes(ln, index)
+    _need_weighted(nodes, "uncertainty", "assesskit.sensitivity.simulate")
     units = rows["unit"].to_numpy()
     year = rows["year"].to_numpy()
     group = pd.factorize(year)[0]

@@ -743,6 +743,55 @@ def check_scheme(s: Scheme) -> list[Problem]:
                     )
                 )
 
+    # composite nodes: normalised items, weights, the drop policy, the floor
+    def visit_composite(node: Item | Section, path: tuple[str, ...], parent_agg: str) -> None:
+        here = path + (node.id,)
+        where = SEP.join(here)
+        if isinstance(node, Section):
+            if node.aggregate != "sum" and all(c.weight == 0 for c in node.items):
+                probs.append(Problem(where, f"every child has weight 0: the {node.aggregate} is undefined"))
+            for c in node.items:
+                visit_composite(c, here, node.aggregate)
+            return
+        policy = node.missing or s.missing
+        if policy == "drop" and parent_agg == "sum":
+            probs.append(
+                Problem(
+                    where,
+                    "missing: drop leaves an item out of a weighted mean, but its parent adds up "
+                    "points (aggregate: sum); use zero or full, or a mean",
+                )
+            )
+        r = node.rule
+        if isinstance(r, NormaliseRule):
+            lo, hi = r.bounds
+            if node.points is not None and not (math.isfinite(hi) and _close(node.points, hi)):
+                top = (
+                    f"its scale's maximum, {hi:g}"
+                    if math.isfinite(hi)
+                    else "nothing: the scale has no maximum"
+                )
+                probs.append(
+                    Problem(
+                        where, f"points {node.points:g} must state {top} (a normalised score is not scaled)"
+                    )
+                )
+            if policy == "full" and not math.isfinite(hi):
+                probs.append(
+                    Problem(where, f"missing: full needs a scale with a maximum; '{r.method}' has none")
+                )
+            if not math.isfinite(lo) and s.floor is not None:
+                probs.append(
+                    Problem(
+                        where,
+                        f"'{r.method}' scores can be negative, but the scheme's floor {s.floor:g} would clip "
+                        "the totals; set floor: null",
+                    )
+                )
+
+    for line in s.lines:
+        visit_composite(line, (), "")
+
     for adj in s.adjustments:
         where = f"adjustments › {adj.id}"
         for ind in adj.per_case:
@@ -762,6 +811,14 @@ def check_scheme(s: Scheme) -> list[Problem]:
         for c in v.when.walk():
             if c.missed is not None and not isinstance(s.nodes.get(c.missed), Item):
                 probs.append(Problem(where, f"'missed: {c.missed}' does not name an item"))
+            elif c.missed is not None and s.nodes[c.missed].rule.type == "normalise":
+                probs.append(
+                    Problem(
+                        where,
+                        f"'missed: {c.missed}' names a normalised item, which has no target to miss; "
+                        "put a condition on its indicator instead",
+                    )
+                )
             if c.indicator is not None:
                 need_indicator(c.indicator, where)
                 if c.indicator in s.indicators and s.indicators[c.indicator].kind == "label":

@@ -370,8 +370,12 @@ def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate
                 np.where(np.isnan(x["prev"][miss]), "no value for the previous year", "value not computable"),
             ),
         )
-        what = "0" if policy == "zero" else "full points"
-        out[miss] = cat(cause, f" → scored {what} (missing-data policy '{policy}')")
+        if item.rule.type in SCORE_RULES:  # a value can exist yet have no normalised score
+            cause = np.where(no_val, cause, "no spread among its peers (one unit, or the same value for all)")
+        what = {"zero": "scored 0", "full": "scored full points", "drop": "left out of its parent's mean"}[
+            policy
+        ]
+        out[miss] = cat(cause, f" → {what} (missing-data policy '{policy}')")
     return out
 
 
@@ -491,7 +495,8 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
         st = np.full(n, PARTIAL, dtype=np.int8)
         if r.type in SCORE_RULES:  # the score itself (composite indices), bounded or not
             lo, hi = r.bounds
-            f = np.where(is_missing, {"zero": 0.0, "full": hi, "drop": np.nan}[policy], f)
+            bottom = lo if np.isfinite(lo) else 0.0  # "zero": the bottom of the scale
+            f = np.where(is_missing, {"zero": bottom, "full": hi, "drop": np.nan}[policy], f)
             st[f >= hi - 1e-12] = MET
             st[f <= lo + 1e-12] = MISSED
             points[j] = np.where(app, f, 0.0)

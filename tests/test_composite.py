@@ -3,13 +3,15 @@ independent re-implementation of COINr's pipeline, the import, and the analyses.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
 
-from assesskit import DataError, score
+from assesskit import DataError, SchemeError, score
 from assesskit.cli import main
 from assesskit.composite import (
     aggregate,
@@ -162,8 +164,67 @@ def test_sum_section_without_points_is_refused():
     raw = yaml.safe_load(SMALL)
     raw["lines"][0]["aggregate"] = "sum"
     raw["lines"][0].pop("points")
-    with pytest.raises(Exception, match="needs points"):
+    with pytest.raises(SchemeError, match="needs points"):
         parse_scheme(raw)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda r: r["lines"][0]["items"][1]["items"][0].update(points=10),
+            r"points 10 must state its scale's maximum, 100",
+        ),
+        (
+            lambda r: r["lines"][0]["items"][1]["items"][0]["rule"].update(method="zscore"),
+            r"'zscore' scores can be negative.*floor: null",
+        ),
+        (
+            lambda r: r.update(
+                vetoes=[{"id": "v", "label": "否决", "effect": "veto", "when": {"missed": "ic"}}]
+            ),
+            r"'missed: ic' names a normalised item",
+        ),
+        (lambda r: [c.update(weight=0) for c in r["lines"][0]["items"]], r"index: every child has weight 0"),
+        (
+            lambda r: r["lines"][0]["items"][1].update(aggregate="sum", points=100),
+            r"p2 › ic: missing: drop leaves an item out",
+        ),
+        (
+            lambda r: r["lines"][0]["items"][1]["items"][0].update(
+                missing="full", rule={"type": "normalise", "indicator": "c", "method": "rank"}
+            ),
+            r"missing: full needs a scale with a maximum; 'rank'",
+        ),
+    ],
+)
+def test_composite_parts_are_checked_at_load(change, message):
+    raw = yaml.safe_load(SMALL)
+    if "zscore" in message:
+        raw["floor"] = 0
+    change(raw)
+    with pytest.raises(SchemeError, match=message):
+        parse_scheme(raw)
+
+
+def test_effective_weights_and_variance_shares_by_hand():
+    data = small_data().assign(b=[1.0, 2, 3])  # complete: the variance shares add up to 1
+    res = score(parse_scheme(yaml.safe_load(SMALL)), data)
+    ew = effective_weights(res).set_index("item")
+    # p1 weighs 3 of 4 and splits between ia and ib; p2 (1 of 4) is ic alone
+    np.testing.assert_allclose(ew.loc[["ia", "ib", "ic"], "effective_weight"], [0.375, 0.375, 0.25])
+    assert ew["variance_share"].sum() == pytest.approx(1)
+
+
+def test_weight_analyses_refuse_point_schemes():
+    res = score(
+        parse_scheme(yaml.safe_load(POINTS)),
+        pd.DataFrame({"unit": ["u1", "u2"], "year": 2020, "a": [1.0, 6], "b": [1.0, 2], "s": [105.0, 104]}),
+    )
+    with pytest.raises(ValueError, match="aggregate: sum.*assesskit.sensitivity"):
+        leave_one_out(res, 1)
+    with pytest.raises(ValueError, match="aggregate: sum"):
+        uncertainty(res, draws=5)
 
 
 # --------------------------------------------------------------------------- ASEM against COINr's pipeline
@@ -233,8 +294,8 @@ def test_asem_effective_weights_and_alpha(asem):
     ew = effective_weights(asem)
     assert len(ew) == 49
     # Physical has 8 indicators, Conn 5 groups, Index 2 sub-indices: 1/8 · 1/5 · 1/2
-    assert ew.set_index("item").loc["LPI", "path_weight"] == pytest.approx(1 / 80)
-    assert ew["path_weight"].sum() == pytest.approx(1)
+    assert ew.set_index("item").loc["LPI", "effective_weight"] == pytest.approx(1 / 80)
+    assert ew["effective_weight"].sum() == pytest.approx(1)
     a = cronbach_alpha(asem, "Conn")
     ns = node_scores(asem)
     assert a["alpha"][0] == pytest.approx(
@@ -299,6 +360,43 @@ def test_import_coinr_cli_reports_bad_metadata_and_writes_nothing(tmp_path):
     assert r.exit_code == 2
     assert "row 2 (LPI), Direction: expected 1 or -1" in r.output
     assert "'Nowhere' is not an Aggregate" in r.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("case", "args", "message"),
+    [
+        ("cycle", [], r"does not lead up to the top aggregate 'Index' \(a cycle"),
+        ("time", [], r"row 2, Time: expected a whole year, got '2018a'"),
+        ("geometric", ["--aggregate", "geometric"], r"geometric mean needs positive scores.*--scale 1 100"),
+    ],
+)
+def test_import_coinr_refuses_cycles_bad_years_and_zero_based_geometric(tmp_path, case, args, message):
+    m, d = load("asem_imeta").copy(), load("asem_idata").copy()
+    if case == "cycle":  # Physical → Political → Physical: neither reaches Index
+        m.loc[m.iCode == "Physical", "Parent"] = "Political"
+        m.loc[m.iCode == "Political", "Parent"] = "Physical"
+    if case == "time":
+        d["Time"] = d["Time"].astype(object)
+        d.loc[0, "Time"] = "2018a"
+    m.to_csv(tmp_path / "m.csv", index=False)
+    d.to_csv(tmp_path / "d.csv", index=False)
+    out = tmp_path / "out"
+    r = CliRunner().invoke(
+        main,
+        [
+            "import-coinr",
+            "--idata",
+            str(tmp_path / "d.csv"),
+            "--imeta",
+            str(tmp_path / "m.csv"),
+            "--out",
+            str(out),
+            *args,
+        ],
+    )
+    assert r.exit_code == 2, r.output
+    assert re.search(message, r.output), r.output
     assert not out.exists()
 
 
