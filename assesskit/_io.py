@@ -1,4 +1,5 @@
-"""File writing for the shell: atomic, all-or-nothing output sets, and input hashes."""
+"""Files for the shell: YAML inputs read with located errors, atomic all-or-nothing
+output sets, and input hashes."""
 
 from __future__ import annotations
 
@@ -11,11 +12,40 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-from .exceptions import ReportError
+from .exceptions import AssessKitError, ReportError
 
 CSV_ENCODING = "utf-8-sig"
 """Output CSVs carry a BOM so that Excel (also on Chinese Windows) reads the labels right."""
+
+
+def read_yaml(path: str | os.PathLike, error: type[AssessKitError], what: str) -> object:
+    """Parse a UTF-8 YAML file; any failure raises ``error`` naming the file (and the line).
+
+    Parameters
+    ----------
+    path : path
+    error : AssessKitError subclass
+        What to raise (``SchemeError``, ``SpecError``, ``ReportError``).
+    what : str
+        What the file is, for the messages ("scheme", "sensitivity spec", "run spec").
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{p}: no such {what} file") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{p}: {what} files must be UTF-8 ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise error(f"{p}: cannot read the {what} ({exc.strerror})") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        raise error(f"{p}: broken YAML{at}: {getattr(exc, 'problem', exc)}") from None
 
 
 def sha256(path: str | os.PathLike) -> str:

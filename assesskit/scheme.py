@@ -16,7 +16,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from ._io import read_yaml
 from .exceptions import Problem, SchemeError
 
 SEP = " › "
@@ -945,19 +945,7 @@ def load_scheme(name_or_path: str | os.PathLike) -> Scheme:
         types, sums that do not add up with the path and the numbers, dangling references).
     """
     path = resolve_scheme_path(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SchemeError(f"{path}: no such scheme file") from None
-    except UnicodeDecodeError as exc:
-        raise SchemeError(f"{path}: scheme files must be UTF-8 ({exc.reason} at byte {exc.start})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise SchemeError(f"{path}: broken YAML{at}: {getattr(exc, 'problem', exc)}") from None
-    return parse_scheme(raw, str(path))
+    return parse_scheme(read_yaml(path, SchemeError, "scheme"), str(path))
 
 
 def scheme_json_schema() -> dict[str, Any]:

@@ -118,11 +118,11 @@ def test_spec_errors_name_file_and_key(tmp_path):
 def test_spec_yaml_error_and_missing_data(tmp_path):
     bad = tmp_path / "broken.yaml"
     bad.write_text("name: x\nschemes: [\n", encoding="utf-8")
-    with pytest.raises(ReportError, match=r"broken.yaml: line \d+"):
+    with pytest.raises(ReportError, match=r"broken.yaml: broken YAML \(line \d+, column \d+\)"):
         load_run_spec(bad)
     with pytest.raises(ReportError, match="have no `data`"):
         parse_run_spec({"name": "x", "schemes": [{"scheme": "foshan_2006"}]})
-    with pytest.raises(ReportError, match="cannot read"):
+    with pytest.raises(ReportError, match="absent.yaml: no such run spec file"):
         load_run_spec(tmp_path / "absent.yaml")
 
 

@@ -13,9 +13,9 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .._io import read_yaml
 from ..exceptions import Problem, ReportError
 
 __all__ = [
@@ -198,14 +198,4 @@ def load_run_spec(path: str | os.PathLike) -> RunSpec:
         When the file is missing, is not YAML, or has invalid keys (each named).
     """
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ReportError(f"{p}: cannot read the run spec ({exc.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ReportError(f"{p}:{at} not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    return parse_run_spec(raw, where=str(p))
+    return parse_run_spec(read_yaml(p, ReportError, "run spec"), where=str(p))

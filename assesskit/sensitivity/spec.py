@@ -26,9 +26,9 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from .._io import read_yaml
 from ..exceptions import AssessKitError, Problem
 from ..scheme import SEP, Item, Scheme, Section, _loc_to_path
 
@@ -555,19 +555,7 @@ def load_spec(path: str | os.PathLike, scheme: Scheme | None = None) -> Spec:
         cand = specs_dir() / f"{path}.yaml"
         if cand.exists():
             p = cand
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such sensitivity spec file") from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{p}: spec files must be UTF-8 ({exc.reason} at byte {exc.start})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise SpecError(f"{p}: broken YAML{at}: {getattr(exc, 'problem', exc)}") from None
-    return parse_spec(raw, str(p), scheme)
+    return parse_spec(read_yaml(p, SpecError, "sensitivity spec"), str(p), scheme)
 
 
 def node_items(scheme: Scheme, node_id: str) -> list[int]:
