@@ -43,7 +43,7 @@ import yaml
 
 from .._io import sha256
 from ..data import Panel, read_panel, read_table
-from ..exceptions import AssessKitError, ReportError
+from ..exceptions import AssessKitError, ReportError, SchemeError
 from ..scheme import Scheme, load_scheme, parse_scheme, resolve_scheme_path
 from ..scoring import ScoreResult, score_panel
 
@@ -838,6 +838,45 @@ class OverviewPage:
                 link_column="name",
                 highlight=(d["veto"] | d["not_scored"]).to_numpy(),
             )
+        return out
+
+    def sensitivity(self) -> Html:
+        """Rank intervals and award probabilities under the scheme's sensitivity spec.
+
+        Uses ``params/sensitivity/<scheme id>.yaml`` (its draws and seed, so the page is
+        reproducible); a scheme without a spec, or a composite scheme, gets a note instead.
+        """
+        from .. import sensitivity as sa
+        from ..plotting.sensitivity import plot_rank_intervals
+        from ..sensitivity.spec import specs_dir
+
+        ctx = self.ctx
+        path = specs_dir() / f"{ctx.scheme.id}.yaml"
+        if not path.exists():
+            return note(
+                f"No sensitivity spec for {ctx.scheme.id} in params/sensitivity/: write one to see how "
+                'solid these ranks are (see the README, "Sensitivity of rankings").'
+            )
+        spec = sa.load_spec(path, ctx.scheme)
+        try:
+            base = sa.baseline(ctx.scheme, ctx.panel, year=self.year)
+        except SchemeError as exc:  # a composite scheme: its own analysis applies
+            return note(f"Sensitivity analysis not available for this scheme: {exc}")
+        sim = sa.simulate(base, spec, draws=spec.draws, seed=spec.seed)
+        u = sim.units
+        probs = [c for c in u.columns if c.startswith(("p_tier_", "p_top", "p_veto", "p_warning_"))]
+        cols = {"nominal_rank": "rank", "name": "unit", "median_rank": "median rank"}
+        cols |= {"rank_q05": "5%", "rank_q95": "95%"} | {c: c.removeprefix("p_") for c in probs}
+        out = note(
+            f"{spec.draws:,} draws of {len(spec.factors)} factors ({', '.join(f.id for f in spec.factors)}), "
+            f"seed {spec.seed}; spec {path.name}. A rank interval that spans many places means the "
+            "ranking there is more design and noise than performance."
+        )
+        for kind, d in u.groupby("kind", sort=False):
+            d = d.sort_values("nominal_rank", na_position="last").reset_index(drop=True)
+            out += table_html(d, cols, digits=2)
+            fig_ax = plot_rank_intervals(sim, kind=kind, year=self.year)
+            out += figure_html(fig_ax.figure, f"rank intervals, {kind}")
         return out
 
     def awards(self) -> Html:
