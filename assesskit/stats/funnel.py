@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from ..exceptions import DataError, Problem
+from .proportions import _notes, _require_columns
 
 __all__ = [
     "LEVELS",
@@ -63,28 +64,6 @@ def _check_levels(levels: Sequence[float]) -> tuple[float, ...]:
     return levels
 
 
-def _notes(n: int, *conds: tuple[np.ndarray, object]) -> np.ndarray:
-    """Join messages row-wise: each (mask, message) adds ``message`` (a str or a per-row array)."""
-    out = np.full(n, "", dtype=object)
-    for mask, msg in conds:
-        m = np.asarray(mask, dtype=bool)
-        if not m.any():
-            continue
-        text = np.broadcast_to(np.asarray(msg, dtype=object), (n,))[m]
-        cur = out[m]
-        out[m] = np.where(cur == "", text, cur + "; " + text)
-    return out
-
-
-def _require(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise DataError(
-            f"{what}: missing column(s) {', '.join(map(repr, missing))}",
-            [Problem(f"column {c!r}", "required but absent from the table") for c in missing],
-        )
-
-
 def _numbers(df: pd.DataFrame, col: str, what: str, problems: list[Problem], *, whole: bool) -> np.ndarray:
     """A column as float (NaN where missing), recording non-numbers, negatives and fractions."""
     raw = df[col]
@@ -104,7 +83,7 @@ def _group_column(df: pd.DataFrame, by: str | None) -> str | None:
     if by == "auto":
         return "year" if "year" in df.columns else None
     if by is not None:
-        _require(df, [by], "funnel")
+        _require_columns(df, [by], "funnel")
     return by
 
 
@@ -542,9 +521,9 @@ def _funnel_binomial(
     levels = _check_levels(levels)
     adjustment = _check_adjustment(overdispersion)
     by = _group_column(data, by)
-    _require(data, [unit], what)
+    _require_columns(data, [unit], what)
     if x is None:
-        _require(data, [numerator, denominator], what)
+        _require_columns(data, [numerator, denominator], what)
         problems: list[Problem] = []
         x = _numbers(data, numerator, what, problems, whole=True)
         n = _numbers(data, denominator, what, problems, whole=True)
@@ -637,7 +616,7 @@ def funnel_sex_ratio(
     when there are no girls), ``target_srb``, and ``srb_lower_<tag>``, ``srb_upper_<tag>``.
     """
     what = "funnel_sex_ratio"
-    _require(data, [male, female], what)
+    _require_columns(data, [male, female], what)
     problems: list[Problem] = []
     m = _numbers(data, male, what, problems, whole=True)
     f = _numbers(data, female, what, problems, whole=True)
@@ -715,7 +694,7 @@ def funnel_ratios(
     levels = _check_levels(levels)
     adjustment = _check_adjustment(overdispersion)
     by = _group_column(data, by)
-    _require(data, [unit, observed, expected], what)
+    _require_columns(data, [unit, observed, expected], what)
     problems: list[Problem] = []
     o = _numbers(data, observed, what, problems, whole=True)
     e = _numbers(data, expected, what, problems, whole=False)

@@ -21,7 +21,8 @@ import pandas as pd
 from scipy import stats
 
 from ..exceptions import DataError, Problem
-from .funnel import _notes, _numbers, _require
+from .funnel import _numbers
+from .proportions import _notes, _require_columns
 
 __all__ = [
     "DEFAULT_AT_MOST",
@@ -56,11 +57,11 @@ def _rates(data, numerator, denominator, rate, scale, what) -> tuple[np.ndarray,
     """The rate column (in the target's unit) and a phrase saying where it came from."""
     problems: list[Problem] = []
     if rate is not None:
-        _require(data, [rate], what)
+        _require_columns(data, [rate], what)
         r = _numbers(data, rate, what, problems, whole=False)
         source = f"reported {rate}"
     else:
-        _require(data, [numerator, denominator], what)
+        _require_columns(data, [numerator, denominator], what)
         x = _numbers(data, numerator, what, problems, whole=True)
         n = _numbers(data, denominator, what, problems, whole=True)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -147,8 +148,8 @@ def bunching(
         raise ValueError(f"window widths must be positive, got {window!r}")
     r, source = _rates(data, numerator, denominator, rate, scale, what)
     if by is not None:
-        _require(data, [by], what)
-    _require(data, [unit], what)
+        _require_columns(data, [by], what)
+    _require_columns(data, [unit], what)
     lo, hi = round(target - w_below, _ROUND), round(target + w_above, _ROUND)
     below = (r >= lo) & (r < target)
     above = (r >= target) & (r < hi)
@@ -279,7 +280,7 @@ def rate_consistency(
     - ``note``: why a row was not checked ("" otherwise).
     """
     what = "rate_consistency"
-    _require(data, [reported, numerator, denominator], what)
+    _require_columns(data, [reported, numerator, denominator], what)
     problems: list[Problem] = []
     rep = pd.to_numeric(data[reported], errors="coerce").astype("float64").to_numpy()
     bad = np.isnan(rep) & data[reported].notna().to_numpy()
@@ -372,7 +373,7 @@ def count_consistency(
         named = [c for t, parts in sums.items() for c in (t, *parts)] + [
             c for kv in at_most.items() for c in kv
         ]
-        _require(data, named, what)
+        _require_columns(data, named, what)
     sums = {t: tuple(p) for t, p in sums.items() if t in data.columns and all(c in data.columns for c in p)}
     at_most = {a: b for a, b in at_most.items() if a in data.columns and b in data.columns}
     cols = sorted({c for t, p in sums.items() for c in (t, *p)} | {c for kv in at_most.items() for c in kv})
@@ -478,7 +479,7 @@ def digit_heaping(
                 columns.append(c)
     else:
         columns = list(columns)
-        _require(data, columns, what)
+        _require_columns(data, columns, what)
     problems: list[Problem] = []
     rows = []
     for c in columns:  # one test per column: a handful of columns, each vectorised
