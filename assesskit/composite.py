@@ -613,27 +613,26 @@ def effective_weights(res: ScoreResult, *, line: str | None = None) -> pd.DataFr
         share[i] = share[p] * (rel if nodes[p].aggregate != "sum" else 1.0)
     scores = aggregate_tree(nodes, _item_scores(res, sel), units=rows["unit"].to_numpy())[0]
     leaves = [i for i, nd in enumerate(nodes) if nd.item >= 0]
-    out = []
-    for y, g in rows.groupby("year", sort=True):
+    frames = []
+    for y, g in rows.groupby("year", sort=True):  # a few years; the items are one array op
         x = scores[g.index]
-        total = x[:, -1]
-        ok = ~np.isnan(total)
-        v = np.var(total[ok], ddof=1) if ok.sum() >= 3 else np.nan
-        for i in leaves:
-            xi = x[ok, i]
-            m = ~np.isnan(xi)
-            cov = np.cov(xi[m], total[ok][m])[0, 1] if m.sum() >= 3 else np.nan
-            out.append(
-                (
-                    y,
-                    nodes[i].id,
-                    nodes[i].path,
-                    nodes[i].weight,
-                    share[i],
-                    share[i] * cov / v if v > 0 else np.nan,
-                )
+        x = x[~np.isnan(x[:, -1])]  # units with an index
+        v = np.var(x[:, -1], ddof=1) if len(x) >= 3 else np.nan
+        # cov(item, index) over the units that have both (pairwise complete, as pandas)
+        cov = pd.DataFrame(x[:, leaves + [len(nodes) - 1]]).cov(min_periods=3).to_numpy()[:-1, -1]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "year": y,
+                    "item": [nodes[i].id for i in leaves],
+                    "path": [nodes[i].path for i in leaves],
+                    "weight": [nodes[i].weight for i in leaves],
+                    "effective_weight": share[leaves],
+                    "variance_share": share[leaves] * cov / v if v > 0 else np.nan,
+                }
             )
-    df = pd.DataFrame(out, columns=["year", "item", "path", "weight", "effective_weight", "variance_share"])
+        )
+    df = pd.concat(frames, ignore_index=True)
     df.insert(2, "label", df["item"].map(lambda k: res.scheme.nodes[k].label))
     return df
 
