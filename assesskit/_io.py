@@ -34,31 +34,41 @@ Injection"). Text cells starting with one of them are written with a leading ``'
 # --------------------------------------------------------------------------- YAML
 
 
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A key given twice in one YAML mapping."""
+
+    def __init__(self, key: object, first: yaml.Node, again: yaml.Node):
+        self.key = key
+        super().__init__(
+            None,
+            None,
+            f"key '{key}' is given twice in one mapping (first on line {first.start_mark.line + 1}, "
+            f"column {first.start_mark.column + 1}); give each key once",
+            again.start_mark,
+        )
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that refuses a key given twice in one mapping.
 
     PyYAML keeps the last of duplicate keys silently (YAML 1.2 says keys must be unique);
-    the standard fix is a loader subclass that checks while constructing mappings.
+    the standard fix is a loader subclass that checks while constructing mappings. Keys
+    brought in by a ``<<`` merge may be overridden, as YAML allows.
     """
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)  # resolve ``<<`` merges first: overriding a merged key is fine
             seen: dict[object, yaml.Node] = {}
             for key_node, _value in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
                 key = self.construct_object(key_node, deep=True)
                 try:
                     first = seen.get(key)
                 except TypeError:  # an unhashable key: the base class reports it
                     continue
                 if first is not None:
-                    raise yaml.constructor.ConstructorError(
-                        "while constructing a mapping",
-                        node.start_mark,
-                        f"duplicate key '{key}' (first given on line {first.start_mark.line + 1}); "
-                        "a key may appear only once in a mapping",
-                        key_node.start_mark,
-                    )
+                    raise DuplicateKeyError(key, first, key_node)
                 seen[key] = key_node
         return super().construct_mapping(node, deep=deep)
 
@@ -95,8 +105,13 @@ def read_yaml(path: str | os.PathLike, error: type[AssessKitError], what: str) -
         raise error(f"{p}: cannot read the {what} ({exc.strerror})") from None
     if "\x00" in text:
         raise error(f"{p}: not a text file (it contains NUL bytes); a {what} file is UTF-8 YAML")
+    if not text.strip():
+        raise error(f"{p}: the {what} file is empty")
     try:
         return load_yaml_text(text)
+    except DuplicateKeyError as exc:
+        mark = exc.problem_mark
+        raise error(f"{p}: line {mark.line + 1}, column {mark.column + 1}: {exc.problem}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -114,35 +129,50 @@ def sha256(path: str | os.PathLike) -> str:
 # --------------------------------------------------------------------------- CSV cells
 
 
+def _starts_with(s: pd.Series, prefixes: tuple[str, ...]) -> pd.Series | None:
+    """Boolean mask of the string cells of ``s`` starting with one of ``prefixes``.
+
+    None for columns that cannot hold text. Vectorised with pandas' ``.str`` methods,
+    which give NA for the non-string cells of object columns (numbers stay untouched).
+    """
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return None
+    try:
+        hit = s.str.startswith(prefixes)
+    except AttributeError:  # an object column without any strings
+        return None
+    return hit.astype(object).fillna(False).astype(bool)
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """Prefix ``'`` to text cells that a spreadsheet would run as a formula.
 
-    Only cells holding Python strings change (in text columns, or text in mixed object
-    columns); numbers — a negative number included — are untouched, so numeric columns
-    stay numeric. Returns ``df`` itself when nothing needs neutralising.
+    Cells starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return are
+    neutralised (OWASP's advice on CSV injection). Only cells holding strings change;
+    numbers — a negative number included — are untouched, so numeric columns stay
+    numeric. Returns ``df`` itself when nothing needs neutralising.
     """
     out = None
     for col in df.columns:
-        s = df[col]
-        if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
-            continue
-        is_text = s.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool)
-        hit = is_text & s.where(is_text, "").astype(str).str.startswith(FORMULA_PREFIXES)
-        if hit.any():
+        hit = _starts_with(df[col], FORMULA_PREFIXES)
+        if hit is not None and hit.any():
             out = df.copy() if out is None else out
             col_out = out[col].astype(object)
-            col_out[hit] = "'" + s[hit].astype(str)
+            col_out[hit] = "'" + col_out[hit].astype(str)
             out[col] = col_out
     return df if out is None else out
 
 
 def unneutralise_formulas(s: pd.Series) -> pd.Series:
     """Undo :func:`neutralise_formulas` on a text column read back from our own CSVs."""
-    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+    hit = _starts_with(s, tuple("'" + c for c in FORMULA_PREFIXES))
+    if hit is None or not hit.any():
         return s
-    txt = s.where(s.map(lambda v: isinstance(v, str), na_action="ignore").fillna(False).astype(bool))
-    quoted = txt.str.startswith(tuple("'" + c for c in FORMULA_PREFIXES)).fillna(False).astype(bool)
-    return s.mask(quoted, txt.str[1:]) if quoted.any() else s
+    out = s.astype(object)
+    out[hit] = out[hit].astype(str).str[1:]
+    return out
 
 
 # --------------------------------------------------------------------------- writing
@@ -161,13 +191,17 @@ def _hint(exc: OSError) -> str:
     }.get(exc.errno, "check the path and try again")
 
 
-def output_error(exc: OSError, path: str | os.PathLike, doing: str) -> OutputError:
-    """An :class:`OutputError` for an OS failure: what failed, which path, what to do."""
+def describe_os_error(exc: OSError, doing: str, path: str | os.PathLike | None = None) -> str:
+    """One line for an OS failure: which path, what failed and why, what to do."""
     where = exc.filename if exc.filename else path
     reason = exc.strerror or str(exc)
+    return f"{where}: cannot {doing} ({reason}); {_hint(exc)}"
+
+
+def output_error(exc: OSError, path: str | os.PathLike, doing: str) -> OutputError:
+    """An :class:`OutputError` for an OS failure while writing into ``path``."""
     return OutputError(
-        f"{where}: cannot {doing} ({reason}); {_hint(exc)}. Nothing was written: "
-        f"earlier files in {path} are as they were"
+        f"{describe_os_error(exc, doing, path)}. Nothing was written: the files in {path} are as they were"
     )
 
 
@@ -202,11 +236,15 @@ def _write_one(p: Path, obj: pd.DataFrame | dict | str | bytes) -> None:
         f.write(data)
 
 
-def _write_all(folder: Path, files: Mapping[str, object]) -> None:
+def _write_all(folder: Path, files: Mapping[str, object], final: Path) -> None:
+    """Write ``files`` into the temporary ``folder``; errors name the file's final path."""
     for name, obj in files.items():
         if Path(name).name != name or name in ("", ".", ".."):
             raise OutputError(f"{name!r}: an output file name may not contain a folder")
-        _write_one(folder / name, obj)
+        try:
+            _write_one(folder / name, obj)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(final / name)) from None
 
 
 def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame | dict | str]) -> list[Path]:
@@ -234,7 +272,7 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame |
     backups: list[tuple[Path, Path | None]] = []  # (target, where its earlier version waits)
     try:
         try:
-            _write_all(tmp, files)
+            _write_all(tmp, files, out)
         except OSError as exc:
             raise output_error(exc, out, "write the outputs") from None
         old = tmp / ".old"
@@ -244,7 +282,7 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame |
                 target = out / name
                 if target.exists():
                     aside = old / name
-                    os.link(target, aside)  # the earlier version stays reachable for a rollback
+                    _keep(target, aside)
                     backups.append((target, aside))
                 else:
                     backups.append((target, None))
@@ -257,6 +295,14 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame |
         return [out / name for name in files]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _keep(target: Path, aside: Path) -> None:
+    """Keep the earlier version of ``target`` reachable at ``aside`` for a rollback."""
+    try:
+        os.link(target, aside)  # cheap: a second name for the same file
+    except OSError:  # file systems without hard links
+        shutil.copy2(target, aside)
 
 
 def _rollback(backups: list[tuple[Path, Path | None]]) -> None:
@@ -293,31 +339,44 @@ def replace_folder(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame 
     except OSError as exc:
         raise output_error(exc, out, "create the output folder") from None
     aside: Path | None = None
+    keep_aside = False
     try:
         try:
-            os.chmod(new, 0o777 & ~_umask())  # mkdtemp makes 0700; an output folder is ordinary
-            _write_all(new, files)
+            # mkdtemp makes 0700: keep the earlier folder's mode, or the ordinary one
+            os.chmod(new, out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask())
+            _write_all(new, files, out)
         except OSError as exc:
             raise output_error(exc, out, "write the outputs") from None
-        try:
-            if out.exists():
-                aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
-                os.rename(out, aside / out.name)
-                aside_dir = aside / out.name
-            else:
-                aside_dir = None
+        if out.exists():
             try:
-                os.rename(new, out)
-            except BaseException:
-                if aside_dir is not None:
-                    os.rename(aside_dir, out)  # put the earlier set back
-                raise
-        except OSError as exc:
-            raise output_error(exc, out, "swap the new outputs in") from None
+                aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+            except OSError as exc:
+                raise output_error(exc, out, "make room for the swap") from None
+        earlier = aside / out.name if aside is not None else None
+        moved = False
+        try:
+            if earlier is not None:
+                os.rename(out, earlier)
+                moved = True
+            os.rename(new, out)
+        except BaseException as exc:
+            if moved:
+                try:
+                    os.rename(earlier, out)  # put the earlier set back
+                except OSError:  # pragma: no cover - keep it and say where
+                    keep_aside = True
+                    raise OutputError(
+                        f"{out}: the swap failed and the earlier outputs could not be put back; "
+                        f"they are in {earlier}"
+                    ) from None
+            if isinstance(exc, OSError):
+                bare = OSError(exc.errno, exc.strerror)  # temporary names would only confuse
+                raise output_error(bare, out, "swap the new outputs in") from None
+            raise
         return [out / name for name in files]
     finally:
         shutil.rmtree(new, ignore_errors=True)
-        if aside is not None:
+        if aside is not None and not keep_aside:
             shutil.rmtree(aside, ignore_errors=True)
 
 

@@ -30,7 +30,7 @@ import pandas as pd
 from . import __version__
 from ._console import pad as _pad
 from ._console import print_summary as _print_table
-from ._io import check_output_dir, output_error, sha256, write_outputs
+from ._io import check_output_dir, describe_os_error, sha256, write_outputs
 from .data import read_panel, read_table
 from .exceptions import AssessKitError, SchemeError
 from .pipeline import (
@@ -61,7 +61,7 @@ class _Group(click.Group):
         except AssessKitError as exc:
             _exit(f"error: {exc}", 2)
         except OSError as exc:
-            _exit(f"error: {output_error(exc, exc.filename or '?', 'read or write a file').message}", 2)
+            _exit(f"error: {describe_os_error(exc, 'read or write a file')}", 2)
         except KeyboardInterrupt:
             _exit("interrupted", 130)
         except Exception as exc:
