@@ -15,7 +15,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -320,36 +321,73 @@ def _rollback(backups: list[tuple[Path, Path | None]]) -> None:
 def replace_folder(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame | dict | str]) -> list[Path]:
     """Replace the whole output folder ``out_dir`` by a new set of files, as one unit.
 
-    The new set is written into a temporary sibling folder; then the earlier folder is
-    renamed aside, the new one renamed in, and the earlier one deleted. If anything fails
-    (or is interrupted) the earlier folder is put back, so a reader sees the earlier set or
-    the new set, never a mix. Use it for folders that hold one command's outputs only
-    (see :func:`check_replaceable`).
+    The new set is written into a temporary sibling folder and swapped in (see
+    :func:`staged_folder`): a reader sees the earlier set or the new set, never a mix, and
+    a failure (or Ctrl-C) leaves the earlier folder as it was. Use it for folders that hold
+    one command's outputs only (see :func:`check_replaceable`).
 
     Raises
     ------
     OutputError
         Naming the path and what to do, with the earlier folder as it was.
     """
+    out = Path(out_dir)
+    with staged_folder(out) as new:
+        try:
+            _write_all(new, files, out)
+        except OSError as exc:
+            raise output_error(exc, out, "write the outputs") from None
+    return [out / name for name in files]
+
+
+@contextmanager
+def staged_folder(out_dir: str | os.PathLike) -> Iterator[Path]:
+    """A temporary sibling of ``out_dir`` to fill; swapped in as a whole when the block ends.
+
+    The swap renames the earlier folder aside, renames the new one in, and deletes the
+    earlier one; if the second rename fails (or is interrupted) the earlier folder is put
+    back. When the block raises, the new folder is deleted and ``out_dir`` is untouched;
+    an :class:`AssessKitError` raised in the block has the temporary path in its message
+    replaced by ``out_dir``.
+
+    Raises
+    ------
+    OutputError
+        Naming the path and what to do.
+    """
     out = check_output_dir(out_dir)
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         new = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
+        # mkdtemp makes 0700: keep the earlier folder's mode, or the ordinary one
+        os.chmod(new, out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask())
     except OSError as exc:
         raise output_error(exc, out, "create the output folder") from None
+    try:
+        try:
+            yield new
+        except AssessKitError as exc:
+            if str(new) not in str(exc):
+                raise
+            fix = str(new), str(out)
+            probs = [
+                type(p)(p.where.replace(*fix), p.message.replace(*fix), p.severity) for p in exc.problems
+            ]
+            raise type(exc)(exc.message.replace(*fix), probs) from None
+        _swap(new, out)
+    finally:
+        shutil.rmtree(new, ignore_errors=True)
+
+
+def _swap(new: Path, out: Path) -> None:
+    """Rename ``out`` aside, ``new`` in, and delete the earlier one; undo on failure."""
     aside: Path | None = None
     keep_aside = False
     try:
-        try:
-            # mkdtemp makes 0700: keep the earlier folder's mode, or the ordinary one
-            os.chmod(new, out.stat().st_mode & 0o7777 if out.is_dir() else 0o777 & ~_umask())
-            _write_all(new, files, out)
-        except OSError as exc:
-            raise output_error(exc, out, "write the outputs") from None
         if out.exists():
             try:
-                aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=parent))
+                aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
             except OSError as exc:
                 raise output_error(exc, out, "make room for the swap") from None
         earlier = aside / out.name if aside is not None else None
@@ -373,9 +411,7 @@ def replace_folder(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame 
                 bare = OSError(exc.errno, exc.strerror)  # temporary names would only confuse
                 raise output_error(bare, out, "swap the new outputs in") from None
             raise
-        return [out / name for name in files]
     finally:
-        shutil.rmtree(new, ignore_errors=True)
         if aside is not None and not keep_aside:
             shutil.rmtree(aside, ignore_errors=True)
 

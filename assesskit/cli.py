@@ -30,7 +30,14 @@ import pandas as pd
 from . import __version__
 from ._console import pad as _pad
 from ._console import print_summary as _print_table
-from ._io import check_output_dir, describe_os_error, sha256, write_outputs
+from ._io import (
+    check_output_dir,
+    check_replaceable,
+    describe_os_error,
+    sha256,
+    staged_folder,
+    write_outputs,
+)
 from .data import read_panel, read_table
 from .exceptions import AssessKitError, SchemeError
 from .pipeline import (
@@ -240,11 +247,15 @@ def json_schema(out: str | None) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the panels.")
 @click.option("--scheme", "scheme_ids", multiple=True, help="Only these schemes (repeatable); default all.")
 def demo_data(seed: int, out_dir: str, scheme_ids: tuple[str, ...]) -> None:
-    """Generate the synthetic demo panels (one folder per bundled scheme)."""
-    from .datasets.demo import write_demo_data
+    """Generate the synthetic demo panels (one folder per bundled scheme).
 
-    check_output_dir(out_dir)
-    out = write_demo_data(out_dir, seed=seed, schemes=list(scheme_ids) or None)
+    The --out folder holds the panels only and is replaced as a whole.
+    """
+    from .datasets.demo import YEARS, write_demo_data
+
+    out = check_replaceable(out_dir, frozenset(YEARS) | {"README.md", "manifest.json"})
+    with staged_folder(out) as tmp:
+        write_demo_data(tmp, seed=seed, schemes=list(scheme_ids) or None)
     click.echo(
         f"wrote synthetic demo panels (seed {seed}) to {out}; see {out / 'README.md'} for what is planted"
     )
