@@ -194,9 +194,9 @@ def _hint(exc: OSError) -> str:
 
 def describe_os_error(exc: OSError, doing: str, path: str | os.PathLike | None = None) -> str:
     """One line for an OS failure: which path, what failed and why, what to do."""
-    where = exc.filename if exc.filename else path
+    where = str(exc.filename or path or "")
     reason = exc.strerror or str(exc)
-    return f"{where}: cannot {doing} ({reason}); {_hint(exc)}"
+    return f"{where + ': ' if where else ''}cannot {doing} ({reason}); {_hint(exc)}"
 
 
 def output_error(exc: OSError, path: str | os.PathLike, doing: str) -> OutputError:
@@ -356,6 +356,8 @@ def staged_folder(out_dir: str | os.PathLike) -> Iterator[Path]:
         Naming the path and what to do.
     """
     out = check_output_dir(out_dir)
+    if out.is_symlink():  # swap the folder the link points to, and keep the link
+        out = out.resolve()
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 from ._io import check_replaceable, replace_folder, sha256
 from .data import Panel, Table, read_panel, read_table
 from .exceptions import DataError, SchemeError
@@ -46,7 +48,8 @@ class Inputs:
         From :func:`assesskit.data.read_panel`.
     tables : mapping
         Role (``data``, ``units``, ``targets``, ``grades``) → :class:`~assesskit.data.Table`
-        as read (path, encoding, frame), for the roles given.
+        as read (path, encoding, frame), for the roles given (a DataFrame given instead
+        of a file is kept as it is).
     years : tuple of int or None
         The years asked for (None: every year inside the scheme's years).
     """
@@ -54,7 +57,7 @@ class Inputs:
     scheme: Scheme
     scheme_path: Path | None
     panel: Panel
-    tables: Mapping[str, Table] = field(default_factory=dict)
+    tables: Mapping[str, Table | pd.DataFrame] = field(default_factory=dict)
     years: tuple[int, ...] | None = None
 
     def provenance(self) -> dict:
@@ -67,7 +70,7 @@ class Inputs:
             "inputs": {
                 r: {"path": t.path, "sha256": sha256(t.path), "encoding": t.encoding}
                 for r, t in self.tables.items()
-                if not t.path.startswith("<")
+                if isinstance(t, Table) and not t.path.startswith("<")
             },
         }
 
@@ -97,17 +100,21 @@ def resolve_scheme(scheme: PathLike) -> Path:
 
 
 def read_tables(
-    data: PathLike | Table,
+    data: PathLike | Table | pd.DataFrame,
     *,
-    units: PathLike | Table | None = None,
-    targets: PathLike | Table | None = None,
-    grades: PathLike | Table | None = None,
+    units: PathLike | Table | pd.DataFrame | None = None,
+    targets: PathLike | Table | pd.DataFrame | None = None,
+    grades: PathLike | Table | pd.DataFrame | None = None,
     encoding: str | None = None,
 ) -> dict[str, Table]:
-    """Read the given input files (CSV, Excel, Parquet) by role; Tables pass through."""
+    """Read the given input files (CSV, Excel, Parquet) by role.
+
+    Tables and DataFrames pass through (a DataFrame is checked by
+    :func:`assesskit.data.read_panel` and has no file to record).
+    """
     given = dict(zip(ROLES, (data, units, targets, grades), strict=True))
     return {
-        role: v if isinstance(v, Table) else read_table(v, encoding=encoding)
+        role: v if isinstance(v, Table | pd.DataFrame) else read_table(v, encoding=encoding)
         for role, v in given.items()
         if v is not None
     }
@@ -124,11 +131,11 @@ def _years(years) -> tuple[int, ...] | None:
 
 def load_inputs(
     scheme: PathLike | Scheme,
-    data: PathLike | Table,
+    data: PathLike | Table | pd.DataFrame,
     *,
-    units: PathLike | Table | None = None,
-    targets: PathLike | Table | None = None,
-    grades: PathLike | Table | None = None,
+    units: PathLike | Table | pd.DataFrame | None = None,
+    targets: PathLike | Table | pd.DataFrame | None = None,
+    grades: PathLike | Table | pd.DataFrame | None = None,
     years: int | list[int] | tuple[int, ...] | None = None,
     encoding: str | None = None,
     allow_missing_columns: bool = False,
@@ -138,9 +145,9 @@ def load_inputs(
     Parameters
     ----------
     scheme : path, bundled scheme id, or Scheme
-    data : path or Table
+    data : path, Table or DataFrame
         The panel: one row per unit and year.
-    units, targets, grades : path or Table, optional
+    units, targets, grades : path, Table or DataFrame, optional
         Unit registry, per-unit-year targets, inspector grades.
     years : int or list of int, optional
         Years to score; default every year inside the scheme's years.
@@ -189,11 +196,11 @@ def score_inputs(inputs: Inputs) -> Scored:
 
 def score_files(
     scheme: PathLike | Scheme,
-    data: PathLike | Table,
+    data: PathLike | Table | pd.DataFrame,
     *,
-    units: PathLike | Table | None = None,
-    targets: PathLike | Table | None = None,
-    grades: PathLike | Table | None = None,
+    units: PathLike | Table | pd.DataFrame | None = None,
+    targets: PathLike | Table | pd.DataFrame | None = None,
+    grades: PathLike | Table | pd.DataFrame | None = None,
     years: int | list[int] | tuple[int, ...] | None = None,
     encoding: str | None = None,
     allow_missing_columns: bool = False,

@@ -274,3 +274,19 @@ def test_formula_cells_in_unit_ids_and_names_are_neutralised_in_every_csv(tmp_pa
         assert "\n=" not in text and ",=" not in text and ",-A" not in text
     summary = pd.read_csv(out / "summary.csv", encoding="utf-8-sig")
     assert summary["total"].dtype == float  # numbers stay numbers
+
+
+def test_an_os_error_without_a_path(tmp_path, mini_path, monkeypatch):
+    import errno
+
+    import assesskit.cli as cli
+
+    def broken(*a, **k):
+        raise OSError(errno.EIO, "Input/output error")
+
+    monkeypatch.setattr(cli, "score_files", broken)
+    r = run(*_score_args(mini_path, tmp_path / "o"))
+    assert r.exit_code == 2
+    assert (
+        r.stderr == "error: cannot read or write a file (Input/output error); check the path and try again\n"
+    )

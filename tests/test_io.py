@@ -320,3 +320,19 @@ def test_scheme_ids_have_no_folder_part():
     assert resolve_scheme("district_1000").name == "district_1000.yaml"
     with pytest.raises(ak.DataError, match="empty list of years"):
         load_inputs("district_1000", FIX / "mini.csv", years=[])
+
+
+def test_pipeline_takes_dataframes_without_recording_a_file(mini_path):
+    df = pd.read_csv(FIX / "mini.csv", dtype=str)
+    scored = score_files(mini_path, df, years=[2016])
+    assert scored.run["inputs"] == {}
+    assert scored.result.summary.set_index("unit").loc["A", "total"] == 90
+
+
+def test_replace_folder_through_a_symlink_keeps_the_link(tmp_path):
+    real = tmp_path / "real"
+    _old_set(real)
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    replace_folder(tmp_path / "link", {"a.txt": "new a\n"})
+    assert (tmp_path / "link").is_symlink()
+    assert _contents(real) == {"a.txt": "new a\n"}
