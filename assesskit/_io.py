@@ -144,7 +144,7 @@ def _starts_with(s: pd.Series, prefixes: tuple[str, ...]) -> pd.Series | None:
         hit = s.str.startswith(prefixes)
     except AttributeError:  # an object column without any strings
         return None
-    return hit.astype(object).fillna(False).astype(bool)
+    return hit if hit.dtype == bool else hit.astype(object).fillna(False).astype(bool)
 
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
