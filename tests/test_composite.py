@@ -464,4 +464,4 @@ def test_old_composite_names_are_deprecated_aliases_of_the_new_homes():
     # the kernels keep their old import path without a warning (scoring imports them there)
     assert old.aggregate_tree is kernel.aggregate_tree and old.tree_nodes is kernel.tree_nodes
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        old.nope
+        _ = old.nope
