@@ -30,9 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .._io import read_yaml
 from ..exceptions import AssessKitError, Problem
+from ..kernel.rules import RULE_TYPES
 from ..scheme import SEP, Item, Scheme, Section, _loc_to_path
 
-RuleType = Literal["threshold", "linear", "bands", "range", "change", "graded", "per_case"]
+RuleType = Literal[tuple(n for n, t in RULE_TYPES.items() if not t.score)]  # type: ignore[valid-type]
+"""The rule types a factor may select (every registered type scored as a share of points)."""
 
 
 class SpecError(AssessKitError):
