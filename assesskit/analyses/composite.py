@@ -1,5 +1,6 @@
-"""Analyses of composite indices: node scores, leave-a-level-out, effective weights, α,
-uncertainty, and the composite counterpart of a point scheme.
+"""Analyses of composite indices: node scores, leave-a-level-out, α of a group, uncertainty,
+and the composite counterpart of a point scheme (effective weights of an index:
+:func:`assesskit.stats.diagnostics.effective_weights`).
 
 They re-aggregate the normalised scores of a :class:`~assesskit.scoring.ScoreResult` for
 many weight sets at once: draws × units × children arrays through the same
@@ -19,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..kernel.aggregate import SEP, TreeNode, aggregate_tree, competition_ranks, normalise, tree_nodes
+from ..kernel.aggregate import (
+    SEP,
+    TreeNode,
+    aggregate_tree,
+    competition_ranks,
+    normalise,
+    path_weights,
+    tree_nodes,
+)
 from ..kernel.rules import NormaliseRule, rule_type
 from ..scheme import Section
 from ..stats.diagnostics import cronbach_alpha as alpha
@@ -175,8 +184,12 @@ def leave_level_out(res: ScoreResult, level: int, *, line: str | None = None) ->
     return LeaveOneOut(summary=summary, ranks=long)
 
 
-def composite_effective_weights(res: ScoreResult, *, line: str | None = None) -> pd.DataFrame:
-    """Each indicator's nominal and effective weight in the line's index.
+def _legacy_effective_weights(res: ScoreResult, *, line: str | None = None) -> pd.DataFrame:
+    """The deprecated ``assesskit.composite.effective_weights`` (its old columns, one release).
+
+    Use :func:`assesskit.stats.diagnostics.effective_weights`, which takes point and
+    composite schemes alike: its ``nominal_weight`` is the ``effective_weight`` below, its
+    ``effective_weight`` the ``variance_share`` (over the units with both values).
 
     ``effective_weight`` is the product of the relative weights from the item up to the line
     (COINr's ``get_eff_weights``: the indicator's share of an arithmetic index when no value
@@ -190,13 +203,7 @@ def composite_effective_weights(res: ScoreResult, *, line: str | None = None) ->
     sel, rows = _peer_groups(res, ln)
     index = {it.id: j for j, (_p, it) in enumerate(res.scheme.flat_items)}
     nodes = tree_nodes(ln, index)
-    parent = {c: i for i, nd in enumerate(nodes) for c in nd.children}
-    share = np.ones(len(nodes))
-    for i in range(len(nodes) - 2, -1, -1):  # parents come after children
-        p = parent[i]
-        siblings = [nodes[c].weight for c in nodes[p].children]
-        rel = nodes[i].weight / sum(siblings) if sum(siblings) > 0 else np.nan
-        share[i] = share[p] * (rel if nodes[p].aggregate != "sum" else 1.0)
+    share = path_weights(nodes)
     scores = aggregate_tree(nodes, _item_scores(res, sel), units=rows["unit"].to_numpy())[0]
     leaves = [i for i, nd in enumerate(nodes) if nd.item >= 0]
     frames = []
