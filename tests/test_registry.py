@@ -293,3 +293,24 @@ def test_composite_counterpart_takes_a_curves_direction_from_the_registry():
     res = score(comp, pd.DataFrame({"unit": ["p", "q"], "year": 2020, "x": [80.0, 90], "c": [0.0, 2]}))
     # p: up 0, down 100 → (0·6 + 100·4)/10 = 40; q: up 100, down 0 → 60
     np.testing.assert_allclose(res.summary.sort_values("unit")["total"], [40, 60])
+
+
+def test_sensitivity_specs_ask_the_registry_for_rule_types_and_alternative_forms(monkeypatch):
+    from pydantic import ValidationError
+
+    from assesskit.sensitivity.spec import RuleFormFactor, Spec, check_spec
+
+    s = parse_scheme(copy.deepcopy(MINI))  # one item: a range rule
+    spec = Spec(factors=[RuleFormFactor(id="f", type="rule_form", items=["a"])])
+    assert [p.message for p in check_spec(spec, s)] == [
+        "item(s) a are neither threshold nor linear: rule_form switches threshold ↔ proportional credit"
+    ]
+    # give range an alternative form in the registry: the spec accepts it
+    monkeypatch.setitem(
+        RULE_TYPES, "range", dataclasses.replace(RULE_TYPES["range"], alternative=lambda *a: None)
+    )
+    assert check_spec(spec, s) == []
+    # a factor may select the new rule type by name, but not a score rule
+    RuleFormFactor(id="g", type="rule_form", rule_type="curve")
+    with pytest.raises(ValidationError, match="'curve'"):
+        RuleFormFactor(id="g", type="rule_form", rule_type="normalise")
