@@ -3,7 +3,9 @@
 A scheme is a tree ``scheme → lines → sections → items`` (sections may nest), plus the
 indicators the items read, scheme-level adjustments (bonuses and deductions), veto and
 eligibility conditions, and outcomes (award tiers, single-item awards, warnings).
-The YAML keys are exactly the field names of the models below; unknown keys are errors.
+The YAML keys are exactly the field names of the models below (the rule models come from
+the rule registry, :mod:`assesskit.kernel.rules`, and are importable from here too); unknown
+keys are errors.
 See the README ("Scheme files") for a worked example of every construct.
 """
 
