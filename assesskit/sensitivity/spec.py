@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .._io import read_yaml
 from ..exceptions import AssessKitError, Problem
 from ..kernel.rules import RULE_TYPES, rule_type
-from ..scheme import SEP, Item, Scheme, Section, _loc_to_path
+from ..scheme import SEP, Item, Scheme, Section, error_path
 
 RuleType = Literal[tuple(n for n, t in RULE_TYPES.items() if not t.score)]  # type: ignore[valid-type]
 """The rule types a factor may select (every registered type scored as a share of points)."""
@@ -507,7 +507,7 @@ def parse_spec(raw: Any, where: str = "<spec>", scheme: Scheme | None = None) ->
     except ValidationError as exc:
         probs = []
         for e in exc.errors():
-            path = _loc_to_path(raw, _drop_tags(e["loc"]))
+            path = error_path(raw, _drop_tags(e["loc"]))
             msg = e["msg"].removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
                 msg = f"unknown key '{e['loc'][-1]}'"

@@ -615,7 +615,7 @@ def correlation_matrix(
         Items × items (ids, scheme order), symmetric; the diagonal is 1 (NaN for a
         constant item).
     """
-    sub = _one_group(correlations, year, kind)
+    sub = one_group(correlations, year, kind)
     items = list(dict.fromkeys(list(sub["item_a"]) + list(sub["item_b"])))
     mat = sub.pivot(index="item_a", columns="item_b", values="rho").reindex(index=items, columns=items)
     vals = mat.to_numpy(dtype=float)
@@ -623,8 +623,9 @@ def correlation_matrix(
     return pd.DataFrame(vals, index=pd.Index(items, name="item"), columns=pd.Index(items, name="item"))
 
 
-def _one_group(data: pd.DataFrame, year: int | None, kind: str | None) -> pd.DataFrame:
-    """Rows of one year and kind; the choice may be omitted when there is only one."""
+def one_group(data: pd.DataFrame, year: int | None, kind: str | None) -> pd.DataFrame:
+    """Rows of one year and kind of a diagnostics table; either may be omitted when the
+    table holds only one (a ValueError names the choices otherwise)."""
     sub = data
     for col, want in (("year", year), ("kind", kind)):
         if col not in sub.columns:
@@ -638,6 +639,9 @@ def _one_group(data: pd.DataFrame, year: int | None, kind: str | None) -> pd.Dat
         if sub.empty:
             raise ValueError(f"no rows for {col}={want!r} (the table has {vals})")
     return sub
+
+
+_one_group = one_group  # its old private name (assesskit.plotting.diagnostics imports it)
 
 
 # --------------------------------------------------------------------------- consistency
