@@ -21,13 +21,14 @@ Order of application:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..scheme import Condition
-from .inputs import Inputs, adjustment_amounts
-from .rulecall import rule_info
+from .inputs import Inputs
+from .rulecall import RuleInput, rule_info
 
 EPS = 1e-12  # the tolerance for "full credit"
 
@@ -159,10 +160,10 @@ def apply_rule(rule, value, target, prev, points, group: np.ndarray, shape: tupl
         if info.peer:
             span = int(group.max()) + 1 if group.size else 1
             g = (np.arange(d)[:, None] * span + group[None, :]).ravel()
-        f = info.fn(rule, info.input(flat(value), flat(target), flat(prev), points, g))
+        f = info.fn(rule, RuleInput(flat(value), flat(target), flat(prev), points, g))
         return np.asarray(f, dtype=float).reshape(shape)
     v, t, p = (np.asarray(a, dtype=float).reshape((-1, n)) for a in (value, target, prev))
-    f = info.fn(rule, info.input(v, t, p, points, None))
+    f = info.fn(rule, RuleInput(v, t, p, points, None))
     return np.broadcast_to(np.asarray(f, dtype=float), shape)
 
 
@@ -199,51 +200,11 @@ def eval_condition(c: Condition, missed: dict[str, np.ndarray], values: dict[str
     return np.logical_and.reduce(parts) if c.all is not None else np.logical_or.reduce(parts)
 
 
-# --------------------------------------------------------------------------- kernel
-def _data(inp: Inputs, var: Variation):
-    """Indicator values of the draws, previous-year values replaced, and what changed."""
-    values = dict(inp.values)
-    values.update(var.values)
-    return values, dict(var.values_prev), set(var.values)
-
-
-def run(inp: Inputs, var: Variation | None = None, *, detail: bool = False) -> Outcome:
-    """Score ``var.size`` draws at once (one nominal draw without ``var``).
-
-    Parameters
-    ----------
-    inp : Inputs
-        From :func:`assesskit.kernel.prepare`.
-    var : Variation, optional
-        What changes per draw; with an empty one every draw is the nominal scoring, bit
-        for bit.
-    detail : bool
-        Also return item points and status, line totals and ranks, single-item awards and
-        the masks behind the reasons (:class:`Detail`), as the summary tables need.
-
-    Returns
-    -------
-    Outcome
-    """
-    from .items import score_items  # the item stage (its own module: the longest stage)
-    from .outcomes import decide
-
-    var = var if var is not None else Variation(1)
-    shape = (var.size, inp.n)
-    values, prev_values, affected = _data(inp, var)
-    items = score_items(inp, var, values, prev_values, affected, shape, detail)
-    lines_total = np.zeros(shape)
-    for li in range(len(inp.scheme.lines)):  # each unit has the lines of its kind
-        lines_total += np.where(inp.kind == inp.line_kind[li], items.lines[li], 0.0)
-    s = inp.scheme
-    adj_inds = {i for a in s.adjustments for i in a.per_case} | {
-        a.assessed.indicator for a in s.adjustments if a.assessed
-    }
-    if adj_inds & affected:
-        adjust, bonus, deduction = adjustment_amounts(s, values, inp.of_kinds, shape)
-    else:
-        adjust, bonus, deduction = inp.adjustments, inp.bonus, inp.deduction
-    total = lines_total + bonus - deduction
-    if s.floor is not None:
-        total = np.maximum(total, s.floor)
-    return decide(inp, var, values, items, total, adjust, bonus, deduction, shape, detail)
+def with_credit(inp: Inputs) -> Inputs:
+    """The same inputs with every rule's nominal credit computed once (for many draws)."""
+    if inp.credit is not None:
+        return inp
+    credit = np.empty((len(inp.items), inp.n))
+    for j in range(len(inp.items)):
+        credit[j] = item_credit(inp, j)
+    return dataclasses.replace(inp, credit=credit, _cache=dict(inp._cache))

@@ -186,23 +186,6 @@ class Inputs:
             self._cache["prev_row"] = key.get_indexer(pd.MultiIndex.from_arrays([units, yrs - 1]))
         return self._cache["prev_row"]
 
-    def with_credit(self) -> Inputs:
-        """The same inputs with every rule's nominal credit computed once (for many draws)."""
-        from .core import item_credit  # the rules are applied in one place
-
-        if self.credit is not None:
-            return self
-        credit = np.empty((len(self.items), self.n))
-        for j in range(len(self.items)):
-            credit[j] = item_credit(self, j)
-        return _replace(self, credit=credit)
-
-
-def _replace(inp: Inputs, **kw) -> Inputs:
-    from dataclasses import replace
-
-    return replace(inp, _cache=dict(inp._cache), **kw)
-
 
 def _row_keys(scheme: Scheme, panel: Panel, rows_idx: np.ndarray):
     """(unit, year) as one integer per panel row, the scored rows' target-table rows, and

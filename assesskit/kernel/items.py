@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..composite import aggregate_tree, tree_nodes
 from ..scheme import Item
+from .aggregate import aggregate_tree, tree_nodes
 from .core import EPS, MET, MISSED, MISSING, PARTIAL, Inputs, Variation, apply_rule
 from .rulecall import score_rule
 
@@ -175,7 +175,7 @@ def score_items(
 
 def _tree_scores(inp: Inputs, points: np.ndarray, node_id: str) -> np.ndarray:
     """A composite node's score per draw and row: weighted means up the tree
-    (:func:`assesskit.composite.aggregate_tree`), items that do not apply left out."""
+    (:func:`assesskit.kernel.aggregate.aggregate_tree`), items that do not apply left out."""
     s = inp.scheme
     node = s.nodes[node_id]
     js = [j for j, (p, _it) in enumerate(s.flat_items) if node_id in p]
