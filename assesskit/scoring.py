@@ -39,7 +39,7 @@ from .kernel.core import eval_condition as _eval_condition  # noqa: F401  (old p
 from .kernel.inputs import indicator_values  # noqa: F401  (its old home)
 from .kernel.rank import fill_nan as _fill_nan  # noqa: F401
 from .kernel.rank import group_codes as _group_codes  # noqa: F401
-from .rules import DESCRIBERS, SCORE_RULES, TEXT, cat, fmt
+from .rules import TEXT, cat, fmt, rule_type
 from .scheme import SEP, Item, Scheme
 
 ITEM_COLUMNS = [
@@ -308,7 +308,7 @@ def _max_points(item: Item) -> float:
     """An item's maximum: its points, else the top of its normalised scale (NaN if none)."""
     if item.points is not None:
         return item.points
-    return item.rule.bounds[1] if item.rule.type in SCORE_RULES else np.nan
+    return item.rule.bounds[1] if rule_type(item.rule.type).score else np.nan
 
 
 def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate: bool = False) -> np.ndarray:
@@ -322,7 +322,7 @@ def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate
     scored = np.flatnonzero(st != MISSING)
     if scored.size:
         sub = {k: v[scored] for k, v in x.items()}
-        text = DESCRIBERS[item.rule.type](item.rule, sub)
+        text = rule_type(item.rule.type).describe(item.rule, sub)
         word = np.where(sub["points"] > 1e-12, "partial credit: ", "missed: ")
         text = cat(word, text, " → ", fmt(sub["points"]), f"/{_max_points(item):g}")
         out[scored] = np.where(sub["status"] == VETOED, cat("vetoed — ", text), text)
@@ -341,7 +341,7 @@ def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate
                 np.where(np.isnan(x["prev"][miss]), "no value for the previous year", "value not computable"),
             ),
         )
-        if item.rule.type in SCORE_RULES:  # a value can exist yet have no normalised score
+        if rule_type(item.rule.type).score:  # a value can exist yet have no normalised score
             cause = np.where(no_val, cause, "no spread among its peers (one unit, or the same value for all)")
         what = {"zero": "scored 0", "full": "scored full points", "drop": "left out of its parent's mean"}[
             policy

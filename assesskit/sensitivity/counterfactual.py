@@ -30,6 +30,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from ..rules import rule_type
 from ..scoring import score_panel
 from .engine import Baseline, Perturbation, evaluate
 
@@ -85,34 +86,9 @@ def _breakpoints(base: Baseline, r: int, ind: str) -> list[float]:
         rule = it.rule
         if rule.indicator != ind or not base.applies[j, r]:
             continue
-        t = base.targets[j, r]
-        if rule.type == "threshold":
-            out.append(t)
-        elif rule.type == "linear":
-            out += [rule.floor, t]
-        elif rule.type == "bands":
-            out += [b.at + (t if rule.relative else 0.0) for b in rule.bands]
-        elif rule.type == "range":
-            out += [rule.low, rule.high, rule.low - rule.tolerance, rule.high + rule.tolerance]
-        elif rule.type == "change":
-            p = base.prev[j, r]
-            mc = rule.min_change
-            if rule.direction == "decrease":
-                out += [p - mc, p]
-            elif rule.direction == "increase":
-                out += [p + mc, p]
-            else:
-                lo, hi = rule.normal
-                dp = max(lo - p, p - hi, 0.0)
-                out += [lo, hi, lo - (dp - mc), hi + (dp - mc), lo - dp, hi + dp]
-            if rule.normal is not None:
-                out += list(rule.normal)
-        elif rule.type == "graded":
-            div = {"points": it.points, "fraction": 1.0, "percent": 100.0}.get(rule.scale, 1.0)
-            out += [0.0, div]
-        elif rule.type == "per_case":
-            cap = rule.cap if rule.cap is not None else it.points
-            out += [0.0, cap / rule.points_per_case]
+        bp = rule_type(rule.type).breakpoints
+        if bp is not None:  # the registry knows where each rule type's credit changes
+            out += bp(rule, base.targets[j, r], prev=base.prev[j, r], points=it.points)
     kinds = list(s.kinds)
     kind = kinds[base.kind[r]]
     for v in s.vetoes:
