@@ -141,3 +141,36 @@ def test_old_names_still_work_with_a_deprecation_warning():
         )
     with pytest.warns(DeprecationWarning, match="rank_within"):
         sa.rank_draws(np.zeros(2, int), [np.array([[1.0, 2]])], np.ones((1, 2), bool))
+
+
+def _brute_rank(group, keys, sub, worse=False):
+    """1 + members of ``sub`` in the same group strictly better (worse) on the keys, by
+    pairwise comparison — the definition, for one draw."""
+    n = group.size
+    ks = [np.where(np.isnan(k), -np.inf, k) for k in keys]
+    out = np.full(n, nan)
+    for i in np.flatnonzero(sub):
+        beats = np.zeros(n, bool)
+        tied = np.ones(n, bool)
+        for k in ks:
+            better = (k < k[i]) if worse else (k > k[i])
+            beats |= tied & better
+            tied &= k == k[i]
+        out[i] = 1 + np.sum(beats & sub & (group == group[i]))
+    return out
+
+
+def test_ranking_agrees_with_the_pairwise_definition():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        d, n = 4, 30
+        group = rng.integers(0, 3, n)
+        keys = [rng.integers(0, 4, (d, n)).astype(float), rng.integers(0, 3, (d, n)).astype(float)]
+        keys[1][rng.random((d, n)) < 0.1] = nan
+        sub = rng.random((d, n)) < 0.7
+        r = Ranking(group, keys)
+        better, worse = r.better(sub), r.worse(sub)
+        for i in range(d):
+            k_i = [k[i] for k in keys]
+            assert np.array_equal(better[i], _brute_rank(group, k_i, sub[i]), equal_nan=True)
+            assert np.array_equal(worse[i], _brute_rank(group, k_i, sub[i], worse=True), equal_nan=True)

@@ -61,11 +61,21 @@ class Ranking:
         if size == 0:
             return
         _u, ginv = np.unique(group, return_inverse=True)
+        n_groups = _u.size
         ginv = np.broadcast_to(ginv.reshape(group.shape), self.shape)
-        seg = (np.arange(d)[:, None] * (int(ginv.max()) + 1) + ginv).ravel()
-        neg = [(-fill_nan(np.asarray(k, dtype=float), -np.inf) + 0.0) for k in keys]
-        neg = [np.broadcast_to(k, self.shape).ravel() for k in neg]
-        order = np.lexsort(tuple(reversed(neg)) + (seg,))
+        seg = (np.arange(d)[:, None] * n_groups + ginv).ravel()
+        neg = [
+            np.broadcast_to(-fill_nan(np.asarray(k, dtype=float), -np.inf) + 0.0, self.shape) for k in keys
+        ]
+        # each draw (row) sorted on its own: the last key first (any order among its ties),
+        # then stable sorts by the earlier keys and the group — a lexicographic order
+        order = np.argsort(neg[-1], axis=1)
+        for k in [*reversed(neg[:-1]), ginv] if n_groups > 1 else reversed(neg[:-1]):
+            order = np.take_along_axis(
+                order, np.argsort(np.take_along_axis(k, order, axis=1), axis=1, kind="stable"), axis=1
+            )
+        order = (order + (np.arange(d) * n)[:, None]).ravel()
+        neg = [k.ravel() for k in neg]
         s_seg = seg[order]
         new_seg = np.empty(size, dtype=bool)
         new_seg[0] = True
