@@ -200,90 +200,7 @@ class ScoreResult:
 
         Rows follow the summary's order, items in the scheme's order, then adjustments.
         """
-        s = self.scheme
-        flat = s.flat_items
-        k, adjs = len(flat), s.adjustments
-        order = self._order
-        n = order.size
-        # entries (item or adjustment × row) present, in summary order: nonzero of the
-        # rows × entries matrix walks row by row, entries in scheme order — no sort needed
-        adj_amt = np.array([self._adjust[a.id] for a in adjs]) if adjs else np.zeros((0, n))
-        present = np.vstack([self._applies, adj_amt != 0]) if adjs else self._applies
-        r_pos, e = np.nonzero(present[:, order].T)
-        row = order[r_pos]
-        is_item = e < k
-        ei = np.where(is_item, e, 0)
-
-        def per_entry(item_vals: list, adj_vals: list) -> np.ndarray:
-            return np.array(item_vals + adj_vals, dtype=object)[e]
-
-        sign = np.array([1.0 if a.kind == "bonus" else -1.0 for a in adjs])
-        pts = np.where(is_item, self._points[ei, row], 0.0)
-        if adjs:
-            ea = np.where(is_item, 0, e - k)
-            pts = np.where(is_item, pts, sign[ea] * adj_amt[ea, row])
-        max_pts = np.array([_max_points(it) for _p, it in flat] + [np.nan] * len(adjs))[e]
-
-        def matrix(source: dict[str, np.ndarray]) -> np.ndarray:
-            out = np.full(e.size, np.nan)
-            for j, (_p, it) in enumerate(flat):
-                if it.id in source:
-                    m = e == j
-                    out[m] = source[it.id][row[m]]
-            return out
-
-        labels_ind = {i for i, ind in s.indicators.items() if ind.kind == "label"}
-        value = np.full(e.size, np.nan, dtype=object if labels_ind else float)
-        for j, (_p, it) in enumerate(flat):
-            m = e == j
-            value[m] = self._values[it.rule.indicator][row[m]]
-        for a_i, _a in enumerate(adjs):
-            m = e == k + a_i
-            value[m] = adj_amt[a_i, row[m]]
-        status_words = np.concatenate([STATUS, ["bonus", "deduction"]])
-        code = np.where(is_item, self._status[ei, row], 0)
-        if adjs:
-            code = np.where(is_item, code, np.where(sign[ea] > 0, len(STATUS), len(STATUS) + 1))
-        rows = self._rows
-        out = pd.DataFrame(
-            {
-                "unit": rows["unit"].to_numpy()[row],
-                "name": rows["name"].to_numpy()[row],
-                "year": rows["year"].to_numpy()[row],
-                "kind": rows["kind"].to_numpy()[row],
-                "line": per_entry([p[0] for p, _ in flat], [""] * len(adjs)),
-                "section": per_entry([SEP.join(p[1:-1]) for p, _ in flat], ["adjustments"] * len(adjs)),
-                "item": per_entry([it.id for _p, it in flat], [a.id for a in adjs]),
-                "label": per_entry([it.label for _p, it in flat], [a.label for a in adjs]),
-                "label_en": per_entry([it.label_en for _p, it in flat], [a.label_en for a in adjs]),
-                "max_points": max_pts,
-                "points": pts,
-                "lost": np.where(is_item, max_pts - pts, np.maximum(-pts, 0.0)),
-                "status": status_words[code],
-                "value": value,
-                "target": matrix(self._targets),
-            }
-        )
-        prev = matrix(self._prev)
-        reason = np.full(e.size, "met", dtype=object)
-        for j, (_p, it) in enumerate(flat):
-            m = np.flatnonzero((e == j) & (code != MET))
-            if m.size:
-                x = {
-                    "value": value[m],
-                    "target": out["target"].to_numpy()[m],
-                    "prev": prev[m],
-                    "points": pts[m],
-                    "status": code[m],
-                }
-                is_rate = s.indicators[it.rule.indicator].is_rate
-                reason[m] = _reasons(it, x, s.missing, is_rate).astype(object)
-        for a_i, a in enumerate(adjs):
-            m = np.flatnonzero(e == k + a_i)
-            if m.size:
-                reason[m] = _adjustment_reasons(a, self._values, row[m], out["points"].to_numpy()[m])
-        out["reason"] = reason
-        return out[ITEM_COLUMNS]
+        return _item_table(self)
 
     @cached_property
     def lines(self) -> pd.DataFrame:
@@ -302,6 +219,116 @@ class ScoreResult:
                 )
             )
         return pd.concat(out, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- the item table
+@dataclass(frozen=True)
+class _Entries:
+    """The item table's rows: (item or adjustment) × unit-year present, in summary order."""
+
+    row: np.ndarray  # kernel row of each entry
+    e: np.ndarray  # entry index: item j < k, else adjustment k + a
+    at: list[np.ndarray]  # positions of each entry index (items, then adjustments)
+    adj_amt: np.ndarray  # (adjustments, n)
+
+
+def _entries(res: ScoreResult) -> _Entries:
+    s = res.scheme
+    k, adjs = len(s.flat_items), s.adjustments
+    order = res.order
+    n = order.size
+    # entries (item or adjustment × row) present, in summary order: nonzero of the
+    # rows × entries matrix walks row by row, entries in scheme order — no sort needed
+    adj_amt = np.array([res.adjustments[a.id] for a in adjs]) if adjs else np.zeros((0, n))
+    present = np.vstack([res.applies, adj_amt != 0]) if adjs else res.applies
+    r_pos, e = np.nonzero(present[:, order].T)
+    # the positions of each entry kind, from one stable counting sort (not one scan per item)
+    n_kinds = k + len(adjs)
+    by = np.argsort(e.astype(np.int16 if n_kinds < 2**15 else np.int64), kind="stable")
+    at = np.split(by, np.cumsum(np.bincount(e, minlength=n_kinds))[:-1])
+    return _Entries(order[r_pos], e, at, adj_amt)
+
+
+def _gather(en: _Entries, flat, source: dict[str, np.ndarray]) -> np.ndarray:
+    """Per entry: the item's array in ``source`` at the entry's row (NaN elsewhere)."""
+    out = np.full(en.e.size, np.nan)
+    for j, (_p, it) in enumerate(flat):
+        if it.id in source:
+            m = en.at[j]
+            out[m] = source[it.id][en.row[m]]
+    return out
+
+
+def _item_table(res: ScoreResult) -> pd.DataFrame:
+    """:attr:`ScoreResult.items` (see there)."""
+    s = res.scheme
+    flat, adjs = s.flat_items, s.adjustments
+    k = len(flat)
+    en = _entries(res)
+    e, row = en.e, en.row
+    is_item = e < k
+    ei = np.where(is_item, e, 0)
+
+    def per_entry(item_vals: list, adj_vals: list) -> np.ndarray:
+        return np.array(item_vals + adj_vals, dtype=object)[e]
+
+    sign = np.array([1.0 if a.kind == "bonus" else -1.0 for a in adjs])
+    pts = np.where(is_item, res.item_points[ei, row], 0.0)
+    code = np.where(is_item, res.item_status[ei, row], 0)
+    if adjs:
+        ea = np.where(is_item, 0, e - k)
+        pts = np.where(is_item, pts, sign[ea] * en.adj_amt[ea, row])
+        code = np.where(is_item, code, np.where(sign[ea] > 0, len(STATUS), len(STATUS) + 1))
+    max_pts = np.array([_max_points(it) for _p, it in flat] + [np.nan] * len(adjs))[e]
+    labels_ind = any(ind.kind == "label" for ind in s.indicators.values())
+    value = np.full(e.size, np.nan, dtype=object if labels_ind else float)
+    for j, (_p, it) in enumerate(flat):
+        value[en.at[j]] = res.values[it.rule.indicator][row[en.at[j]]]
+    for a_i in range(len(adjs)):
+        value[en.at[k + a_i]] = en.adj_amt[a_i, row[en.at[k + a_i]]]
+    rows = res.rows
+    out = pd.DataFrame(
+        {
+            "unit": rows["unit"].to_numpy()[row],
+            "name": rows["name"].to_numpy()[row],
+            "year": rows["year"].to_numpy()[row],
+            "kind": rows["kind"].to_numpy()[row],
+            "line": per_entry([p[0] for p, _ in flat], [""] * len(adjs)),
+            "section": per_entry([SEP.join(p[1:-1]) for p, _ in flat], ["adjustments"] * len(adjs)),
+            "item": per_entry([it.id for _p, it in flat], [a.id for a in adjs]),
+            "label": per_entry([it.label for _p, it in flat], [a.label for a in adjs]),
+            "label_en": per_entry([it.label_en for _p, it in flat], [a.label_en for a in adjs]),
+            "max_points": max_pts,
+            "points": pts,
+            "lost": np.where(is_item, max_pts - pts, np.maximum(-pts, 0.0)),
+            "status": np.concatenate([STATUS, ["bonus", "deduction"]])[code],
+            "value": value,
+            "target": _gather(en, flat, res.targets),
+        }
+    )
+    out["reason"] = _entry_reasons(res, en, out, code)
+    return out[ITEM_COLUMNS]
+
+
+def _entry_reasons(res: ScoreResult, en: _Entries, out: pd.DataFrame, code: np.ndarray) -> np.ndarray:
+    """The reason of every entry: 'met', or what was missed and why, or the adjustment's sum."""
+    s = res.scheme
+    flat = s.flat_items
+    k = len(flat)
+    prev = _gather(en, flat, res.previous)
+    value, target, pts = out["value"].to_numpy(), out["target"].to_numpy(), out["points"].to_numpy()
+    reason = np.full(en.e.size, "met", dtype=object)
+    for j, (_p, it) in enumerate(flat):
+        m = en.at[j][code[en.at[j]] != MET]
+        if m.size:
+            x = {"value": value[m], "target": target[m], "prev": prev[m], "points": pts[m], "status": code[m]}
+            is_rate = s.indicators[it.rule.indicator].is_rate
+            reason[m] = _reasons(it, x, s.missing, is_rate).astype(object)
+    for a_i, a in enumerate(s.adjustments):
+        m = en.at[k + a_i]
+        if m.size:
+            reason[m] = _adjustment_reasons(a, res.values, en.row[m], pts[m])
+    return reason
 
 
 def _max_points(item: Item) -> float:
