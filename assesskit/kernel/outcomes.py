@@ -50,7 +50,7 @@ def decide(
     eligible = ranked & ~any_of("ineligible") & in_outcomes
 
     tb = [np.broadcast_to(items.nodes[nid], shape) for nid in out_cfg.tie_break]
-    ranking = Ranking(inp.group, [total] + tb)
+    ranking = Ranking(inp.group, [total] + tb, within=ranked)
     rank = ranking.better(ranked)
     tier = np.full(shape, -1, dtype=np.int8)
     free = eligible.copy()
@@ -98,9 +98,10 @@ def _detail(
     for li, ln in enumerate(s.lines):
         lt = np.where(inp.kind == inp.line_kind[li], np.broadcast_to(items.lines[li], shape), np.nan)
         lines[ln.id] = lt
-        line_ranks[ln.id] = Ranking(inp.group, [lt]).better(ranked & ~np.isnan(lt))
+        in_line = ranked & ~np.isnan(lt)
+        line_ranks[ln.id] = Ranking(inp.group, [lt], within=in_line).better(in_line)
     cat = inp.rows["category"].astype(object).fillna("").to_numpy()
-    rank_in_category = Ranking(group_codes(inp.group, cat), [total] + tb).better(ranked)
+    rank_in_category = Ranking(group_codes(inp.group, cat), [total] + tb, within=ranked).better(ranked)
     prizes = np.array([t.prize or 0.0 for t in s.outcomes.tiers] + [0.0])
     prize = prizes[tier]  # tier −1 → the trailing 0
     line_ids = [ln.id for ln in s.lines]
@@ -109,8 +110,8 @@ def _detail(
         li = line_ids.index(s.line_of(sa.rank_by).id)
         has_node = inp.kind == inp.line_kind[li]
         node = np.broadcast_to(items.nodes[sa.rank_by], shape)
-        r = Ranking(inp.group, [node, total]).better(eligible & has_node)
-        got = eligible & has_node & (r <= sa.count)
+        pool = eligible & has_node
+        got = pool & (Ranking(inp.group, [node, total], within=pool).better(pool) <= sa.count)
         singles.append((got, sa.id))
         prize = prize + np.where(got, sa.prize or 0.0, 0.0)
     return Detail(
