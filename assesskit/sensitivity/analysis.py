@@ -613,3 +613,95 @@ def leave_one_out(base: Baseline, nodes: list[str] | str | None = None) -> Leave
     summary = summary[summary["kind"] == summary["node"].map(kind_of_node)].reset_index(drop=True)
     shifts = shifts[shifts["kind"] == shifts["node"].map(kind_of_node)].reset_index(drop=True)
     return LeaveOneOut(shifts[cols_s], summary[cols_m])
+
+
+# --------------------------------------------------------------------------- the whole analysis
+RANK_FIRST = [
+    "unit",
+    "name",
+    "year",
+    "kind",
+    "category",
+    "nominal_rank",
+    "median_rank",
+    "rank_q05",
+    "rank_q95",
+]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A spec's whole analysis of one baseline: what ``assesskit sensitivity`` writes.
+
+    Attributes
+    ----------
+    simulation : Simulation
+    sobol : DataFrame
+        :data:`SOBOL_COLUMNS` (empty when no Sobol design was asked for or no factor varies).
+    sobol_evaluations : int
+    loo : LeaveOneOut
+    draws, seed, sobol_n : int
+        The settings used (the spec's unless overridden).
+    """
+
+    simulation: Simulation
+    sobol: pd.DataFrame
+    sobol_evaluations: int
+    loo: LeaveOneOut
+    draws: int
+    seed: int
+    sobol_n: int
+
+    @property
+    def ranks(self) -> pd.DataFrame:
+        """One row per unit: identity, nominal and median rank, the 5–95 % interval, tier
+        probabilities first, then every other column of ``simulation.units``."""
+        units = self.simulation.units
+        first = RANK_FIRST + [c for c in units.columns if c.startswith("p_tier_") or c == "p_no_award"]
+        return units[first + [c for c in units.columns if c not in first]]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The output files' tables: ranks.csv, sobol.csv, loo.csv, draws.csv."""
+        return {
+            "ranks.csv": self.ranks,
+            "sobol.csv": self.sobol,
+            "loo.csv": self.loo.summary,
+            "draws.csv": self.simulation.draws,
+        }
+
+
+def analyse(
+    base: Baseline,
+    spec: Spec,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    sobol_n: int | None = None,
+    progress: Callable[[str, int], ProgressFn] | None = None,
+) -> Analysis:
+    """Monte Carlo rank intervals, Sobol indices (when ``sobol_n`` > 0) and leave-one-out.
+
+    Parameters
+    ----------
+    base : Baseline
+    spec : Spec
+    draws, seed, sobol_n : int, optional
+        Override the spec's ``draws``, ``seed`` and ``sobol.n``.
+    progress : callable, optional
+        ``progress(stage, total) -> on_chunk`` for the "draws" and "sobol" stages.
+    """
+    draws = spec.draws if draws is None else draws
+    seed = spec.seed if seed is None else seed
+    n_sobol = spec.sobol.n if sobol_n is None else sobol_n
+    sim = simulate(
+        base, spec, draws=draws, seed=seed, on_chunk=progress("draws", draws) if progress else None
+    )
+    if n_sobol and sim.factors:
+        n_runs = n_sobol * (len(sim.factors) + 2)
+        sob = sobol(
+            base, spec, n=n_sobol, seed=seed, on_chunk=progress("sobol", n_runs) if progress else None
+        )
+        tab, n_eval = sob.indices, sob.evaluations
+    else:
+        tab, n_eval = pd.DataFrame(columns=SOBOL_COLUMNS), 0
+    return Analysis(sim, tab, n_eval, leave_one_out(base), draws, seed, n_sobol)
