@@ -394,12 +394,24 @@ def materialise(base: Baseline, pert: Perturbation, i: int) -> tuple[Scheme, Pan
     written as a fractional numerator, which is close but not exact.
     """
     scheme = base.scheme
-    flat = scheme.flat_items
     raw = scheme.model_dump()
-    items = _find_items(raw)
     targets = base.panel.targets.copy()
+    rescale = _rewrite_items(base, pert, i, raw, targets)
+    dropped = {
+        it.id for j, (_p, it) in enumerate(scheme.flat_items) if pert.drop is not None and pert.drop[i, j]
+    }
+    _rewrite_structure(base, pert, i, raw, dropped)
+    new_scheme = Scheme.model_validate(raw)
+    data = _rewrite_data(base, pert, i, rescale)
+    return new_scheme, dataclasses.replace(base.panel, data=data, targets=targets)
+
+
+def _rewrite_items(base: Baseline, pert: Perturbation, i: int, raw: dict, targets: pd.DataFrame) -> dict:
+    """Draw ``i``'s points, missing-data policy, rule forms and targets written into the
+    raw scheme (and new target-table columns); returns the grade columns to rescale."""
+    items = _find_items(raw)
     rescale: dict[str, float] = {}  # grade columns read as a fraction of the nominal points
-    for j, (_p, it) in enumerate(flat):
+    for j, (_p, it) in enumerate(base.scheme.flat_items):
         node = items[it.id]
         if pert.weight is not None:
             # a weight scales what the item is worth, not the credit it earns: rules that
@@ -416,34 +428,42 @@ def materialise(base: Baseline, pert: Perturbation, i: int) -> tuple[Scheme, Pan
         if pert.missing_full is not None:
             node["missing"] = "full" if pert.missing_full[i, j] else "zero"
         if j in pert.forms and pert.forms[j][1][i]:
-            alt = pert.forms[j][0]
-            new = alt.model_dump()
+            new = pert.forms[j][0].model_dump()
             new["target"] = node["rule"]["target"]
             node["rule"] = new
         if j in pert.target_items:
-            s = np.nan if pert.target_set is None else pert.target_set[i, j]
-            rel = 0.0 if pert.target_rel is None else pert.target_rel[i, j]
-            add = 0.0 if pert.target_add is None else pert.target_add[i, j]
-            t = node["rule"]["target"]
-            if isinstance(t, dict) and "table" in t:
-                name = f"{t['table']}__{it.id}"
-                src = (
-                    targets[t["table"]].to_numpy(dtype=float)
-                    if t["table"] in targets.columns
-                    else np.full(len(targets), np.nan)
-                )
-                if t.get("default") is not None:
-                    src = np.where(np.isnan(src), t["default"], src)
-                if not np.isnan(s):
-                    src = np.full(len(targets), s)
-                targets[name] = src * (1 + rel) + add
-                node["rule"]["target"] = {
-                    "table": name,
-                    "default": _transform_target(t.get("default"), s, rel, add),
-                }
-            else:
-                node["rule"]["target"] = _transform_target(t, s, rel, add)
-    dropped = {flat[j][1].id for j in np.flatnonzero(pert.drop[i])} if pert.drop is not None else set()
+            _rewrite_target(pert, i, j, it.id, node, targets)
+    return rescale
+
+
+def _rewrite_target(
+    pert: Perturbation, i: int, j: int, item_id: str, node: dict, targets: pd.DataFrame
+) -> None:
+    s = np.nan if pert.target_set is None else pert.target_set[i, j]
+    rel = 0.0 if pert.target_rel is None else pert.target_rel[i, j]
+    add = 0.0 if pert.target_add is None else pert.target_add[i, j]
+    t = node["rule"]["target"]
+    if isinstance(t, dict) and "table" in t:
+        name = f"{t['table']}__{item_id}"
+        src = (
+            targets[t["table"]].to_numpy(dtype=float)
+            if t["table"] in targets.columns
+            else np.full(len(targets), np.nan)
+        )
+        if t.get("default") is not None:
+            src = np.where(np.isnan(src), t["default"], src)
+        if not np.isnan(s):
+            src = np.full(len(targets), s)
+        targets[name] = src * (1 + rel) + add
+        node["rule"]["target"] = {"table": name, "default": _transform_target(t.get("default"), s, rel, add)}
+    else:
+        node["rule"]["target"] = _transform_target(t, s, rel, add)
+
+
+def _rewrite_structure(base: Baseline, pert: Perturbation, i: int, raw: dict, dropped: set[str]) -> None:
+    """Left-out items removed (with the conditions, tie-breaks and awards naming them) and
+    switched-off vetoes removed, in the raw scheme."""
+    scheme = base.scheme
     if dropped:
         lines = []
         for ln in raw["lines"]:
@@ -465,28 +485,32 @@ def materialise(base: Baseline, pert: Perturbation, i: int) -> tuple[Scheme, Pan
     raw["outcomes"]["single_awards"] = [
         a for a in raw["outcomes"]["single_awards"] if a["rank_by"] not in gone
     ]
-    new_scheme = Scheme.model_validate(raw)
 
+
+def _rewrite_data(base: Baseline, pert: Perturbation, i: int, rescale: dict[str, float]) -> pd.DataFrame:
+    """The panel with draw ``i``'s replaced columns, Beta-noise rates and rescaled grades."""
+    scheme = base.scheme
     data = base.panel.data
-    if pert.cols or pert.cols_prev or pert.values or rescale:
-        data = data.copy()
-        for over, rows in ((pert.cols, base.data_row), (pert.cols_prev, base.prev_row)):
-            for c, arr in over.items():
-                ok = rows >= 0
-                col = data[c].to_numpy(dtype=float, copy=True)
-                col[rows[ok]] = np.broadcast_to(arr, (pert.size, base.n))[i][ok]
-                data[c] = col
-        for ind_id, arr in pert.values.items():
-            ind = scheme.indicators[ind_id]
-            num, den = ind.numerator[0], ind.denominator[0]
-            col = data[num].to_numpy(dtype=float, copy=True)
-            dv = data[den].to_numpy(dtype=float)[base.data_row]
-            col[base.data_row] = arr[i] * dv / ind.scale
-            data[num] = col
-        for ind_id, pts in rescale.items():
-            col = scheme.indicators[ind_id].column or ind_id
-            data[col] = data[col].to_numpy(dtype=float) / pts
-    return new_scheme, dataclasses.replace(base.panel, data=data, targets=targets)
+    if not (pert.cols or pert.cols_prev or pert.values or rescale):
+        return data
+    data = data.copy()
+    for over, rows in ((pert.cols, base.data_row), (pert.cols_prev, base.prev_row)):
+        for c, arr in over.items():
+            ok = rows >= 0
+            col = data[c].to_numpy(dtype=float, copy=True)
+            col[rows[ok]] = np.broadcast_to(arr, (pert.size, base.n))[i][ok]
+            data[c] = col
+    for ind_id, arr in pert.values.items():
+        ind = scheme.indicators[ind_id]
+        num, den = ind.numerator[0], ind.denominator[0]
+        col = data[num].to_numpy(dtype=float, copy=True)
+        dv = data[den].to_numpy(dtype=float)[base.data_row]
+        col[base.data_row] = arr[i] * dv / ind.scale
+        data[num] = col
+    for ind_id, pts in rescale.items():
+        col = scheme.indicators[ind_id].column or ind_id
+        data[col] = data[col].to_numpy(dtype=float) / pts
+    return data
 
 
 def _items_of(scheme: Scheme, node_id: str) -> list[str]:
