@@ -251,8 +251,24 @@ def simulate(
 
     _run(base, factors, u, np.arange(draws), seed, chunk, on_chunk, collect)
 
+    ranks = ranks[:, base.order]
+    tab = _units_table(base, ranks, acc, draws, top_k)
+    draws_tab = _draws_table(base, ginv, gsize, tau, shift_g, draws)
+    return Simulation(
+        units=tab,
+        draws=draws_tab,
+        ranks=ranks,
+        u=u,
+        factors=tuple(rf.id for rf in factors),
+        seed=seed,
+        top_k=top_k,
+    )
+
+
+def _units_table(base: Baseline, ranks: np.ndarray, acc: dict, draws: int, top_k: int) -> pd.DataFrame:
+    """:attr:`Simulation.units` from the draws' ranks (summary order) and the tallies."""
     order = base.order
-    ranks = ranks[:, order]
+    tiers = base.scheme.outcomes.tiers
     count = np.isfinite(ranks).sum(axis=0)
     sorted_ = np.sort(ranks, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -276,29 +292,25 @@ def simulate(
         tab[f"p_tier_{t.id}"] = acc["tier"][t_i][order] / draws
     if tiers:
         tab["p_no_award"] = 1.0 - acc["tier"].sum(axis=0)[order] / draws
-    for w_i, w in enumerate(wlist):
+    for w_i, w in enumerate(base.scheme.outcomes.warnings):
         tab[f"p_warning_{w.id}"] = acc["warn"][w_i][order] / draws
     tab["mean_abs_shift"] = acc["shift"][order] / draws
+    return tab
 
-    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(gs.size)])
-    draws_tab = pd.DataFrame(
+
+def _draws_table(base: Baseline, ginv, gsize, tau, shift_g, draws: int) -> pd.DataFrame:
+    """:attr:`Simulation.draws`: one row per draw and year × kind."""
+    n_groups = gsize.size
+    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(n_groups)])
+    return pd.DataFrame(
         {
-            "draw": np.repeat(np.arange(draws), gs.size),
+            "draw": np.repeat(np.arange(draws), n_groups),
             "year": np.tile(base.rows["year"].to_numpy()[first], draws),
             "kind": np.tile(base.rows["kind"].to_numpy()[first], draws),
             "units": np.tile(gsize, draws),
             "kendall_tau": tau.ravel(),
             "mean_abs_shift": shift_g.ravel(),
         }
-    )
-    return Simulation(
-        units=tab,
-        draws=draws_tab,
-        ranks=ranks,
-        u=u,
-        factors=tuple(rf.id for rf in factors),
-        seed=seed,
-        top_k=top_k,
     )
 
 
@@ -498,6 +510,30 @@ class LeaveOneOut:
         return self.summary
 
 
+LOO_SHIFT_COLUMNS = [
+    "node", "node_label", "node_type", "unit", "name", "year", "kind", "nominal_rank", "rank", "shift", "vetoed",
+]  # fmt: skip
+LOO_SUMMARY_COLUMNS = [
+    "node", "node_label", "node_type", "points", "year", "kind", "mean_abs_shift", "max_abs_shift", "n_moved",
+    "kendall_tau",
+]  # fmt: skip
+
+
+def _loo_nodes(scheme, nodes: list[str] | str | None) -> list[str]:
+    lines = {ln.id for ln in scheme.lines}
+    every = [nid for nid in scheme.nodes if nid not in lines]
+    if nodes is None:
+        return every
+    if nodes == "items":
+        return [it.id for _p, it in scheme.flat_items]
+    if nodes == "sections":
+        return [nid for nid in every if isinstance(scheme.nodes[nid], Section)]
+    bad = [x for x in nodes if x not in scheme.nodes or x in lines]
+    if bad:
+        raise ValueError(f"not a section or item of scheme '{scheme.id}': {', '.join(bad)}")
+    return list(nodes)
+
+
 def leave_one_out(base: Baseline, nodes: list[str] | str | None = None) -> LeaveOneOut:
     """Leave out each node in turn (it earns nothing and is never missed) and re-rank.
 
@@ -507,112 +543,81 @@ def leave_one_out(base: Baseline, nodes: list[str] | str | None = None) -> Leave
         The nodes to leave out; None: every section and item (not the lines).
     """
     scheme = base.scheme
-    lines = {ln.id for ln in scheme.lines}
-    every = [nid for nid in scheme.nodes if nid not in lines]
-    if nodes is None:
-        nodes = every
-    elif nodes == "items":
-        nodes = [it.id for _p, it in scheme.flat_items]
-    elif nodes == "sections":
-        nodes = [nid for nid in every if isinstance(scheme.nodes[nid], Section)]
-    else:
-        bad = [x for x in nodes if x not in scheme.nodes or x in lines]
-        if bad:
-            raise ValueError(f"not a section or item of scheme '{scheme.id}': {', '.join(bad)}")
+    nodes = _loo_nodes(scheme, nodes)
     k = len(scheme.flat_items)
-    d = len(nodes)
-    t = base.table()
-    nom = base.nominal()
-    pos0 = nom.position[0]
-    rank0 = nom.rank[0]
-    gs = np.unique(base.group)
-    ginv = np.searchsorted(gs, base.group)
-    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(gs.size)])
     shift_parts, summ_parts = [], []
-    for s in range(0, max(d, 1), 256):
+    for s in range(0, len(nodes), 256):
         chunk_nodes = nodes[s : s + 256]
-        if not chunk_nodes:
-            break
         pert = Perturbation(len(chunk_nodes), drop=np.zeros((len(chunk_nodes), k), dtype=bool))
         for i, nid in enumerate(chunk_nodes):
             pert.drop[i, node_items(scheme, nid)] = True
-        out = evaluate(base, pert)
-        pos = out.position
-        sh = pos - pos0
-        o = base.order
-        labels = [scheme.nodes[x].label for x in chunk_nodes]
-        types = ["section" if isinstance(scheme.nodes[x], Section) else "item" for x in chunk_nodes]
-        dd = len(chunk_nodes)
-        shift_parts.append(
-            pd.DataFrame(
-                {
-                    "node": np.repeat(chunk_nodes, base.n),
-                    "node_label": np.repeat(labels, base.n),
-                    "node_type": np.repeat(types, base.n),
-                    "unit": np.tile(t["unit"].to_numpy(), dd),
-                    "name": np.tile(t["name"].to_numpy(), dd),
-                    "year": np.tile(t["year"].to_numpy(), dd),
-                    "kind": np.tile(t["kind"].to_numpy(), dd),
-                    "nominal_rank": np.tile(rank0[o], dd),
-                    "rank": out.rank[:, o].ravel(),
-                    "shift": sh[:, o].ravel(),
-                    "vetoed": out.vetoed[:, o].ravel(),
-                }
-            )
-        )
-        tau = kendall_tau(pos0, pos, base.group)
-        for gi in range(gs.size):
-            cols = ginv == gi
-            a = np.abs(sh[:, cols])
-            summ_parts.append(
-                pd.DataFrame(
-                    {
-                        "node": chunk_nodes,
-                        "node_label": labels,
-                        "node_type": types,
-                        "points": [scheme.nodes[x].points for x in chunk_nodes],
-                        "year": base.rows["year"].to_numpy()[first[gi]],
-                        "kind": base.rows["kind"].to_numpy()[first[gi]],
-                        "mean_abs_shift": a.mean(axis=1),
-                        "max_abs_shift": a.max(axis=1),
-                        "n_moved": (a > 0).sum(axis=1),
-                        "kendall_tau": tau[:, gi],
-                    }
-                )
-            )
-    cols_s = [
-        "node",
-        "node_label",
-        "node_type",
-        "unit",
-        "name",
-        "year",
-        "kind",
-        "nominal_rank",
-        "rank",
-        "shift",
-        "vetoed",
-    ]
-    cols_m = [
-        "node",
-        "node_label",
-        "node_type",
-        "points",
-        "year",
-        "kind",
-        "mean_abs_shift",
-        "max_abs_shift",
-        "n_moved",
-        "kendall_tau",
-    ]
-    shifts = pd.concat(shift_parts, ignore_index=True) if shift_parts else pd.DataFrame(columns=cols_s)
-    summary = pd.concat(summ_parts, ignore_index=True) if summ_parts else pd.DataFrame(columns=cols_m)
+        shifts, summ = _loo_tables(base, chunk_nodes, evaluate(base, pert))
+        shift_parts.append(shifts)
+        summ_parts += summ
+    shifts = (
+        pd.concat(shift_parts, ignore_index=True) if shift_parts else pd.DataFrame(columns=LOO_SHIFT_COLUMNS)
+    )
+    summary = (
+        pd.concat(summ_parts, ignore_index=True) if summ_parts else pd.DataFrame(columns=LOO_SUMMARY_COLUMNS)
+    )
     # nodes that do not apply to a kind (another kind's line) move nobody there: keep only
     # the rows of the kinds the node belongs to
     kind_of_node = {nid: scheme.line_of(nid).unit_kind for nid in nodes}
     summary = summary[summary["kind"] == summary["node"].map(kind_of_node)].reset_index(drop=True)
     shifts = shifts[shifts["kind"] == shifts["node"].map(kind_of_node)].reset_index(drop=True)
-    return LeaveOneOut(shifts[cols_s], summary[cols_m])
+    return LeaveOneOut(shifts[LOO_SHIFT_COLUMNS], summary[LOO_SUMMARY_COLUMNS])
+
+
+def _loo_tables(
+    base: Baseline, chunk_nodes: list[str], out: Outcome
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Every unit's rank without each node, and per node and year × kind the summary rows."""
+    scheme = base.scheme
+    t = base.table()
+    nom = base.nominal()
+    pos0 = nom.position[0]
+    gs = np.unique(base.group)
+    ginv = np.searchsorted(gs, base.group)
+    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(gs.size)])
+    pos = out.position
+    sh = pos - pos0
+    o = base.order
+    labels = [scheme.nodes[x].label for x in chunk_nodes]
+    types = ["section" if isinstance(scheme.nodes[x], Section) else "item" for x in chunk_nodes]
+    dd = len(chunk_nodes)
+    shifts = pd.DataFrame(
+        {
+            "node": np.repeat(chunk_nodes, base.n),
+            "node_label": np.repeat(labels, base.n),
+            "node_type": np.repeat(types, base.n),
+            **{c: np.tile(t[c].to_numpy(), dd) for c in ("unit", "name", "year", "kind")},
+            "nominal_rank": np.tile(nom.rank[0][o], dd),
+            "rank": out.rank[:, o].ravel(),
+            "shift": sh[:, o].ravel(),
+            "vetoed": out.vetoed[:, o].ravel(),
+        }
+    )
+    tau = kendall_tau(pos0, pos, base.group)
+    summ = []
+    for gi in range(gs.size):
+        a = np.abs(sh[:, ginv == gi])
+        summ.append(
+            pd.DataFrame(
+                {
+                    "node": chunk_nodes,
+                    "node_label": labels,
+                    "node_type": types,
+                    "points": [scheme.nodes[x].points for x in chunk_nodes],
+                    "year": base.rows["year"].to_numpy()[first[gi]],
+                    "kind": base.rows["kind"].to_numpy()[first[gi]],
+                    "mean_abs_shift": a.mean(axis=1),
+                    "max_abs_shift": a.max(axis=1),
+                    "n_moved": (a > 0).sum(axis=1),
+                    "kendall_tau": tau[:, gi],
+                }
+            )
+        )
+    return shifts, summ
 
 
 # --------------------------------------------------------------------------- the whole analysis
