@@ -372,7 +372,6 @@ def sobol(
     n : int, optional
         Base samples (a power of 2; default the spec's ``sobol.n``).
     """
-    from SALib.analyze import sobol as sa
     from SALib.sample import sobol as ss
 
     factors = resolve(spec, base)
@@ -399,8 +398,20 @@ def sobol(
 
     _run(base, factors, X, None, seed, chunk, on_chunk, collect)
 
-    cl = spec.sobol.conf_level
-    rows = []
+    rows = _shift_indices(problem, y_shift, ids, spec, seed)
+    tab = pd.DataFrame(rows)
+    if per_unit:
+        unit_tab = _per_unit(base, y_pos[:, base.order], F, n, ids, spec, seed)
+        tab = pd.concat([tab, unit_tab], ignore_index=True)
+    tab["year"] = tab["year"].astype("Int64")
+    return SobolResult(tab[SOBOL_COLUMNS], n, m, ids, seed)
+
+
+def _shift_indices(problem: dict, y_shift: np.ndarray, ids, spec: Spec, seed: int) -> list[dict]:
+    """SALib's indices of the mean absolute rank shift, one row per factor (0 when it never varies)."""
+    from SALib.analyze import sobol as sa
+
+    F = len(ids)
     if np.ptp(y_shift) <= np.finfo(float).eps:
         s = {"S1": np.zeros(F), "S1_conf": np.zeros(F), "ST": np.zeros(F), "ST_conf": np.zeros(F)}
     else:
@@ -411,30 +422,14 @@ def sobol(
                 y_shift,
                 calc_second_order=False,
                 num_resamples=spec.sobol.num_resamples,
-                conf_level=cl,
+                conf_level=spec.sobol.conf_level,
                 seed=_nonzero_seed(seed),
             )
-    for c, fid in enumerate(ids):
-        rows.append(
-            {
-                "output": "mean_abs_shift",
-                "unit": "",
-                "name": "",
-                "year": pd.NA,
-                "kind": "",
-                "factor": fid,
-                "S1": float(s["S1"][c]),
-                "S1_conf": float(s["S1_conf"][c]),
-                "ST": float(s["ST"][c]),
-                "ST_conf": float(s["ST_conf"][c]),
-            }
-        )
-    tab = pd.DataFrame(rows)
-    if per_unit:
-        unit_tab = _per_unit(base, y_pos[:, base.order], F, n, ids, spec, seed)
-        tab = pd.concat([tab, unit_tab], ignore_index=True)
-    tab["year"] = tab["year"].astype("Int64")
-    return SobolResult(tab[SOBOL_COLUMNS], n, m, ids, seed)
+    blank = {"output": "mean_abs_shift", "unit": "", "name": "", "year": pd.NA, "kind": ""}
+    return [
+        {**blank, "factor": fid, **{key: float(s[key][c]) for key in ("S1", "S1_conf", "ST", "ST_conf")}}
+        for c, fid in enumerate(ids)
+    ]
 
 
 def _per_unit(base: Baseline, Y: np.ndarray, F: int, n: int, ids, spec: Spec, seed: int) -> pd.DataFrame:
