@@ -212,21 +212,11 @@ def simulate(
     draws = spec.draws if draws is None else int(draws)
     seed = spec.seed if seed is None else int(seed)
     top_k = spec.top_k if top_k is None else int(top_k)
-    n = base.n
     u = np.random.default_rng([seed, _DESIGN_TAG]).random((draws, len(factors)))
-    nom = base.nominal()
-    pos0 = nom.position[0]
+    pos0 = base.nominal().position[0]
     tiers = base.scheme.outcomes.tiers
-    wlist = base.scheme.outcomes.warnings
-    ranks = np.empty((draws, n), dtype=np.float32)
-    acc = {
-        "ranked": np.zeros(n),
-        "vetoed": np.zeros(n),
-        "top": np.zeros(n),
-        "shift": np.zeros(n),
-        "tier": np.zeros((len(tiers), n)),
-        "warn": np.zeros((len(wlist), n)),
-    }
+    ranks = np.empty((draws, base.n), dtype=np.float32)
+    acc = _tallies(base)
     gs = np.unique(base.group)
     ginv = np.searchsorted(gs, base.group)
     gsize = np.bincount(ginv, minlength=gs.size)
@@ -263,6 +253,17 @@ def simulate(
         seed=seed,
         top_k=top_k,
     )
+
+
+def _tallies(base: Baseline) -> dict[str, np.ndarray]:
+    """Per-unit counters over the draws: ranked, vetoed, in the top k, |shift|, tiers, warnings."""
+    n, out = base.n, base.scheme.outcomes
+    names = ("ranked", "vetoed", "top", "shift")
+    return {
+        **{x: np.zeros(n) for x in names},
+        "tier": np.zeros((len(out.tiers), n)),
+        "warn": np.zeros((len(out.warnings), n)),
+    }
 
 
 def _units_table(base: Baseline, ranks: np.ndarray, acc: dict, draws: int, top_k: int) -> pd.DataFrame:
