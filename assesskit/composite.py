@@ -9,7 +9,9 @@ Its pieces now live by layer:
   re-exported here;
 - analyses (``node_scores``, ``leave_level_out``, ``node_alpha``, ``uncertainty``,
   ``composite_counterpart``): :mod:`assesskit.analyses.composite`; effective weights:
-  :func:`assesskit.stats.diagnostics.effective_weights`. The old names here are deprecated
+  :func:`assesskit.stats.diagnostics.effective_weights` (``nominal_weight`` is the old
+  ``effective_weight``, ``effective_weight`` the old ``variance_share``; the deprecated
+  ``effective_weights`` here keeps the old columns). The old names here are deprecated
   aliases (a ``DeprecationWarning``), imported on first use so this module imports nothing
   above the kernel;
 - :func:`import_coinr`, which turns COINr's ``iData``/``iMeta`` into a scheme, stays here
@@ -44,7 +46,7 @@ _MOVED = {
     "leave_one_out": ("assesskit.analyses.composite", "leave_level_out"),
     "LeaveOneOut": ("assesskit.analyses.composite", "LeaveOneOut"),
     "cronbach_alpha": ("assesskit.analyses.composite", "node_alpha"),
-    "effective_weights": ("assesskit.analyses.composite", "composite_effective_weights"),
+    "effective_weights": ("assesskit.analyses.composite", "_legacy_effective_weights"),
     "uncertainty": ("assesskit.analyses.composite", "uncertainty"),
     "Uncertainty": ("assesskit.analyses.composite", "Uncertainty"),
     "composite_counterpart": ("assesskit.analyses.composite", "composite_counterpart"),

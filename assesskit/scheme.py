@@ -3,7 +3,9 @@
 A scheme is a tree ``scheme → lines → sections → items`` (sections may nest), plus the
 indicators the items read, scheme-level adjustments (bonuses and deductions), veto and
 eligibility conditions, and outcomes (award tiers, single-item awards, warnings).
-The YAML keys are exactly the field names of the models below; unknown keys are errors.
+The YAML keys are exactly the field names of the models below (the rule models come from
+the rule registry, :mod:`assesskit.kernel.rules`, and are importable from here too); unknown
+keys are errors.
 See the README ("Scheme files") for a worked example of every construct.
 """
 
@@ -654,8 +656,9 @@ def _check_ranges(s: Scheme) -> list[Problem]:
 
 
 # --------------------------------------------------------------------------- loading
-def _loc_to_path(raw: Any, loc: tuple) -> str:
-    """Render a pydantic error location with the ids of the nodes it passes through."""
+def error_path(raw: Any, loc: tuple) -> str:
+    """Render a pydantic error location with the ids of the nodes it passes through
+    (``lines › main › basic › pr › rule``), for messages about a YAML file."""
     parts: list[str] = []
     cur = raw
     for key in loc:
@@ -676,6 +679,9 @@ def _loc_to_path(raw: Any, loc: tuple) -> str:
             ):
                 parts.append(key)
     return SEP.join(parts)
+
+
+_loc_to_path = error_path  # its old private name
 
 
 def schemes_dir() -> Path:
@@ -712,7 +718,7 @@ def parse_scheme(raw: Any, where: str = "<scheme>") -> Scheme:
     except ValidationError as exc:
         probs = []
         for e in exc.errors():
-            path = _loc_to_path(raw, e["loc"])
+            path = error_path(raw, e["loc"])
             msg = e["msg"]
             if e["type"] == "extra_forbidden":
                 msg = f"unknown key '{e['loc'][-1]}'"

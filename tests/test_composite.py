@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from assesskit import DataError, SchemeError, score
 from assesskit.analyses.composite import (
-    composite_effective_weights,
     leave_level_out,
     node_alpha,
     node_scores,
@@ -25,6 +24,7 @@ from assesskit.datasets import load
 from assesskit.kernel.aggregate import aggregate, competition_ranks, normalise
 from assesskit.scheme import NormaliseRule, parse_scheme
 from assesskit.stats.diagnostics import cronbach_alpha as alpha_matrix
+from assesskit.stats.diagnostics import effective_weights
 
 nan = np.nan
 
@@ -208,10 +208,19 @@ def test_composite_parts_are_checked_at_load(change, message):
 def test_effective_weights_and_variance_shares_by_hand():
     data = small_data().assign(b=[1.0, 2, 3])  # complete: the variance shares add up to 1
     res = score(parse_scheme(yaml.safe_load(SMALL)), data)
-    ew = composite_effective_weights(res).set_index("item")
+    ew = effective_weights(res).set_index("item")
     # p1 weighs 3 of 4 and splits between ia and ib; p2 (1 of 4) is ic alone
-    np.testing.assert_allclose(ew.loc[["ia", "ib", "ic"], "effective_weight"], [0.375, 0.375, 0.25])
-    assert ew["variance_share"].sum() == pytest.approx(1)
+    np.testing.assert_allclose(ew.loc[["ia", "ib", "ic"], "nominal_weight"], [0.375, 0.375, 0.25])
+    # ia 0, 50, 100; ib (b 1, 2, 3 reversed) 100, 50, 0; ic 0, 50, 100 → p1 = 50 for all and
+    # index = 37.5, 50, 62.5 (var 156.25); cov(ia, index) = 625, cov(ib, index) = −625,
+    # cov(ic, index) = 625 → shares 0.375·4 = 1.5, −1.5, 0.25·4 = 1: ia and ib cancel out
+    np.testing.assert_allclose(ew.loc[["ia", "ib", "ic"], "effective_weight"], [1.5, -1.5, 1.0])
+    assert ew["effective_weight"].sum() == pytest.approx(1)
+    with pytest.warns(DeprecationWarning, match="composite.effective_weights is deprecated"):
+        from assesskit.composite import effective_weights as old
+    old = old(res).set_index("item")  # the old columns: the path product and the variance share
+    np.testing.assert_allclose(old.loc[["ia", "ib", "ic"], "effective_weight"], [0.375, 0.375, 0.25])
+    np.testing.assert_allclose(old.loc[["ia", "ib", "ic"], "variance_share"], [1.5, -1.5, 1.0])
 
 
 def test_weight_analyses_refuse_point_schemes():
@@ -289,11 +298,21 @@ def test_asem_leave_one_out_matches_reweighting_by_hand(asem):
 
 
 def test_asem_effective_weights_and_alpha(asem):
-    ew = composite_effective_weights(asem)
+    ew = effective_weights(asem)
     assert len(ew) == 49
     # Physical has 8 indicators, Conn 5 groups, Index 2 sub-indices: 1/8 · 1/5 · 1/2
-    assert ew.set_index("item").loc["LPI", "effective_weight"] == pytest.approx(1 / 80)
-    assert ew["effective_weight"].sum() == pytest.approx(1)
+    assert ew.set_index("item").loc["LPI", "nominal_weight"] == pytest.approx(1 / 80)
+    assert ew["nominal_weight"].sum() == pytest.approx(1)
+    # on an indicator nobody misses, the variance share is the old composite one
+    with pytest.warns(DeprecationWarning):
+        from assesskit.composite import effective_weights as old
+    complete = [it for it in ew["item"] if asem.points[it].notna().all()]
+    assert complete
+    np.testing.assert_allclose(
+        ew.set_index("item").loc[complete, "effective_weight"],
+        old(asem).set_index("item").loc[complete, "variance_share"],
+        rtol=1e-12,
+    )
     a = node_alpha(asem, "Conn")
     ns = node_scores(asem)
     assert a["alpha"][0] == pytest.approx(
@@ -454,7 +473,7 @@ def test_old_composite_names_are_deprecated_aliases_of_the_new_homes():
         "node_scores": ana.node_scores,
         "leave_one_out": ana.leave_level_out,
         "cronbach_alpha": ana.node_alpha,
-        "effective_weights": ana.composite_effective_weights,
+        "effective_weights": ana._legacy_effective_weights,
         "uncertainty": ana.uncertainty,
         "composite_counterpart": ana.composite_counterpart,
     }

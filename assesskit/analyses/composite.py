@@ -1,5 +1,6 @@
-"""Analyses of composite indices: node scores, leave-a-level-out, effective weights, α,
-uncertainty, and the composite counterpart of a point scheme.
+"""Analyses of composite indices: node scores, leave-a-level-out, α of a group, uncertainty,
+and the composite counterpart of a point scheme (effective weights of an index:
+:func:`assesskit.stats.diagnostics.effective_weights`).
 
 They re-aggregate the normalised scores of a :class:`~assesskit.scoring.ScoreResult` for
 many weight sets at once: draws × units × children arrays through the same
@@ -19,9 +20,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..kernel.aggregate import SEP, TreeNode, aggregate_tree, competition_ranks, normalise, tree_nodes
+from ..kernel.aggregate import (
+    SEP,
+    TreeNode,
+    aggregate_tree,
+    competition_ranks,
+    normalise,
+    path_weights,
+    tree_nodes,
+)
 from ..kernel.rules import NormaliseRule, rule_type
-from ..scheme import Section
+from ..scheme import Section, parse_scheme
 from ..stats.diagnostics import cronbach_alpha as alpha
 
 if TYPE_CHECKING:
@@ -175,8 +184,12 @@ def leave_level_out(res: ScoreResult, level: int, *, line: str | None = None) ->
     return LeaveOneOut(summary=summary, ranks=long)
 
 
-def composite_effective_weights(res: ScoreResult, *, line: str | None = None) -> pd.DataFrame:
-    """Each indicator's nominal and effective weight in the line's index.
+def _legacy_effective_weights(res: ScoreResult, *, line: str | None = None) -> pd.DataFrame:
+    """The deprecated ``assesskit.composite.effective_weights`` (its old columns, one release).
+
+    Use :func:`assesskit.stats.diagnostics.effective_weights`, which takes point and
+    composite schemes alike: its ``nominal_weight`` is the ``effective_weight`` below, its
+    ``effective_weight`` the ``variance_share`` (over the units with both values).
 
     ``effective_weight`` is the product of the relative weights from the item up to the line
     (COINr's ``get_eff_weights``: the indicator's share of an arithmetic index when no value
@@ -190,13 +203,7 @@ def composite_effective_weights(res: ScoreResult, *, line: str | None = None) ->
     sel, rows = _peer_groups(res, ln)
     index = {it.id: j for j, (_p, it) in enumerate(res.scheme.flat_items)}
     nodes = tree_nodes(ln, index)
-    parent = {c: i for i, nd in enumerate(nodes) for c in nd.children}
-    share = np.ones(len(nodes))
-    for i in range(len(nodes) - 2, -1, -1):  # parents come after children
-        p = parent[i]
-        siblings = [nodes[c].weight for c in nodes[p].children]
-        rel = nodes[i].weight / sum(siblings) if sum(siblings) > 0 else np.nan
-        share[i] = share[p] * (rel if nodes[p].aggregate != "sum" else 1.0)
+    share = path_weights(nodes)
     scores = aggregate_tree(nodes, _item_scores(res, sel), units=rows["unit"].to_numpy())[0]
     leaves = [i for i, nd in enumerate(nodes) if nd.item >= 0]
     frames = []
@@ -239,6 +246,19 @@ def node_alpha(res: ScoreResult, node: str, *, line: str | None = None) -> pd.Da
         x = g[kids].to_numpy(dtype=float)
         rows.append((y, node, len(kids), int((~np.isnan(x).any(axis=1)).sum()), alpha(x)))
     return pd.DataFrame(rows, columns=["year", "node", "n_children", "n_units", "alpha"])
+
+
+def _noisy_weights(
+    nodes: list[TreeNode], noise_by_level: dict[int, float], draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(draws, nodes) weights, uniform within ±factor of nominal at the noisy levels."""
+    w0 = np.array([nd.weight for nd in nodes])
+    levels = np.array([nd.level for nd in nodes])
+    noise = np.zeros(len(nodes))
+    for lv, f in noise_by_level.items():
+        noise[levels == lv] = f
+    u = rng.uniform(-1.0, 1.0, size=(draws, len(nodes)))
+    return w0 * (1.0 + u * noise)
 
 
 @dataclass(frozen=True)
@@ -317,13 +337,7 @@ def uncertainty(
                     x[:, j] = normalise(values[r.indicator][sel], group, r.model_copy(update={"scale": sc}))
         scores_by_alt.append(x)
     rng = np.random.default_rng(seed)
-    w0 = np.array([nd.weight for nd in nodes])
-    levels = np.array([nd.level for nd in nodes])
-    noise = np.zeros(len(nodes))
-    for lv, f in (weight_noise or {}).items():
-        noise[levels == lv] = f
-    u = rng.uniform(-1.0, 1.0, size=(draws, len(nodes)))
-    weights = w0 * (1.0 + u * noise)
+    weights = _noisy_weights(nodes, weight_noise or {}, draws, rng)
     choice = rng.integers(0, len(alts), size=draws)
     top = np.empty((draws, len(units)))
     for a, (agg, _sc) in enumerate(alts):
@@ -358,11 +372,12 @@ def composite_counterpart(
 ) -> tuple[Scheme, list[str]]:
     """The composite-index counterpart of a point scheme, for scoring both on the same data.
 
-    Every item whose indicator has a direction becomes a ``normalise`` item on the same
-    indicator, weighted by its points: ``threshold``, ``linear`` and ``bands`` take the
-    direction of their ``op``; ``per_case`` is −1 (more cases are worse); numeric
-    ``graded`` is +1. Items whose credit is not monotone in the indicator (``range``,
-    ``change``, label grades) keep their own rule, its credit put on the index's scale
+    Every item whose rule has a direction (:attr:`assesskit.rules.RuleType.direction`)
+    becomes a ``normalise`` item on the same indicator, weighted by its points:
+    ``threshold``, ``linear`` and ``bands`` take the direction of their ``op``; ``per_case``
+    is −1 (more cases are worse); numeric ``graded`` is +1; a ``curve`` its slope. Items
+    whose credit is not monotone in the indicator (``range``, ``change``, label grades, a
+    curve that rises and falls) keep their own rule, its credit put on the index's scale
     (× 100 for min-max onto [0, 100]; listed in the second return value). Every section
     aggregates by ``aggregation`` with its points as its weight. Categories, vetoes and
     outcomes are kept (tiers by count, warnings by rank), except vetoes on a missed item
@@ -375,44 +390,82 @@ def composite_counterpart(
     (Scheme, list of str)
         The counterpart, and the items that kept their own credit rule.
     """
-    from ..scheme import parse_scheme
-
     raw = scheme.model_dump(mode="json", exclude_none=True)
     kept_credit: list[str] = []
+    how = _Counterpart(scheme, normalisation, tuple(scale), aggregation, kept_credit)
+    lines = [ln for ln in (how.convert(ln, ()) for ln in raw["lines"]) if ln is not None]
+    for ln in lines:
+        ln.pop("weight", None)
+    kinds = {k: {kk: vv for kk, vv in v.items() if kk != "points"} for k, v in raw["kinds"].items()}
+    new = raw | {
+        "id": f"{scheme.id}_composite",
+        "label": f"{scheme.label}（综合指数对照）",
+        "label_en": f"{scheme.label_en or scheme.id} (composite-index counterpart)",
+        "assumptions": [
+            *raw.get("assumptions", []),
+            f"composite counterpart: items normalised by {normalisation} and aggregated by the weighted "
+            f"{aggregation} with their points as weights; adjustments left out",
+        ],
+        "kinds": kinds,
+        "missing": "drop",
+        "floor": None,
+        "lines": lines,
+        "adjustments": [],
+        **_kept_conditions(raw, lines),
+    }
+    return parse_scheme(new, where=f"{scheme.id} (composite counterpart)"), kept_credit
 
-    def convert(node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+
+@dataclass(frozen=True)
+class _Counterpart:
+    """How :func:`composite_counterpart` turns a point scheme's nodes (as dicts) into an index's."""
+
+    scheme: Scheme
+    normalisation: str
+    scale: tuple[float, float]
+    aggregation: str
+    kept_credit: list[str]
+
+    def convert(self, node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
         here = path + (node["id"],)
         if "items" not in node:
-            r = node["rule"]
-            how = rule_type(r["type"]).direction
-            direction = how(scheme.nodes[node["id"]].rule) if how is not None else 0
-            if direction == 0:  # no direction: keep the item's own credit, on the index's scale
-                top = scale[1] if normalisation == "minmax" else 1.0
-                kept_credit.append(f"{SEP.join(here)} ({r['type']}: its credit × {top:g})")
-                return {**node, "points": top, "weight": node["points"]}
-            rule: dict[str, Any] = {"type": "normalise", "indicator": r["indicator"], "method": normalisation}
-            if direction == -1:
-                rule["direction"] = -1
-            if normalisation == "minmax":
-                rule["scale"] = list(scale)
-            out = {k: node[k] for k in ("id", "label", "label_en") if k in node}
-            return (
-                out
-                | {"weight": node["points"], "rule": rule}
-                | ({"points": scale[1]} if normalisation == "minmax" else {})
-            )
-        kids = [c for c in (convert(c, here) for c in node["items"]) if c is not None]
+            return self.item(node, here)
+        kids = [c for c in (self.convert(c, here) for c in node["items"]) if c is not None]
         if not kids:
             return None
         out = {k: v for k, v in node.items() if k not in ("items", "points", "check_sum", "aggregate")}
-        out |= {"weight": node["points"], "aggregate": aggregation, "items": kids}
-        if normalisation == "minmax" and aggregation != "sum":
-            out["points"] = scale[1]
+        out |= {"weight": node["points"], "aggregate": self.aggregation, "items": kids}
+        if self.normalisation == "minmax" and self.aggregation != "sum":
+            out["points"] = self.scale[1]
         return out
 
-    lines = [ln for ln in (convert(ln, ()) for ln in raw["lines"]) if ln is not None]
-    for ln in lines:
-        ln.pop("weight", None)
+    def item(self, node: dict[str, Any], here: tuple[str, ...]) -> dict[str, Any]:
+        r = node["rule"]
+        how = rule_type(r["type"]).direction
+        direction = how(self.scheme.nodes[node["id"]].rule) if how is not None else 0
+        if direction == 0:  # no direction: keep the item's own credit, on the index's scale
+            top = self.scale[1] if self.normalisation == "minmax" else 1.0
+            self.kept_credit.append(f"{SEP.join(here)} ({r['type']}: its credit × {top:g})")
+            return {**node, "points": top, "weight": node["points"]}
+        rule: dict[str, Any] = {
+            "type": "normalise",
+            "indicator": r["indicator"],
+            "method": self.normalisation,
+        }
+        if direction == -1:
+            rule["direction"] = -1
+        if self.normalisation == "minmax":
+            rule["scale"] = list(self.scale)
+        out = {k: node[k] for k in ("id", "label", "label_en") if k in node}
+        return (
+            out
+            | {"weight": node["points"], "rule": rule}
+            | ({"points": self.scale[1]} if self.normalisation == "minmax" else {})
+        )
+
+
+def _kept_conditions(raw: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The vetoes and outcomes that keep their meaning in the counterpart."""
     kept = {it["id"] for ln in lines for it in _walk(ln)}
     # a veto on a missed item keeps its meaning only where the item kept its credit rule:
     # a normalised item is "met" only at the top of the scale
@@ -436,25 +489,7 @@ def composite_counterpart(
     for t in outcomes.get("tiers", []):
         t.pop("min_total", None)
     outcomes["tiers"] = [t for t in outcomes.get("tiers", []) if t.get("count")]
-    kinds = {k: {kk: vv for kk, vv in v.items() if kk != "points"} for k, v in raw["kinds"].items()}
-    new = raw | {
-        "id": f"{scheme.id}_composite",
-        "label": f"{scheme.label}（综合指数对照）",
-        "label_en": f"{scheme.label_en or scheme.id} (composite-index counterpart)",
-        "assumptions": [
-            *raw.get("assumptions", []),
-            f"composite counterpart: items normalised by {normalisation} and aggregated by the weighted "
-            f"{aggregation} with their points as weights; adjustments left out",
-        ],
-        "kinds": kinds,
-        "missing": "drop",
-        "floor": None,
-        "lines": lines,
-        "adjustments": [],
-        "vetoes": vetoes,
-        "outcomes": outcomes,
-    }
-    return parse_scheme(new, where=f"{scheme.id} (composite counterpart)"), kept_credit
+    return {"vetoes": vetoes, "outcomes": outcomes}
 
 
 def _walk(node: dict[str, Any]):

@@ -193,6 +193,23 @@ def tree_nodes(line: Section, item_index: dict[str, int]) -> list[TreeNode]:
     return out
 
 
+def path_weights(nodes: list[TreeNode]) -> np.ndarray:
+    """Each node's share of the line: the product of its relative weights up the tree.
+
+    A child's relative weight is its weight over its siblings' (1 under a node that adds up
+    points, where weights mean nothing); the line's share is 1. This is COINr's
+    ``get_eff_weights``: an indicator's share of an arithmetic index with nothing missing.
+    """
+    parent = {c: i for i, nd in enumerate(nodes) for c in nd.children}
+    share = np.ones(len(nodes))
+    for i in range(len(nodes) - 2, -1, -1):  # parents come after children; the line is last
+        p = nodes[parent[i]]
+        total = sum(nodes[c].weight for c in p.children)
+        rel = nodes[i].weight / total if total > 0 else np.nan
+        share[i] = share[parent[i]] * (rel if p.aggregate != "sum" else 1.0)
+    return share
+
+
 def aggregate_tree(
     nodes: list[TreeNode],
     item_scores: np.ndarray,
