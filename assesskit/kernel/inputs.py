@@ -137,7 +137,7 @@ class Inputs:
         Position of each scored row in ``panel.data``.
     credit : (k, n) float or None
         The rules' nominal credit (NaN where missing), when kept for many draws
-        (:meth:`with_credit`); None makes the kernel evaluate every rule.
+        (:func:`assesskit.kernel.with_credit`); None makes the kernel evaluate every rule.
     """
 
     scheme: Scheme
