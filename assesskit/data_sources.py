@@ -140,20 +140,21 @@ def _grades_long(scheme: Scheme, g: Table, gidx: pd.DataFrame, ok: pd.Series, pr
 
 def _grade_values(scheme: Scheme, g: Table, ind: str, grp: pd.DataFrame, spec: dict, probs: list[Problem]):
     scale, hi, labels, where_item = spec.get(ind, ("points", None, None, ind))
+    col = "grade" if "grade" in g.frame.columns else ind  # long form, or the wide form's item column
     if scheme.indicators[ind].kind == "label":
         lab = grp["grade"].astype(str).str.strip()
         bad = ~lab.isin(labels or [])
         for r, v in zip(grp["_row"][bad][:_LIMIT], lab[bad][:_LIMIT]):
-            probs.append(Problem(g.where(r, "grade"), f"grade {v!r} is not one of {labels} ({where_item})"))
+            probs.append(Problem(g.where(r, col), f"grade {v!r} is not one of {labels} ({where_item})"))
         return lab
     n = parse_numbers(grp["grade"])
     for r, e in zip(grp["_row"][n.bad][:_LIMIT], n.errors[n.bad][:_LIMIT]):
-        probs.append(Problem(g.where(r, "grade"), f"grade for {where_item}: {e}"))
+        probs.append(Problem(g.where(r, col), f"grade for {where_item}: {e}"))
     num = n.values
     if hi is not None:
         out = (num < 0) | (num > hi)
         for r, v in zip(grp["_row"][out][:_LIMIT], num[out][:_LIMIT]):
-            probs.append(Problem(g.where(r, "grade"), f"grade {v:g} for {where_item} must lie in 0–{hi:g}"))
+            probs.append(Problem(g.where(r, col), f"grade {v:g} for {where_item} must lie in 0–{hi:g}"))
     return num.astype(float)
 
 

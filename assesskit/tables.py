@@ -138,10 +138,18 @@ def _read_excel(p: Path) -> Table:
 
 
 def _read_parquet(p: Path) -> Table:
+    with open(p, "rb") as f:  # a Parquet file starts and ends with the magic bytes PAR1
+        head = f.read(4)
+        f.seek(max(p.stat().st_size - 4, 0))
+        tail = f.read(4)
+    if head != b"PAR1" or tail != b"PAR1" or p.stat().st_size < 12:
+        raise DataError(f"{p}: is not a valid Parquet file (it does not start and end with PAR1)")
     try:
         df = pd.read_parquet(p)
-    except (OSError, ImportError) as exc:
-        if isinstance(exc, OSError) and exc.errno is not None:
+    except ImportError:
+        raise DataError(f"{p}: reading Parquet needs pyarrow (pip install pyarrow)") from None
+    except OSError as exc:
+        if exc.errno is not None:
             raise DataError(f"{p}: cannot read the file ({exc.strerror})") from None
         raise DataError(f"{p}: is not a valid Parquet file ({exc})") from None
     except Exception as exc:  # pyarrow's ArrowInvalid and kin
@@ -151,23 +159,26 @@ def _read_parquet(p: Path) -> Table:
 
 def _decode(p: Path, raw: bytes, encoding: str | None) -> tuple[str, str]:
     """The file's text and the encoding it was read with."""
+    if encoding:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise DataError(f"{p}: unknown encoding '{encoding}' (try utf-8 or gbk)") from None
     bom = next((enc for mark, enc in _BOMS if raw.startswith(mark)), None)
     tries = [encoding] if encoding else [bom] if bom else ["utf-8-sig", "gb18030"]
+    # a file that is valid UTF-8 (and not plain ASCII) is UTF-8: a GBK text of any length
+    # is practically never valid UTF-8, so a declared GBK would give mojibake
+    utf8_instead = bool(encoding) and not _is_utf8(encoding) and not raw.isascii() and _decodes_as_utf8(raw)
+    if utf8_instead:
+        raise DataError(
+            f"{p}: the file is UTF-8 (it decodes as UTF-8 without error), not {encoding}; leave out --encoding"
+        )
     err: UnicodeDecodeError | None = None
     for enc in tries:
         try:
-            text = raw.decode(enc)
-        except LookupError:
-            raise DataError(f"{p}: unknown encoding '{enc}' (try utf-8 or gbk)") from None
+            return raw.decode(enc).removeprefix("\ufeff"), enc
         except UnicodeDecodeError as exc:
             err = exc
-            continue
-        if encoding and not _is_utf8(encoding) and not raw.isascii() and _decodes_as_utf8(raw):
-            raise DataError(
-                f"{p}: the file is UTF-8 (it decodes as UTF-8 without error), not {encoding}; "
-                "leave out --encoding"
-            )
-        return text.removeprefix("\ufeff"), enc
     assert err is not None
     raise DataError(
         f"{p}: cannot decode as {' or '.join(tries)} ({err.reason} at byte {err.start}); "
