@@ -243,12 +243,13 @@ def missing_grade_warnings(
     """One warning per graded item whose scored unit-years (of the item's kind) have no grade."""
     line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
     scored = data[scored_rows(scheme, data, years)]
+    of_kind = {k: (scored["kind"] == k).to_numpy() for k in set(line_kind.values())}
     out = []
     for path, item in scheme.flat_items:
         col = scheme.indicators[item.rule.indicator].column or item.rule.indicator
         if item.rule.type != "graded" or col not in scored.columns:
             continue
-        rows = scored[(scored["kind"] == line_kind[path[0]]) & scored[col].isna()]
+        rows = scored[of_kind[line_kind[path[0]]] & scored[col].isna().to_numpy()]
         if rows.empty:
             continue
         policy = item.missing or scheme.missing

@@ -72,7 +72,7 @@ def duplicates(t: Table, idx: pd.DataFrame, keys: list[str], probs: list[Problem
     """One problem per key that appears on several rows, naming the rows."""
     dup = idx.duplicated(keys, keep=False)
     if dup.any():
-        groups = idx[dup].groupby(keys, sort=True).groups
+        groups = idx[dup].groupby(keys[0] if len(keys) == 1 else keys, sort=True).groups
         for key, rows in list(groups.items())[:_LIMIT]:
             rows_txt = ", ".join(str(t.row(r)) for r in rows)
             key_txt = " / ".join(map(str, key if isinstance(key, tuple) else (key,)))
@@ -244,7 +244,7 @@ def scored_rows(scheme: Scheme, panel: pd.DataFrame, years: list[int] | None) ->
 
 def unit_years(rows: pd.DataFrame, limit: int = 10) -> str:
     """'A 2016, B 2016 … (12 in all)' for the unit and year columns of ``rows``."""
-    txt = [f"{u} {y}" for u, y in rows[["unit", "year"]].itertuples(index=False, name=None)][:limit]
+    txt = [f"{u} {y}" for u, y in rows[["unit", "year"]].head(limit).itertuples(index=False, name=None)]
     more = f" … ({len(rows)} in all)" if len(rows) > limit else ""
     return ", ".join(txt) + more
 
@@ -254,6 +254,7 @@ def _default_warnings(scheme, users, wide, panel, years, where: str, warns: list
     line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
     scored = panel[scored_rows(scheme, panel, years)]
     keys = pd.MultiIndex.from_frame(scored[["unit", "year"]])
+    of_kind = {k: (scored["kind"] == k).to_numpy() for k in set(line_kind.values())}
     for name, its in users.items():
         have = (
             wide[name].reindex(keys).to_numpy(dtype=float)
@@ -261,7 +262,7 @@ def _default_warnings(scheme, users, wide, panel, years, where: str, warns: list
             else np.full(len(keys), np.nan)
         )
         for path, it in its:
-            lacking = scored[np.isnan(have) & (scored["kind"] == line_kind[path[0]]).to_numpy()]
+            lacking = scored[np.isnan(have) & of_kind[line_kind[path[0]]]]
             if lacking.empty:
                 continue
             default = it.rule.target.default

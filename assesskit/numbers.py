@@ -69,29 +69,63 @@ def parse_numbers(cells: pd.Series) -> Numbers:
     Numbers
         Values and, per refused cell, the reason (see the module's docstring).
     """
-    errors = pd.Series("", index=cells.index, dtype=object)
+    n = len(cells)
+    errors = np.full(n, "", dtype=object)
     if cells.dtype.kind in "biuf":  # typed numbers (bool as 0/1)
-        values = cells.astype(float)
+        values = cells.to_numpy(dtype=float)
         inf = np.isinf(values)
-        errors[inf] = values[inf].map(lambda v: f"expected a finite number, got {v}")
-        return Numbers(values.where(~inf), errors)
-    obj = cells.astype(object)
-    is_text = obj.map(lambda v: isinstance(v, str)).astype(bool)  # Excel mixes str and numbers
-    # cells that are not text: numbers from Excel or a DataFrame (None/NaN is missing)
-    other = pd.to_numeric(obj.where(~is_text), errors="coerce").astype(float)
-    not_num = ~is_text & obj.notna() & other.isna()
-    errors[not_num] = obj[not_num].map(lambda v: f"expected a number, got {v!r}")
-    inf = ~is_text & np.isinf(other)
-    errors[inf] = other[inf].map(lambda v: f"expected a finite number, got {v}")
-    values = other.where(~inf)
-    if is_text.any():
-        text_values, text_errors = _parse_text(obj[is_text].astype(str))
-        values[is_text] = text_values
-        errors[is_text] = text_errors
-    return Numbers(values.astype(float), errors)
+        errors[inf] = [f"expected a finite number, got {v}" for v in values[inf]]
+        values = np.where(inf, np.nan, values)
+        return Numbers(pd.Series(values, index=cells.index), pd.Series(errors, index=cells.index))
+    obj = cells.to_numpy(dtype=object)
+    present = pd.notna(obj)
+    if pd.api.types.infer_dtype(obj, skipna=True) in ("string", "empty"):  # CSV: text or NaN
+        is_text = present
+    else:  # Excel mixes text and numbers
+        is_text = np.fromiter((isinstance(v, str) for v in obj), dtype=bool, count=n)
+    values = np.full(n, np.nan)
+    nontext = np.flatnonzero(present & ~is_text)
+    if nontext.size:  # numbers from Excel or a DataFrame (None/NaN is missing)
+        other = pd.to_numeric(pd.Series(obj[nontext]), errors="coerce").to_numpy(dtype=float)
+        values[nontext] = np.where(np.isinf(other), np.nan, other)
+        errors[nontext[np.isnan(other)]] = [
+            f"expected a number, got {v!r}" for v in obj[nontext[np.isnan(other)]]
+        ]
+        errors[nontext[np.isinf(other)]] = [
+            f"expected a finite number, got {v}" for v in other[np.isinf(other)]
+        ]
+    text = np.flatnonzero(is_text)
+    if text.size:
+        # fast path: what pandas' C parser reads as a finite number is a plain number (it
+        # knows no commas, underscores or hex); only the rest is looked at cell by cell
+        fast = _fast_floats(obj[text])
+        done = np.isfinite(fast)
+        values[text[done]] = fast[done]
+        slow = text[~done]
+        if slow.size:
+            v, e = _parse_slow(pd.Series(obj[slow]).astype(str))
+            values[slow], errors[slow] = v.to_numpy(dtype=float), e.to_numpy(dtype=object)
+    return Numbers(pd.Series(values, index=cells.index), pd.Series(errors, index=cells.index))
 
 
-def _parse_text(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _fast_floats(cells: np.ndarray) -> np.ndarray:
+    """Floats of text cells, NaN or ±inf where a cell needs a closer look.
+
+    numpy's conversion is the fastest, but it is Python's ``float``, which also reads
+    ``1_000`` and non-ASCII digits: it is used only on ASCII text without underscores.
+    """
+    joined = "".join(cells)
+    if joined.isascii() and "_" not in joined:
+        try:
+            with np.errstate(over="ignore"):
+                return cells.astype(float)
+        except ValueError:  # some cell is not a number: let pandas mark which
+            pass
+    with np.errstate(over="ignore"):
+        return pd.to_numeric(pd.Series(cells), errors="coerce").to_numpy(dtype=float)
+
+
+def _parse_slow(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     txt = raw.str.strip()
     missing = (txt == "") | txt.isin(MISSING_TOKENS)
     plain = txt.str.fullmatch(_PLAIN)

@@ -201,34 +201,52 @@ def _decodes_as_utf8(raw: bytes) -> bool:
 def _parse_csv(p: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
     """Cells as text (NaN where empty); blank lines skipped; ragged rows refused.
 
-    The stdlib reader rather than pandas: pandas pads a short row with empty cells
-    silently, and we must tell "empty" from "absent".
+    The stdlib reader counts each record's cells (pandas pads a short row with empty cells
+    silently, and we must tell "empty" from "absent"); pandas' C parser builds the frame.
     """
     try:
-        records = list(csv.reader(StringIO(text), skipinitialspace=True))
+        lens = np.fromiter(
+            (
+                len(r) if len(r) != 1 or r[0].strip() else 0
+                for r in csv.reader(StringIO(text), skipinitialspace=True)
+            ),
+            dtype=int,
+        )
     except csv.Error as exc:
         raise DataError(f"{p}: cannot read the CSV ({exc})") from None
-    lens = np.fromiter(map(len, records), dtype=int, count=len(records))
-    short = np.flatnonzero(lens == 1)
-    blank = lens == 0
-    blank[short] = [not records[i][0].strip() for i in short]  # a line of spaces
-    keep = np.flatnonzero(~blank)
+    keep = np.flatnonzero(lens > 0)
     if keep.size == 0:
         raise DataError(f"{p}: the file is empty (no header, no rows)")
-    header, body = records[keep[0]], keep[1:]
-    ragged = body[lens[body] != len(header)]
+    width, body = lens[keep[0]], keep[1:]
+    ragged = body[lens[body] != width]
     if ragged.size:
         shown = ", ".join(f"row {i + 1} has {lens[i]}" for i in ragged[:10])
         raise DataError(
-            f"{p}: ragged rows: the header has {len(header)} cells, but {shown}"
+            f"{p}: ragged rows: the header has {width} cells, but {shown}"
             + (f" (and {ragged.size - 10} more)" if ragged.size > 10 else "")
             + "; a cell with a comma must be quoted"
         )
-    frame = pd.DataFrame([records[i] for i in body], columns=range(len(header)), dtype=object)
-    if frame.empty:
-        frame = pd.DataFrame({j: pd.Series(dtype=object) for j in range(len(header))})
+    try:
+        frame = pd.read_csv(
+            StringIO(text),
+            header=None,
+            dtype=object,
+            keep_default_na=False,
+            na_values=[""],
+            skipinitialspace=True,
+            skip_blank_lines=True,
+        )
+    except Exception as exc:  # pandas' parser errors: name the file
+        raise DataError(f"{p}: cannot read the CSV ({exc})") from None
+    if len(frame) != keep.size:  # pandas and csv disagree on what is a line: trust csv
+        records = [
+            r for r in csv.reader(StringIO(text), skipinitialspace=True) if len(r) > 1 or (r and r[0].strip())
+        ]
+        frame = pd.DataFrame(records, dtype=object).replace("", np.nan)
+    header = ["" if pd.isna(h) else str(h) for h in frame.iloc[0]]
+    frame = frame.iloc[1:].reset_index(drop=True)
     frame.columns = header
-    return _blank_to_missing(frame), body + 1
+    return frame, body + 1
 
 
 def _blank_to_missing(df: pd.DataFrame) -> pd.DataFrame:
