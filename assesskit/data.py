@@ -42,11 +42,6 @@ __all__ = ["ALIASES", "FEW_BIRTHS", "SEP_ITEM", "Panel", "Table", "read_panel", 
 
 _SEX_COUNTS = ("births", "male_births", "female_births")
 
-# old private names, still imported by other modules
-_as_table = as_table
-_to_numeric = numeric_column
-_index_cols = index_cols
-_duplicates = duplicates
 
 
 @dataclass(frozen=True)
