@@ -43,7 +43,6 @@ __all__ = ["ALIASES", "FEW_BIRTHS", "SEP_ITEM", "Panel", "Table", "read_panel", 
 _SEX_COUNTS = ("births", "male_births", "female_births")
 
 
-
 @dataclass(frozen=True)
 class Panel:
     """Validated inputs for scoring, one row per unit and year.

@@ -114,12 +114,14 @@ def _indicator_checks(scheme, ind_id, ind, t, idx, numeric, probs, warns) -> Non
             val = num * ind.scale / den
         where_col = ind.numerator[0].lstrip("-")
         what = f"{ind_id} = {_terms(ind.numerator)} / {_terms(ind.denominator)} × {ind.scale:g}"
+        overflow = np.isinf(val) & (den != 0)  # x / 0 is checked by the range below, as before
         _reported_rate(ind_id, what, val, t, idx, probs, warns)
     else:
         col = ind.column or ind_id
         if col not in numeric:
             return
         val, where_col, what = numeric[col], col, col
+        overflow = np.isinf(val)
         if ind.is_rate:
             warns.append(
                 Problem(
@@ -129,12 +131,12 @@ def _indicator_checks(scheme, ind_id, ind, t, idx, numeric, probs, warns) -> Non
                     "warning",
                 )
             )
-    _each(probs, t, np.isinf(val), where_col, lambda i: f"{what} is not finite (the numbers are too large)")
+    _each(probs, t, overflow, where_col, lambda i: f"{what} is not finite (the numbers are too large)")
     if ind.min is not None:
         _each(
             probs,
             t,
-            val < ind.min,
+            (val < ind.min) & ~overflow,
             where_col,
             lambda i: f"{what} is {val.iloc[i]:.4g}, below its minimum {ind.min:g}",
         )
@@ -143,7 +145,7 @@ def _indicator_checks(scheme, ind_id, ind, t, idx, numeric, probs, warns) -> Non
         _each(
             probs,
             t,
-            (val > lim) & ~np.isinf(val),
+            (val > lim) & ~overflow,
             where_col,
             lambda i: f"{what} is {val.iloc[i]:.4g}, above its maximum {lim:g}",
         )
