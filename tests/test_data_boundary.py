@@ -314,3 +314,18 @@ def test_coinr_ucode_na_stays_an_id():
     idata.loc[0, "uCode"] = None
     with pytest.raises(DataError, match=r"row 2, column 'uCode': the unit code is empty"):
         import_coinr(idata, imeta)
+
+
+def test_parquet_gives_the_same_panel_and_refuses_infinity(tmp_path, mini):
+    pytest.importorskip("pyarrow")
+    df = pd.read_csv(FIX / "mini.csv")
+    p = tmp_path / "p.parquet"
+    df.to_parquet(p)
+    pd.testing.assert_frame_equal(read_panel(mini, p).data, read_panel(mini, FIX / "mini.csv").data)
+    df["births"] = df["births"].astype(float)
+    df.loc[1, "births"] = np.inf
+    df.to_parquet(p)
+    with pytest.raises(
+        DataError, match=r"p.parquet, row 3, column 'births': expected a finite number, got inf"
+    ):
+        read_panel(mini, p)
