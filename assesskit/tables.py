@@ -109,6 +109,8 @@ def read_table(path: str | os.PathLike, *, encoding: str | None = None) -> Table
         raise DataError(f"{p}: no such file")
     if p.is_dir():
         raise DataError(f"{p}: is a folder, not a file; give the table's file")
+    if not os.access(p, os.R_OK):
+        raise DataError(f"{p}: cannot read the file (Permission denied)")
     suffix = p.suffix.lower()
     try:
         if suffix in _EXCEL:

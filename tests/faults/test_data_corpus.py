@@ -521,3 +521,31 @@ def test_coinr_ucode_na_is_kept(tmp_path):
     assert_success(run_cli(args))
     data = read_out(out, "data.csv")
     assert list(data.unit[:2]) == ["NA", "null"] and data.unit.str.len().min() > 0
+
+
+def test_unreadable_workbook_is_not_called_corrupt(inputs, tmp_path):
+    p = tmp_path / "in" / "units.xlsx"
+    pd.read_csv(inputs["units"]).to_excel(p, index=False)
+    inputs["units"] = p
+    p.chmod(0)
+    try:
+        if os.access(p, os.R_OK):
+            pytest.skip("running as a user who can read a chmod-000 file (root)")
+        got = run_cli(score_args(inputs, tmp_path / "out"))
+        assert_clean_failure(got, code=2, names=["units.xlsx", "cannot read the file", "Permission denied"])
+    finally:
+        p.chmod(0o644)
+
+
+def test_excel_units_are_read_as_written(inputs, tmp_path, previous):
+    p = tmp_path / "in" / "units.xlsx"
+    pd.read_csv(inputs["units"], keep_default_na=False).replace({"T01": "NA"}).to_excel(p, index=False)
+    rename_unit({k: v for k, v in inputs.items() if k != "units"}, "T01", "NA")
+    inputs["units"] = p
+    _, out = _score_ok(inputs, tmp_path)
+    s = read_out(out, "summary.csv").set_index(["unit", "year"])
+    assert s.loc[("NA", 2011), "name"] == "甲镇"
+    assert (
+        s.loc[("NA", 2011), "total"]
+        == read_out(previous, "summary.csv").set_index(["unit", "year"]).loc[("T01", 2011), "total"]
+    )
