@@ -1,0 +1,1 @@
+"""The kernel layer: the rule registry and the normalisation/aggregation kernels."""
