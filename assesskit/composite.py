@@ -134,6 +134,11 @@ def import_coinr(
     from .numbers import parse_numbers  # one strict reading of numbers: no inf/nan, no decimal commas
 
     meta = imeta.reset_index(drop=True).copy()
+    # iMeta written by R marks the root's Parent (and an absent Unit) as NA; tables are read
+    # as written, so NA is read as "none" here — unless an aggregate is really called NA
+    for c in ("Parent", "Unit"):
+        if c in meta.columns and not (c == "Parent" and "NA" in set(meta["iCode"].astype(str))):
+            meta[c] = meta[c].astype(object).where(meta[c].astype(object) != "NA", None)
     idata = idata.reset_index(drop=True)
     raw_weight = meta["Weight"].copy()
     for c in ("Level", "Direction", "Weight"):  # tables read as text (read_table) become numbers

@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import io
 import json
+import math
 import os
 import shutil
 import zipfile
@@ -549,3 +550,29 @@ def test_excel_units_are_read_as_written(inputs, tmp_path, previous):
         s.loc[("NA", 2011), "total"]
         == read_out(previous, "summary.csv").set_index(["unit", "year"]).loc[("T01", 2011), "total"]
     )
+
+
+def test_coinr_tables_written_by_r_are_imported(tmp_path):
+    """The bundled iData/iMeta as R writes them: NA for a missing value and the root's Parent."""
+    ref = Path(assesskit.__file__).parent / "datasets" / "reference"
+    out = tmp_path / "coinr_out"
+    args = [
+        "import-coinr",
+        "--idata",
+        ref / "asem_idata.csv",
+        "--imeta",
+        ref / "asem_imeta.csv",
+        "--out",
+        out,
+    ]
+    assert_success(run_cli(args + ["--id", "asem"]))
+    data = pd.read_csv(out / "data.csv", encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+    raw = pd.read_csv(ref / "asem_idata.csv", keep_default_na=False)
+    assert list(data.unit) == list(raw.uCode)
+    ita, ita_raw = data.set_index("unit").loc["ITA"], raw.set_index("uCode").loc["ITA"]
+    na = [c for c in data.columns if c in raw.columns and ita_raw[c] == "NA"]
+    assert na and all(math.isnan(ita[c]) for c in na)  # R's NA is a missing value
+    given = [
+        c for c in data.columns if c in raw.columns and c not in na and c not in ("uName", "uCode", "Time")
+    ]
+    assert given and all(ita[c] == float(ita_raw[c]) for c in given)  # numbers as written
