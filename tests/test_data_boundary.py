@@ -317,7 +317,7 @@ def test_coinr_ucode_na_stays_an_id():
 
 
 def test_parquet_gives_the_same_panel_and_refuses_infinity(tmp_path, mini):
-    pytest.importorskip("pyarrow")
+    pytest.importorskip("pyarrow.parquet")
     df = pd.read_csv(FIX / "mini.csv")
     p = tmp_path / "p.parquet"
     df.to_parquet(p)
