@@ -11,7 +11,6 @@ accepted case asserts the values read.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import math
@@ -27,24 +26,12 @@ import pytest
 
 import assesskit
 from tests.faults.harness import (
-    CliOutcome,
     assert_clean_failure,
     assert_previous_or_nothing,
     assert_success,
+    run_cli,
     snapshot,
 )
-from tests.faults.harness import run_cli as _run_cli
-
-
-def run_cli(args) -> CliOutcome:
-    """The harness's run, without the SystemExit that click 8.5's CliRunner keeps in
-    ``exc_info`` on a normal exit (reported to the lead; drop once the harness ignores it)."""
-    out = _run_cli(args)
-    last = out.exception.strip().splitlines()[-1:] if out.exception else []
-    if last and last[0].startswith("SystemExit"):
-        out = dataclasses.replace(out, exception="")
-    return out
-
 
 EX = Path(assesskit.__file__).parent / "datasets" / "examples" / "district_1000"
 ROLES = {"data": "panel.csv", "units": "units.csv", "targets": "targets.csv", "grades": "grades.csv"}
