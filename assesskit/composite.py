@@ -131,10 +131,18 @@ def import_coinr(
             "cannot import the COINr tables:",
             [Problem("aggregation", f"'{aggregation}' is not one of {AGGREGATES}")],
         )
+    from .numbers import parse_numbers  # one strict reading of numbers: no inf/nan, no decimal commas
+
     meta = imeta.reset_index(drop=True).copy()
+    # iMeta written by R marks the root's Parent (and an absent Unit) as NA; tables are read
+    # as written, so NA is read as "none" here — unless an aggregate is really called NA
+    for c in ("Parent", "Unit"):
+        if c in meta.columns and not (c == "Parent" and "NA" in set(meta["iCode"].astype(str))):
+            meta[c] = meta[c].astype(object).where(meta[c].astype(object) != "NA", None)
+    idata = idata.reset_index(drop=True)
     raw_weight = meta["Weight"].copy()
     for c in ("Level", "Direction", "Weight"):  # tables read as text (read_table) become numbers
-        meta[c] = pd.to_numeric(meta[c], errors="coerce")
+        meta[c] = parse_numbers(meta[c]).values
     types = meta["Type"].astype(str)
     for i in np.flatnonzero(~types.isin(["Indicator", "Aggregate", "Group", "Denominator", "Other"])):
         probs.append(Problem(f"{fm}, row {i + 2}, Type", f"'{types[i]}' is not a COINr type"))
@@ -181,8 +189,11 @@ def import_coinr(
         )
     if "Time" not in idata.columns and year is None:
         probs.append(Problem(fi, "no 'Time' column: give the year (--year)"))
+    ucode = idata["uCode"].astype(object)
+    for i in np.flatnonzero((ucode.isna() | (ucode.astype(str).str.strip() == "")).to_numpy())[:20]:
+        probs.append(Problem(f"{fi}, row {i + 2}, column 'uCode'", "the unit code is empty"))
     if "Time" in idata.columns:
-        t = pd.to_numeric(idata["Time"], errors="coerce")
+        t = parse_numbers(idata["Time"]).values
         for i in np.flatnonzero((t.isna() | (t % 1 != 0)).to_numpy())[:20]:
             probs.append(
                 Problem(f"{fi}, row {i + 2}, Time", f"expected a whole year, got {idata['Time'].iloc[i]!r}")
@@ -203,16 +214,12 @@ def import_coinr(
     for i in np.flatnonzero(dup.to_numpy())[:20]:
         probs.append(Problem(f"{fi}, row {i + 2}", f"unit '{idata['uCode'].iloc[i]}' appears twice"))
     ind_codes = [str(c) for c in tree.loc[tree["Type"] == "Indicator", "iCode"] if str(c) in idata.columns]
-    values = idata[ind_codes].apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() & idata[ind_codes].notna()
-    for r, c in zip(*np.nonzero(bad.to_numpy()), strict=True):
+    parsed = {c: parse_numbers(idata[c]) for c in ind_codes}
+    values = pd.DataFrame({c: n.values for c, n in parsed.items()}, index=idata.index, columns=ind_codes)
+    errors = pd.DataFrame({c: n.errors for c, n in parsed.items()}, index=idata.index, columns=ind_codes)
+    for r, c in zip(*np.nonzero((errors != "").to_numpy()), strict=True):
         if len(probs) < 50:
-            probs.append(
-                Problem(
-                    f"{fi}, row {r + 2}, column '{ind_codes[c]}'",
-                    f"expected a number, got {idata[ind_codes[c]].iloc[r]!r}",
-                )
-            )
+            probs.append(Problem(f"{fi}, row {r + 2}, column '{ind_codes[c]}'", errors.iat[r, c]))
     if probs:
         raise DataError(f"cannot import {fi} and {fm}:", probs)
 
@@ -251,9 +258,9 @@ def import_coinr(
     line.pop("weight")
     data = pd.DataFrame(
         {
-            "unit": idata["uCode"].astype(str),
+            "unit": idata["uCode"].astype(str).str.strip(),
             "name": (idata["uName"] if "uName" in idata.columns else idata["uCode"]).astype(str),
-            "year": pd.to_numeric(idata["Time"]).astype(int) if "Time" in idata.columns else int(year),
+            "year": parse_numbers(idata["Time"]).values.astype(int) if "Time" in idata.columns else int(year),
         }
     )
     data = pd.concat([data, values.reset_index(drop=True)], axis=1)
