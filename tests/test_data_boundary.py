@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from assesskit import DataError, load_scheme, parse_scheme, read_table
-from assesskit.composite import import_coinr
 from assesskit.data import read_panel
+from assesskit.importers import import_coinr
 from assesskit.numbers import decimals, parse_numbers
 
 from .conftest import FIX
