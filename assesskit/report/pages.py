@@ -165,14 +165,30 @@ def table_html(
 
 
 def figure_html(fig, alt: str) -> Html:
-    """Render a matplotlib figure to an embedded PNG (no version metadata) and close it."""
+    """Render a matplotlib figure (or the figure of an Axes) to an embedded PNG and close it.
+
+    The PNG carries no version metadata (so pages are byte-identical across runs). Under the
+    image, a note lists what the figure left out and why
+    (:func:`assesskit.plotting.left_out`), so odd data is never dropped silently.
+    """
     import matplotlib.pyplot as plt
 
+    from ..plotting import left_out
+
+    fig = getattr(fig, "figure", fig)
+    missing = [line for ax in fig.axes for line in left_out(ax)]
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=FIG_DPI, metadata={"Software": None})
     plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return Html(f'<figure class="ak-fig"><img alt="{esc(alt)}" src="data:image/png;base64,{data}"></figure>')
+    caption = (
+        '<figcaption class="ak-left-out">left out: ' + "; ".join(esc(x) for x in missing) + "</figcaption>"
+        if missing
+        else ""
+    )
+    return Html(
+        f'<figure class="ak-fig"><img alt="{esc(alt)}" src="data:image/png;base64,{data}">{caption}</figure>'
+    )
 
 
 def _plot_safe(text: object) -> str:
