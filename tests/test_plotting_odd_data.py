@@ -43,7 +43,7 @@ def test_forest_plot_with_a_big_unit_without_girls_draws_the_others_and_says_why
     edge = 1.05 * float(t.loc[t.unit != "many_boys", "srb_upper"].max())
     marker = [ln for ln in ax.lines if ln.get_marker() == ">"][0]
     assert marker.get_xdata()[0] == pytest.approx(edge)
-    assert f"from {edge:.1f} on" in lines[0]
+    assert lines[0].endswith(f"lies beyond the axis: drawn at the right edge {edge:.1f})")
 
 
 def test_forest_plot_names_rows_without_an_interval():
@@ -111,3 +111,17 @@ def test_bunching_names_unit_years_without_a_rate():
     )
     ax = plot_bunching(d, target=98)
     assert left_out(ax) == ["b 2010 — no rate"]
+
+
+def test_forest_plot_draws_a_small_unit_without_girls_from_its_lower_limit():
+    t = sex_ratio(births([("three_boys", 2010, 3, 0), ("b", 2010, 500, 480)]))
+    ax = plot_srb_intervals(t, national=False)
+    # Wilson lower limit of 3/3 at 95%: n / (n + z²) = 3 / (3 + 1.959964²) = 0.438494 → SRB 78.09
+    z2 = 1.959964**2
+    p = 3 / (3 + z2)
+    marker = [ln for ln in ax.lines if ln.get_marker() == ">"][0]
+    assert marker.get_xdata()[0] == pytest.approx(100 * p / (1 - p), rel=1e-5)
+    assert left_out(ax) == [
+        "three_boys 2010 — no female births: the sex ratio is undefined "
+        f"(drawn as its lower limit {100 * p / (1 - p):,.1f}, open to the right)"
+    ]

@@ -170,8 +170,12 @@ def plot_srb_intervals(
         note_left_out(
             ax,
             [
-                f"{line} (only its lower limit {v:,.1f} is drawn, from {min(v, cap):.1f} on)"
-                for line, v in zip(_left_out_lines(d[~defined], unit, "no estimate"), lo[~defined])
+                f"{line} (drawn as its lower limit {v:,.1f}, open to the right)"
+                if v <= cap
+                else f"{line} (its lower limit {v:,.1f} lies beyond the axis: drawn at the right edge {cap:.1f})"
+                for line, v in zip(
+                    _left_out_lines(d[~defined], unit, "no estimate"), d["srb_lower"][~defined]
+                )
             ],
         )
     if not len(d):
@@ -190,7 +194,6 @@ def plot_srb_intervals(
         for tick, u in zip(ax.get_yticklabels(), d[unit]):
             if u in marked:
                 tick.set_color(_FLAG_COLOUR)
-                tick.set_fontweight("bold")
     ax.set_xlabel(label("出生人口性别比（女=100）", "sex ratio at birth (boys per 100 girls)"))
     title_year = f" {year}" if year is not None else ""
     ax.set_title(label(f"出生人口性别比{title_year}", f"Sex ratio at birth{title_year}"))
