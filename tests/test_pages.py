@@ -188,3 +188,31 @@ def test_overview_and_unit_pages_build_with_odd_data(tmp_path):
     assert "left out: nanhai 2010 — no female births: the sex ratio is undefined" in shunde
     overview = (tmp_path / "out" / "2009" / "overview.html").read_text(encoding="utf-8")
     assert "left out: chancheng 2009 — " in overview
+
+
+@pytest.mark.parametrize(
+    ("page", "method", "images"),
+    [
+        ("unit", "sections", 1),
+        ("unit", "trend", 1),
+        ("unit", "srb", 2),
+        ("unit", "compliance", 1),
+        ("unit", "quality", 0),
+        ("overview", "funnels", 2),
+        ("overview", "heterogeneity", 0),
+        ("overview", "trends", 0),
+        ("overview", "quality", 1),
+        ("overview", "diagnostics", None),
+        ("compare", "correlation", 0),
+    ],
+)
+def test_old_page_methods_are_deprecated_aliases(ctx, page, method, images):
+    if page == "unit":
+        obj = UnitPage(ctx, "shunde", 2010)
+    elif page == "overview":
+        obj = OverviewPage(ctx, 2010)
+    else:
+        obj = ComparisonPage(ctx, ctx, 2010)
+    with pytest.warns(DeprecationWarning, match=rf"\.{method}\(\) is deprecated"):
+        html = getattr(obj, method)().html
+    assert html.count("<img ") == images if images is not None else "<h3>Targets</h3>" in html

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ReportError
+from .present_legacy import ComparisonPageAliases
 from .tables import Html, esc, figure_html, table_html
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 __all__ = ["ComparisonPage"]
 
 
-class ComparisonPage:
+class ComparisonPage(ComparisonPageAliases):
     """Two schemes (or a scheme and its variant) on the same data, one year.
 
     Parameters

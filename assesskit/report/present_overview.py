@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import AssessKitError, ReportError, SchemeError
+from .present_legacy import OverviewPageAliases
 from .tables import Html, esc, figure_html, note, table_html
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ _TREND_COLUMNS = {"measure": "measure", "name": "unit", "first_year": "from", "l
 _TREND_COLUMNS |= {"pooled": "pooled", "z": "z", "p_value": "p", "direction": "direction", "note": "note"}
 
 
-class OverviewPage:
+class OverviewPage(OverviewPageAliases):
     """The blocks of one year's overview.
 
     Parameters

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import ReportError
+from .present_legacy import UnitPageAliases
 from .tables import Html, esc, fmt, note, table_html
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["UnitPage"]
 
 
-class UnitPage:
+class UnitPage(UnitPageAliases):
     """The blocks of one unit's report for one year.
 
     Parameters
