@@ -216,3 +216,20 @@ def test_old_page_methods_are_deprecated_aliases(ctx, page, method, images):
     with pytest.warns(DeprecationWarning, match=rf"\.{method}\(\) is deprecated"):
         html = getattr(obj, method)().html
     assert html.count("<img ") == images if images is not None else "<h3>Targets</h3>" in html
+
+
+def test_the_code_hash_covers_what_the_templates_compute_and_draw_with():
+    from assesskit.report.pages import template_modules
+    from assesskit.report.runner import code_files
+
+    names = {m.__name__ for m in template_modules()}
+    assert {"assesskit.stats", "assesskit.sensitivity", "assesskit.plotting.scores"} <= names
+    root = Path(__file__).resolve().parents[1] / "assesskit"
+    files = {p.relative_to(root).as_posix() for p in code_files()}
+    expected = {
+        "plotting/scores.py",
+        "report/tables.py",
+        "report/present_unit.py",
+        "report/present_compare.py",
+    }
+    assert expected | {"report/present_overview.py", "sensitivity/compare.py", "stats/trends.py"} <= files

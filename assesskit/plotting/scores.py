@@ -46,7 +46,8 @@ def plot_section_shares(
         ``share_peer_median`` (fractions of the section's maximum), e.g.
         :meth:`assesskit.report.UnitPage.section_shares`.
     unit_label : str
-        Legend text of the unit's bars.
+        Legend text of the unit's bars (matplotlib text: escape ``$``, e.g. use
+        :attr:`ReportContext.plot_names <assesskit.report.ReportContext.plot_names>`).
     title : str, optional
     ax : matplotlib Axes, optional
 
@@ -61,7 +62,7 @@ def plot_section_shares(
     bad = ~np.isfinite(share)
     note_left_out(ax, [f"section {lab} — no maximum to share" for lab in table["label"][bad]])
     y = np.arange(len(table))[::-1]
-    ax.barh(y + 0.2, np.nan_to_num(share) * 100, height=0.4, color=_OWN, label=_safe(unit_label))
+    ax.barh(y + 0.2, np.nan_to_num(share) * 100, height=0.4, color=_OWN, label=unit_label)
     peer = np.nan_to_num(table["share_peer_median"].to_numpy(dtype=float)) * 100
     ax.barh(y - 0.2, peer, height=0.4, color=_PEER, label=label("同类中位数", "peer median"))
     en = table["label_en"] if "label_en" in table.columns else table["label"]
@@ -133,9 +134,11 @@ def plot_rank_changes(
     year, kind : optional
         The group drawn (default: the latest year, the most numerous kind).
     labels : (str, str)
-        The two schemes' names under the axis.
+        The two schemes' names under the axis (matplotlib text).
     names : mapping, optional
-        Display names by unit id.
+        Display names by unit id, as matplotlib text (``$`` escaped, e.g.
+        :attr:`ReportContext.plot_names <assesskit.report.ReportContext.plot_names>`); ids
+        without a name are escaped here.
     title : str, optional
     ax : matplotlib Axes, optional
 
@@ -161,11 +164,12 @@ def plot_rank_changes(
         ys = np.array([a, b])
         ok = np.isfinite(ys)
         ax.plot(xs[ok], ys[ok], "o-", color=_MOVED if m else _STILL, lw=1.2)
-        ax.text(xs[ok][-1] + 0.04, ys[ok][-1], _safe(names.get(u, u)), va="center", fontsize=7)
+        text = names[u] if u in names else _safe(u)  # given names are the caller's, as matplotlib text
+        ax.text(xs[ok][-1] + 0.04, ys[ok][-1], text, va="center", fontsize=7)
     if not (~neither).any():
         nothing_to_draw(ax, "no unit is ranked")
     ax.invert_yaxis()
-    ax.set_xticks([0, 1], [_safe(labels[0]), _safe(labels[1])])
+    ax.set_xticks([0, 1], list(labels))
     ax.set_xlim(-0.15, 1.6)
     ax.set_ylabel(label("名次", "rank"))
     ax.set_title(

@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..exceptions import ReportError
 from .present_legacy import ComparisonPageAliases
-from .tables import Html, esc, figure_html, table_html
+from .tables import Html, esc, figure_html, plot_safe, table_html
 
 if TYPE_CHECKING:
     from ..sensitivity.compare import Comparison
@@ -85,19 +85,22 @@ class ComparisonPage(ComparisonPageAliases):
 
     def rank_figures(self) -> Html:
         """One rank-change figure per kind (:func:`~assesskit.plotting.scores.plot_rank_changes`)."""
+        from ..plotting import label
         from ..plotting.scores import plot_rank_changes
 
         out = Html("")
         for kind in self.kinds:
             k = self.a.scheme.kinds.get(kind)
+            what = plot_safe(label(k.label, k.label_en or kind) if k else kind)
+            title = label(f"{self.year} 年名次变化（红色：名次变化）", f"Ranks, {self.year} (red: moved)")
             ax = plot_rank_changes(
                 self.comparison,
                 year=self.year,
                 kind=kind,
-                labels=(self.label_a, self.label_b),
+                labels=(plot_safe(self.label_a), plot_safe(self.label_b)),
                 names=self.a.plot_names,
+                title=f"{title} · {what}",
             )
-            ax.set_title(f"{ax.get_title()} · {k.label if k else kind}".replace("$", r"\$"), fontsize=9)
             out += figure_html(ax, f"ranks under the two schemes, {kind}")
         return out
 
