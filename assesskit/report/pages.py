@@ -42,10 +42,11 @@ import pandas as pd
 import yaml
 
 from .._io import sha256
-from ..data import Panel, read_panel, read_table
+from ..data import Panel
 from ..exceptions import ReportError
+from ..pipeline import score_files
 from ..scheme import Scheme, load_scheme, parse_scheme, resolve_scheme_path
-from ..scoring import ScoreResult, score_panel
+from ..scoring import ScoreResult
 from .present_compare import ComparisonPage
 from .present_overview import OverviewPage
 from .present_unit import UnitPage
@@ -248,7 +249,8 @@ def load_context(
     grades: str | os.PathLike | None = None,
     variant: Mapping[str, Any] | None = None,
 ) -> ReportContext:
-    """Load, validate and score once; later calls with the same file contents reuse it.
+    """Load, validate and score once (:func:`assesskit.pipeline.score_files`); later calls
+    with the same file contents reuse it.
 
     The cache is keyed by each file's SHA-256 (not its name or time), so a changed file is
     always read again. Results are never modified by the pages, so sharing them between
@@ -274,12 +276,12 @@ def load_context(
     if key in _CACHE:
         _CACHE.move_to_end(key)
         return _CACHE[key]
-    s = load_scheme_variant(scheme, variant)
-    tables = {r: read_table(p) for r, p in (("units", units), ("targets", targets), ("grades", grades)) if p}
-    panel = read_panel(s, read_table(data), **tables)
-    res = score_panel(s, panel)
-    if "units" in tables:
-        registry = tables["units"].frame.copy()
+    scored = score_files(
+        load_scheme_variant(scheme, variant), data, units=units, targets=targets, grades=grades
+    )
+    s, res, panel = scored.inputs.scheme, scored.result, scored.inputs.panel
+    if units is not None:
+        registry = scored.inputs.tables["units"].frame.copy()
         registry["unit"] = registry["unit"].astype(str)
     else:
         registry = panel.data[["unit", "name"]].drop_duplicates("unit").reset_index(drop=True)
