@@ -71,6 +71,34 @@ def _left_out_lines(d: pd.DataFrame, unit: str, default: str) -> list[str]:
     return [f"{row_label(u, y)} — {why}" for u, y, why in zip(units, years, _srb_reasons(d, default))]
 
 
+def _draw_undefined(ax, d: pd.DataFrame, ypos: np.ndarray, start: np.ndarray, cap: float, unit: str) -> None:
+    """Mark units without an SRB (no female births) at the start of their open interval and
+    name them, with their lower limit, under the figure."""
+    ax.plot(start, ypos, ">", color="black", ms=5, zorder=4)
+    lines = _left_out_lines(d, unit, "no estimate")
+    note_left_out(
+        ax,
+        [
+            f"{line} (drawn as its lower limit {v:,.1f}, open to the right)"
+            if v <= cap
+            else f"{line} (its lower limit {v:,.1f} lies beyond the axis: drawn at the right edge {cap:.1f})"
+            for line, v in zip(lines, d["srb_lower"])
+        ],
+    )
+
+
+def _draw_national_year(ax, nat: pd.DataFrame | None, year: int | None) -> None:
+    """The national SRB of ``year`` as a dashed line (interpolated between published years)."""
+    if nat is None or year is None or not len(nat) or not nat.year.min() <= year <= nat.year.max():
+        return
+    v = nat.loc[nat.year == year, "national_srb"]
+    exact = len(v) > 0
+    value = float(v.iloc[0]) if exact else float(np.interp(year, nat.year, nat.national_srb))
+    zh = f"全国 {year} 年{'' if exact else '（插值）'}: {value:.2f}"
+    en = f"national {year}{'' if exact else ' (interpolated)'}: {value:.2f}"
+    ax.axvline(value, color="black", ls="--", lw=1, label=label(zh, en))
+
+
 def plot_srb_intervals(
     table: pd.DataFrame,
     *,
@@ -166,28 +194,10 @@ def plot_srb_intervals(
                 label=text,
             )
     if (~defined).any():
-        ax.plot(start[~defined], ypos[~defined], ">", color="black", ms=5, zorder=4)
-        note_left_out(
-            ax,
-            [
-                f"{line} (drawn as its lower limit {v:,.1f}, open to the right)"
-                if v <= cap
-                else f"{line} (its lower limit {v:,.1f} lies beyond the axis: drawn at the right edge {cap:.1f})"
-                for line, v in zip(
-                    _left_out_lines(d[~defined], unit, "no estimate"), d["srb_lower"][~defined]
-                )
-            ],
-        )
+        _draw_undefined(ax, d[~defined], ypos[~defined], start[~defined], cap, unit)
     if not len(d):
         nothing_to_draw(ax, "no unit has a sex ratio with an interval")
-    nat = _national(national)
-    if nat is not None and year is not None and len(nat) and nat.year.min() <= year <= nat.year.max():
-        v = nat.loc[nat.year == year, "national_srb"]
-        exact = len(v) > 0
-        value = float(v.iloc[0]) if exact else float(np.interp(year, nat.year, nat.national_srb))
-        zh = f"全国 {year} 年{'' if exact else '（插值）'}: {value:.2f}"
-        en = f"national {year}{'' if exact else ' (interpolated)'}: {value:.2f}"
-        ax.axvline(value, color="black", ls="--", lw=1, label=label(zh, en))
+    _draw_national_year(ax, _national(national), year)
     ax.set_yticks(ypos, [_name(u, names) for u in d[unit]] if unit in d.columns else [str(i) for i in ypos])
     if highlight and unit in d.columns:
         marked = set(highlight)
