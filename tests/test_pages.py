@@ -233,3 +233,17 @@ def test_the_code_hash_covers_what_the_templates_compute_and_draw_with():
         "report/present_compare.py",
     }
     assert expected | {"report/present_overview.py", "sensitivity/compare.py", "stats/trends.py"} <= files
+
+
+def test_scheme_variant_refuses_duplicate_keys(tmp_path):
+    """A variant reads its scheme file through the one YAML reader: a key given twice is an error."""
+    from assesskit.exceptions import ReportError
+    from assesskit.report.pages import load_scheme_variant
+
+    src = Path(__file__).parent / "fixtures" / "mini.yaml"
+    text = src.read_text(encoding="utf-8")
+    bad = tmp_path / "dup.yaml"
+    bad.write_text("floor: 0\nfloor: 1\n" + text, encoding="utf-8")
+    with pytest.raises(ReportError, match="floor"):
+        load_scheme_variant(bad, {"vetoes": []})
+    assert not load_scheme_variant(src, {"vetoes": []}).vetoes

@@ -39,12 +39,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from .._io import sha256
+from .._io import read_yaml, sha256
 from ..data import Panel
 from ..exceptions import ReportError
 from ..pipeline import score_files
+from ..rules import RULE_TYPES
 from ..scheme import Scheme, load_scheme, parse_scheme, resolve_scheme_path
 from ..scoring import ScoreResult
 from .present_compare import ComparisonPage
@@ -71,7 +71,9 @@ __all__ = [
     "template_modules",
 ]
 
-PER_UNIT_RULES = frozenset({"threshold", "linear", "bands", "range", "change", "graded", "per_case"})
+PER_UNIT_RULES = frozenset(
+    n for n, t in RULE_TYPES.items() if not t.peer
+)  # the registry knows which compare peers
 """Rule types whose points depend on the unit's own row only (and the previous year for
 ``change``). A scheme with any other rule type (e.g. a normalisation over units) makes every
 unit's score depend on the other units: its unit pages then depend on all rows."""
@@ -125,10 +127,7 @@ def load_scheme_variant(scheme: str | os.PathLike, set_: Mapping[str, Any] | Non
     if not set_:
         return load_scheme(scheme)
     path = resolve_scheme_path(scheme)
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ReportError(f"{path}: cannot read the scheme ({exc})") from None
+    raw = read_yaml(path, ReportError, "scheme")  # duplicate keys refused, as for every YAML we read
     if not isinstance(raw, dict):
         raise ReportError(f"{path}: a scheme file must be a mapping of keys")
     raw = {**raw, **dict(set_)}
