@@ -285,7 +285,9 @@ def results_workbook(result, run: Mapping[str, Any], *, lang: str = "zh") -> byt
 
 def parquet_frame(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` with the Parquet dtypes: categoricals for the identifying text columns
-    (:data:`CATEGORICAL`), integer years, floats for points, other text as strings."""
+    (:data:`CATEGORICAL`), integer years, floats for points and values, other text as
+    strings. A column mixing numbers and text (``value`` of a scheme with label grades:
+    ``达标`` beside rates) is stored as text, each number written as the CSV writes it."""
     out = {}
     for c in df.columns:
         s = df[c]
@@ -293,6 +295,11 @@ def parquet_frame(df: pd.DataFrame) -> pd.DataFrame:
             s = s.astype("category")
         elif c == "year":
             s = s.astype("int64")
+        elif s.dtype == object:
+            if pd.api.types.infer_dtype(s, skipna=True) in ("floating", "integer", "mixed-integer-float", "empty"):
+                s = pd.to_numeric(s).astype("float64")
+            else:
+                s = s.astype(str).where(s.notna(), None).astype("string")
         out[c] = s
     return pd.DataFrame(out, index=df.index)
 
