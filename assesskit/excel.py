@@ -9,7 +9,7 @@ The layout (the README, "Schemes in Excel", shows an example):
     ``rule`` (the rule type), ``indicator``, ``op``, ``target``, ``target_table``,
     ``target_<category>`` (one column per category, for per-category targets),
     ``criterion`` (free text of the scoring standard), ``method``, ``responsible``,
-    ``assumption`` and ``yaml``. A row with ``item`` empty describes the line (``section``
+    ``assumption`` (the item's), ``rule_assumption`` (the rule's) and ``yaml``. A row with ``item`` empty describes the line (``section``
     empty too) or the section it names (label, points, unit kind …); such rows are
     optional: a line or section without one takes its id as label and the sum of its
     children's points. ``yaml`` holds, as a YAML mapping, whatever the columns cannot
@@ -34,7 +34,6 @@ Cells that look like formulas (``=``, ``+``, ``-``, ``@``) are written as text.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -62,7 +61,7 @@ ITEM_COLUMNS = (
 )
 """The fixed columns of the ``items`` sheet, before the ``target_<category>`` columns."""
 
-ITEM_TEXT_COLUMNS = ("criterion", "method", "responsible", "assumption", "yaml")
+ITEM_TEXT_COLUMNS = ("criterion", "method", "responsible", "assumption", "rule_assumption", "yaml")
 """The columns of the ``items`` sheet after the ``target_<category>`` columns."""
 
 INDICATOR_COLUMNS = (
@@ -100,6 +99,7 @@ ALIASES = {
     "考核方式": "method",
     "责任科室": "responsible",
     "假设": "assumption",
+    "规则假设": "rule_assumption",
 }
 """Chinese headers accepted for the ``items`` sheet's columns."""
 
@@ -136,10 +136,11 @@ def _target_cells(target: Any, categories: list[str]) -> tuple[dict[str, Any], A
 def _item_row(d: dict, categories: list[str]) -> dict[str, Any]:
     """The ``items`` row of one item dumped with ``exclude_unset``."""
     d = dict(d)
-    row = {k: d.pop(k, None) for k in ("label", "label_en", "points", *ITEM_TEXT_COLUMNS[:-1])}
+    row = {k: d.pop(k, None) for k in ("label", "label_en", "points", *ITEM_TEXT_COLUMNS[:4])}
     row["item"] = d.pop("id")
     rule = dict(d.pop("rule"))
     row["rule"], row["indicator"], row["op"] = rule.pop("type"), rule.pop("indicator"), rule.pop("op", None)
+    row["rule_assumption"] = rule.pop("assumption", None)
     if "target" in rule:
         cells, rest = _target_cells(rule.pop("target"), categories)
         row |= cells
@@ -309,6 +310,8 @@ def _rule(vals: dict, cats: list[str], cells: _Cells, n: int, col) -> dict:
     rule = {"type": vals["rule"], "indicator": vals.get("indicator") or vals["item"]}
     if vals.get("op") is not None:
         rule["op"] = str(vals["op"])
+    if vals.get("rule_assumption") is not None:
+        rule["assumption"] = str(vals["rule_assumption"])
     target = _number(vals.get("target"), cells, "items", n, col("target"))
     by_cat = {c: _number(vals.get(f"target_{c}"), cells, "items", n, col(f"target_{c}")) for c in cats}
     by_cat = {c: v for c, v in by_cat.items() if v is not None}
@@ -632,12 +635,8 @@ def _assemble(top: dict, lines: list[dict], indicators: dict, rest: dict, graded
     for ind in sorted(used - set(indicators)):
         indicators[ind] = {}
     raw = {k: v for k, v in top.items() if k not in TABLE_KEYS}
-    raw["indicators"] = indicators
-    raw["lines"] = lines
-    for k in (*TABLE_KEYS, *(k for k in top if k in TABLE_KEYS)):
-        if k in top:
-            raw[k] = top[k]
-    return raw | rest
+    raw |= {"indicators": indicators, "lines": lines}
+    return raw | {k: top[k] for k in TABLE_KEYS if k in top} | rest
 
 
 def _walk_items(nodes: list[dict]):
@@ -662,15 +661,9 @@ def import_excel_files(path: str | os.PathLike) -> tuple[Scheme, dict[str, str],
     return scheme, {f"{scheme.id}.yaml": text}, graded
 
 
-def export_scheme_bytes(scheme: Scheme) -> bytes:
-    """:func:`scheme_to_workbook` (the name the CLI calls)."""
-    return scheme_to_workbook(scheme)
-
-
 __all__ = [
     "read_scheme_workbook",
     "scheme_to_workbook",
     "scheme_workbook_tables",
     "import_excel_files",
-    "io",
 ]

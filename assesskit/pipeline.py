@@ -31,17 +31,11 @@ from .scoring import ScoreResult, score_panel
 
 PathLike = str | os.PathLike
 
-SCORE_FILES = (
-    "summary.csv",
-    "items.csv",
-    "lines.csv",
-    "summary.parquet",
-    "items.parquet",
-    "lines.parquet",
-    "results.xlsx",
-    "run.json",
-)
-"""The files ``assesskit score`` may write (by ``--format``), the whole content of its output folder."""
+SCORE_FILES = ("summary.csv", "items.csv", "lines.csv", "run.json")
+"""The files ``assesskit score`` writes by default (``--format csv``)."""
+
+SCORE_OUTPUTS = frozenset(SCORE_FILES + ("summary.parquet", "items.parquet", "lines.parquet", "results.xlsx"))
+"""Every file ``assesskit score`` may write (by ``--format``): the whole content its output folder may hold."""
 
 ROLES = ("data", "units", "targets", "grades")
 
@@ -233,7 +227,7 @@ def score_files(
 
 def check_score_out(out_dir: PathLike) -> Path:
     """Refuse, before any work, an ``--out`` that is a file or holds files of something else."""
-    return check_replaceable(out_dir, frozenset(SCORE_FILES))
+    return check_replaceable(out_dir, SCORE_OUTPUTS)
 
 
 def write_score_outputs(

@@ -296,7 +296,12 @@ def parquet_frame(df: pd.DataFrame) -> pd.DataFrame:
         elif c == "year":
             s = s.astype("int64")
         elif s.dtype == object:
-            if pd.api.types.infer_dtype(s, skipna=True) in ("floating", "integer", "mixed-integer-float", "empty"):
+            if pd.api.types.infer_dtype(s, skipna=True) in (
+                "floating",
+                "integer",
+                "mixed-integer-float",
+                "empty",
+            ):
                 s = pd.to_numeric(s).astype("float64")
             else:
                 s = s.astype(str).where(s.notna(), None).astype("string")

@@ -24,7 +24,16 @@ def run(*args):
 
 def score_mini(out, *extra):
     return run(
-        "score", "--scheme", FIX / "mini.yaml", "--data", FIX / "mini.csv", "--year", 2016, "--out", out, *extra
+        "score",
+        "--scheme",
+        FIX / "mini.yaml",
+        "--data",
+        FIX / "mini.csv",
+        "--year",
+        2016,
+        "--out",
+        out,
+        *extra,
     )
 
 
@@ -91,7 +100,12 @@ def test_xlsx_numbers_equal_summary_csv_and_english_headers(tmp_path):
     league = pd.read_excel(out / "results.xlsx", sheet_name="League-镇")
     csv = pd.read_csv(out / "summary.csv", encoding="utf-8-sig").set_index("unit")
     league = league.set_index("Unit")
-    for xl, col in [("Total", "total"), ("Deductions", "deduction"), ("主线", "line_main"), ("Prize", "prize")]:
+    for xl, col in [
+        ("Total", "total"),
+        ("Deductions", "deduction"),
+        ("主线", "line_main"),
+        ("Prize", "prize"),
+    ]:
         assert (league[xl] == csv.loc[league.index, col]).all()
     assert "Label" not in pd.read_excel(out / "results.xlsx", sheet_name="Items").columns
 
@@ -146,7 +160,12 @@ def test_formats_are_repeatable_and_the_folder_is_one_set(tmp_path):
     assert {p.name for p in out.iterdir()} == names | {"results.xlsx", "run.json"}
     # the next run in another format replaces the whole set: no stale CSV stays
     assert score_mini(out, "--format", "parquet").exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["items.parquet", "lines.parquet", "run.json", "summary.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "items.parquet",
+        "lines.parquet",
+        "run.json",
+        "summary.parquet",
+    ]
 
 
 def test_unknown_format_is_refused(tmp_path):
@@ -161,7 +180,9 @@ def test_unknown_format_is_refused(tmp_path):
 
 def _demo(scheme):
     t = make_panel(scheme, seed=0).tables()
-    return score_files(scheme, t["data"], units=t.get("units"), targets=t.get("targets"), grades=t.get("grades"))
+    return score_files(
+        scheme, t["data"], units=t.get("units"), targets=t.get("targets"), grades=t.get("grades")
+    )
 
 
 @pytest.mark.parametrize("path", bundled_schemes(), ids=lambda p: p.stem)
@@ -170,7 +191,9 @@ def test_parquet_tables_equal_csv_tables(tmp_path, path):
     write_score_outputs(scored, tmp_path, ["csv", "parquet"])
     for name in ("summary", "items", "lines"):
         pq = pd.read_parquet(tmp_path / f"{name}.parquet")
-        csv = pd.read_csv(tmp_path / f"{name}.csv", encoding="utf-8-sig", keep_default_na=False, na_values=[""])
+        csv = pd.read_csv(
+            tmp_path / f"{name}.csv", encoding="utf-8-sig", keep_default_na=False, na_values=[""]
+        )
         assert list(pq.columns) == list(csv.columns) and len(pq) == len(csv) > 0
         for col in pq.columns:
             a, b = pq[col], csv[col]
