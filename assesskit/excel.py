@@ -239,10 +239,12 @@ class _Cells:
     def __init__(self, where: str):
         self.where = where
         self.problems: list[Problem] = []
+        self.flagged: set[tuple[str, int]] = set()  # (sheet, row) with a problem
 
     def add(self, sheet: str, row: int, col: str | None, message: str) -> None:
         at = f"sheet {sheet}, row {row}" + (f", column {col}" if col else "")
         self.problems.append(Problem(f"{self.where}: {at}", message))
+        self.flagged.add((sheet, row))
 
 
 def _letter(i: int) -> str:
@@ -395,6 +397,14 @@ class _Tree:
         pts = [c.get("points") for c in node["items"]]
         if "points" not in node and agg == "sum" and all(isinstance(p, int | float) for p in pts):
             node["points"] = sum(pts)
+        others = self.kinds.get(path, set()) - {node.get("unit_kind")}
+        if len(path) == 1 and "unit_kind" in node and others:
+            cells.add(
+                "items",
+                self.rows.get(path, 0),
+                "unit_kind",
+                f"line '{path[0]}' is for '{node['unit_kind']}' but rows of it name {', '.join(sorted(others))}",
+            )
         if len(path) == 1 and "unit_kind" not in node:
             kinds = self.kinds.get(path, set())
             if len(kinds) == 1:
@@ -427,6 +437,8 @@ def _read_items(ws, cats: list[str], cells: _Cells) -> tuple[list[dict], dict[st
             )
     if cells.problems:
         return [], {}, []
+    if not rows:
+        cells.add("items", 2, None, "no rows below the header: give one row per item")
     tree, node_rows, graded = _Tree(), {}, []
     for n, vals in rows:
         if vals.get("line") is None:
@@ -436,7 +448,8 @@ def _read_items(ws, cats: list[str], cells: _Cells) -> tuple[list[dict], dict[st
             str(vals["line"]),
             *(p.strip() for p in str(vals.get("section") or "").split("/") if p.strip()),
         )
-        tree.rows.setdefault(path[:1], n)
+        for k in range(1, len(path) + 1):  # the first row of each line and section
+            tree.rows.setdefault(path[:k], n)
         if vals.get("unit_kind") is not None:
             tree.kinds.setdefault(path[:1], set()).add(str(vals["unit_kind"]))
         if vals.get("item") is None:  # a row describing a line or section
@@ -463,6 +476,8 @@ def _read_items(ws, cats: list[str], cells: _Cells) -> tuple[list[dict], dict[st
             )
         node_rows[item["id"]] = n
         tree.container(path)["items"].append(item)
+    for path, n in tree.rows.items():  # lines and sections without a row of their own
+        node_rows.setdefault(path[-1], n)
     lines = [node for path, node in tree.nodes.items() if len(path) == 1]
     for line in lines:
         tree.finish(line, (line["id"],), cells)
@@ -557,15 +572,40 @@ def _read_yaml_sheet(ws, cells: _Cells) -> dict[str, Any]:
     return out
 
 
-def _located(exc: SchemeError, where: str, rows: Mapping[str, tuple[str, int]]) -> SchemeError:
-    """The validation problems with the sheet and row of the node or indicator they name."""
+def _located(
+    exc: SchemeError, where: str, rows: Mapping[str, tuple[str, int]], cells: _Cells
+) -> list[Problem]:
+    """The scheme checks' problems with the sheet and row of the node or indicator they name.
+
+    When cells had problems too, a check's problem on a row already flagged is left out
+    (it follows from the cell's: a number that could not be read is a missing number), and
+    so are problems naming no row unless the ``scheme`` and ``yaml`` sheets were clean.
+    """
     probs = []
+    sheets_clean = not any(sheet in ("scheme", "yaml") for sheet, _ in cells.flagged)
     for p in exc.problems:
         parts = p.where.removeprefix(f"{where}: ").split(SEP)
         hit = next((rows[x] for x in reversed(parts) if x in rows), None)
+        if (hit in cells.flagged) if hit else not sheets_clean:
+            continue
         at = f" (sheet {hit[0]}, row {hit[1]})" if hit else ""
         probs.append(Problem(f"{p.where}{at}", p.message, p.severity))
-    return SchemeError(exc.message, probs)
+    return probs
+
+
+def _read_sheets(wb, cells: _Cells) -> tuple[dict, list, dict, dict, dict, list]:
+    """Every sheet of the workbook read, the problems of its cells in ``cells``."""
+    top = _read_scheme_sheet(wb["scheme"], cells)
+    cats = list(top["categories"]) if isinstance(top.get("categories"), dict) else []
+    lines, node_rows, graded = _read_items(wb["items"], cats, cells)
+    indicators, ind_rows = (
+        _read_indicators(wb["indicators"], cells) if "indicators" in wb.sheetnames else ({}, {})
+    )
+    rest = _read_yaml_sheet(wb["yaml"], cells) if "yaml" in wb.sheetnames else {}
+    rows = {k: ("indicators", n) for k, n in ind_rows.items()} | {
+        k: ("items", n) for k, n in node_rows.items()
+    }
+    return top, lines, indicators, rest, rows, graded
 
 
 def read_scheme_workbook(path: str | os.PathLike) -> tuple[Scheme, dict[str, Any], list[str]]:
@@ -596,28 +636,20 @@ def read_scheme_workbook(path: str | os.PathLike) -> tuple[Scheme, dict[str, Any
                 cells.add(need, 1, None, f"no sheet '{need}' (sheets: {', '.join(wb.sheetnames)})")
         if cells.problems:
             raise SchemeError(f"{p} is not a scheme workbook", cells.problems)
-        top = _read_scheme_sheet(wb["scheme"], cells)
-        cats = list(top.get("categories") or {}) if isinstance(top.get("categories"), dict) else []
-        lines, node_rows, graded = _read_items(wb["items"], cats, cells)
-        indicators, ind_rows = (
-            _read_indicators(wb["indicators"], cells) if "indicators" in wb.sheetnames else ({}, {})
-        )
-        rest = _read_yaml_sheet(wb["yaml"], cells) if "yaml" in wb.sheetnames else {}
+        top, lines, indicators, rest, rows, graded = _read_sheets(wb, cells)
     finally:
         wb.close()
-    if cells.problems:
-        raise SchemeError(
-            f"{p} is not a valid scheme workbook ({len(cells.problems)} problems)", cells.problems
-        )
     raw = _assemble(top, lines, indicators, rest, graded)
-    sid = str(raw.get("id", p.stem))
-    rows = {k: ("indicators", n) for k, n in ind_rows.items()} | {
-        k: ("items", n) for k, n in node_rows.items()
-    }
-    try:
-        scheme = parse_scheme(raw, where=f"{sid}.yaml from {p}")
-    except SchemeError as exc:
-        raise _located(exc, f"{sid}.yaml from {p}", rows) from None
+    where = f"{raw.get('id', p.stem)}.yaml from {p}"
+    checks: list[Problem] = []
+    if lines:  # the items sheet could be read: run the scheme's checks too
+        try:
+            scheme = parse_scheme(raw, where=where)
+        except SchemeError as exc:
+            checks = _located(exc, where, rows, cells)
+    problems = cells.problems + checks
+    if problems:
+        raise SchemeError(f"{p} is not a valid scheme workbook ({len(problems)} problems)", problems)
     return scheme, raw, [i for i, _ in graded]
 
 

@@ -162,6 +162,35 @@ def test_scheme_check_problems_name_the_row(tmp_path):
     assert "unknown rule type 'thresh'" in text and "(sheet items, row 2)" in text
 
 
+def test_cell_and_check_problems_are_reported_together(tmp_path):
+    rows = [
+        ["main", "basic", "pr", "符合率", "forty", "town", "threshold", "policy_rate", None, None, 99, 95, None, None],
+        ["main", "basic", "sr", "性别比", 20, "village", "thresh", "srb", None, None, None, None, None, None],
+        ["main", None, "gr", "评分", 40, "town", None, None, None, None, None, None, None, None],
+    ]  # fmt: skip
+    with pytest.raises(SchemeError) as err:
+        read_scheme_workbook(_mini_workbook(tmp_path / "bad.xlsx", rows))
+    probs = [str(p) for p in err.value.problems]
+    assert len(probs) == 3, probs
+    assert probs[0].endswith("sheet items, row 2, column E (points): expected a number, got 'forty'")
+    # the line takes its kind from its rows: town and village disagree
+    assert probs[1].endswith("line 'main' needs one unit kind (got: town, village)")
+    # the scheme check's problem on row 3 is kept; row 2's "needs points" follows from its cell
+    assert "unknown rule type 'thresh'" in probs[2] and probs[2].split(": ")[-2].endswith(
+        "(sheet items, row 3)"
+    )
+
+
+def test_an_items_sheet_without_rows(tmp_path):
+    wb = Workbook()
+    wb.remove(wb.active)
+    _sheet(wb, "items", [["line", "section", "item", "label", "points"]])
+    _sheet(wb, "scheme", [["key", "value"], ["id", "x"]])
+    wb.save(tmp_path / "x.xlsx")
+    with pytest.raises(SchemeError, match="no rows below the header"):
+        read_scheme_workbook(tmp_path / "x.xlsx")
+
+
 def test_missing_sheets_and_not_a_workbook(tmp_path):
     wb = Workbook()
     wb.active.title = "Sheet1"
