@@ -221,10 +221,10 @@ def scheme_workbook_tables(scheme: Scheme) -> dict[str, tuple[list[str], list[li
 
 def scheme_to_workbook(scheme: Scheme) -> bytes:
     """The ``.xlsx`` bytes of a scheme's workbook (see the module's layout)."""
-    from .writers import build_workbook
+    from .writers import workbook_bytes
 
     sheets = scheme_workbook_tables(scheme)
-    return build_workbook(
+    return workbook_bytes(
         [(name, header, rows, {}) for name, (header, rows) in sheets.items()],
         freeze=lambda name: name != "yaml",
     )

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._io import FORMULA_PREFIXES
+from ._io import FORMULA_PREFIXES, _starts_with
 from .exceptions import OutputError
 
 FORMATS = ("csv", "parquet", "xlsx")
@@ -100,85 +100,119 @@ def _cells(df: pd.DataFrame) -> list[list[Any]]:
     return obj.where(df.notna(), None).to_numpy().tolist()
 
 
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+"""Control characters that XML 1.0 (and so an .xlsx cell) cannot hold."""
+
+
+def _clean_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with control characters dropped from its text cells (vectorised per column)."""
+    out = {}
+    for c in frame.columns:
+        s = frame[c]
+        if s.dtype == object or isinstance(s.dtype, pd.StringDtype | pd.CategoricalDtype):
+            s = s.astype(object)
+            try:
+                clean = s.str.replace(_ILLEGAL, "", regex=True)  # NaN where a cell is not text
+            except AttributeError:  # no text in the column
+                clean = None
+            if clean is not None:
+                s = clean.where(clean.notna(), s)  # numbers in an object column stay numbers
+        out[c] = s
+    return pd.DataFrame(out, index=frame.index) if len(frame.columns) else frame
+
+
 def build_workbook(
+    target: str | Path | io.BytesIO,
     sheets: Sequence[tuple[str, Sequence[str], Any, Mapping[str, Any]]],
     *,
     freeze: Callable[[str], bool] = lambda name: True,
-) -> bytes:
-    """An ``.xlsx`` file's bytes from ``(name, header, rows, options)`` per sheet.
+) -> None:
+    """Write an ``.xlsx`` workbook of ``(name, header, rows, options)`` per sheet to ``target``.
 
     ``rows`` is a DataFrame (its columns in ``header`` order) or a list of row lists.
     ``options`` may hold ``fills`` (one hex colour or None per row). Every sheet gets a
     bold header, column widths from the longest text (wide characters count double, at
-    most 60) and, when ``freeze(name)``, a frozen header row and an autofilter. Text that
-    starts like a formula is stored as a text cell, so Excel never evaluates it;
-    characters XML cannot hold (control characters) are dropped.
+    most 60) and, when ``freeze(name)``, a frozen header row and an autofilter. Text is
+    always a text cell, even when it starts like a formula (``=``, ``+``, ``-``, ``@``),
+    so Excel never evaluates it; control characters, which XML cannot hold, are dropped.
 
-    The rows are appended one by one: openpyxl's streaming writer takes rows, and
-    there is no vectorised xlsx writer in the dependencies (pandas' ``to_excel`` uses the
-    same openpyxl loop but cannot mark a formula-like text as text).
+    openpyxl's streaming (write-only) workbook writes the rows; it takes them one by one,
+    so this is the one loop over rows (pandas' ``to_excel`` runs the same loop but cannot
+    fill rows or keep formula-like text as text).
     """
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
     for name, header, rows, opts in sheets:
         ws = wb.create_sheet(name)
-        frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), dtype=object)
-        data = _cells(frame) if len(frame) else []
-        n_cols = max(len(header), frame.shape[1] if len(frame) else 0)
-        for j in range(n_cols):
-            width = len(str(header[j])) + len(_WIDE.findall(str(header[j]))) if j < len(header) else 0
-            if len(frame):
-                width = max(width, int(display_width(frame.iloc[:, j]).max()))
-            ws.column_dimensions[get_column_letter(j + 1)].width = min(max(width + 2, 6), 60)
-        if freeze(name) and header:
-            ws.freeze_panes = "A2"
-            ws.auto_filter.ref = f"A1:{get_column_letter(max(n_cols, 1))}{len(data) + 1}"
-        bold = Font(bold=True)
+        frame = _clean_text(
+            rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows), dtype=object)
+        )
+        _sheet_layout(ws, header, frame, freeze(name))
         if header:
-            ws.append(
-                [_text_cell(WriteOnlyCell, ws, str(h), ILLEGAL_CHARACTERS_RE, font=bold) for h in header]
-            )
-        fills = opts.get("fills")
-        pattern = {}
-        for i, row in enumerate(data):
-            fill = fills[i] if fills is not None else None
-            if fill is not None and fill not in pattern:
-                pattern[fill] = PatternFill("solid", fgColor=fill)
-            ws.append(
-                [
-                    _text_cell(WriteOnlyCell, ws, v, ILLEGAL_CHARACTERS_RE, fill=pattern.get(fill))
-                    if isinstance(v, str) or fill is not None
-                    else v
-                    for v in row
-                ]
-            )
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+            ws.append([_styled(ws, str(h), font=Font(bold=True)) for h in header])
+        _append_rows(ws, frame, opts.get("fills"))
+    wb.save(target)
 
 
-def _text_cell(cell_type, ws, value: Any, illegal: re.Pattern, *, font=None, fill=None) -> Any:
-    """A cell for ``value``: formula-like text kept as text; fills and fonts applied."""
-    if isinstance(value, str):
-        value = illegal.sub("", value)
-        formula = value.startswith(FORMULA_PREFIXES)
-        if not formula and font is None and fill is None:
-            return value
-    elif fill is None:
-        return value
-    cell = cell_type(ws, value=value)
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+def _sheet_layout(ws, header: Sequence[str], frame: pd.DataFrame, freeze: bool) -> None:
+    """Column widths, frozen header and filter (set before the rows: write-only sheets)."""
+    from openpyxl.utils import get_column_letter
+
+    n_cols = max(len(header), frame.shape[1])
+    for j in range(n_cols):
+        head = str(header[j]) if j < len(header) else ""
+        width = len(head) + len(_WIDE.findall(head))
+        if len(frame) and j < frame.shape[1]:
+            width = max(width, int(display_width(frame.iloc[:, j]).max()))
+        ws.column_dimensions[get_column_letter(j + 1)].width = min(max(width + 2, 6), 60)
+    if freeze and header:
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(max(n_cols, 1))}{len(frame) + 1}"
+
+
+def _append_rows(ws, frame: pd.DataFrame, fills: Sequence[str | None] | None) -> None:
+    from openpyxl.styles import PatternFill
+
+    if not len(frame):
+        return
+    formula = np.zeros(frame.shape, dtype=bool)  # text cells openpyxl would read as formulas
+    for j, c in enumerate(frame.columns):
+        hit = _starts_with(frame[c], FORMULA_PREFIXES)
+        if hit is not None:
+            formula[:, j] = hit.to_numpy()
+    special = formula.any(axis=1) | (np.asarray(fills, dtype=object) != None if fills else False)  # noqa: E711
+    patterns: dict[str, PatternFill] = {}
+    for i, row in enumerate(_cells(frame)):
+        if not special[i]:
+            ws.append(row)
+            continue
+        fill = fills[i] if fills else None
+        if fill is not None and fill not in patterns:
+            patterns[fill] = PatternFill("solid", fgColor=fill)
+        ws.append([_styled(ws, v, fill=patterns.get(fill), text=formula[i, j]) for j, v in enumerate(row)])
+
+
+def _styled(ws, value: Any, *, font=None, fill=None, text: bool = False):
+    """A write-only cell for ``value``: kept as text when ``text``, with a font or fill."""
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    if text or (isinstance(value, str) and value.startswith(FORMULA_PREFIXES)):
         cell.data_type = "s"
     if font is not None:
         cell.font = font
     if fill is not None:
         cell.fill = fill
     return cell
+
+
+def workbook_bytes(sheets: Sequence[tuple[str, Sequence[str], Any, Mapping[str, Any]]], **kw) -> bytes:
+    """:func:`build_workbook` into memory; the ``.xlsx`` file's bytes."""
+    buf = io.BytesIO()
+    build_workbook(buf, sheets, **kw)
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------- results workbook
@@ -228,8 +262,9 @@ def _flat(run: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]
             yield key, v
 
 
-def results_workbook(result, run: Mapping[str, Any], *, lang: str = "zh") -> bytes:
-    """``results.xlsx``: a league table per kind of unit, the items with reasons, the run.
+def results_sheets(result, run: Mapping[str, Any], *, lang: str = "zh") -> list[tuple]:
+    """The sheets of ``results.xlsx``: a league table per kind of unit, the items with
+    reasons, the run (for :func:`build_workbook`; nothing is written).
 
     Parameters
     ----------
@@ -277,7 +312,13 @@ def results_workbook(result, run: Mapping[str, Any], *, lang: str = "zh") -> byt
     )
     rows = [[k, v if isinstance(v, int | float | str) or v is None else str(v)] for k, v in _flat(run)]
     sheets.append((_sheet_name(SHEET_NAMES["run"][li], taken), [_header("key", lang, {}), "value"], rows, {}))
-    return build_workbook(sheets)
+    return sheets
+
+
+def results_workbook(result, run: Mapping[str, Any], *, lang: str = "zh") -> bytes:
+    """``results.xlsx``'s bytes (see :func:`results_sheets`); for a file, use
+    :func:`score_output_files`, which streams the rows into it."""
+    return workbook_bytes(results_sheets(result, run, lang=lang))
 
 
 # --------------------------------------------------------------------------- parquet
@@ -318,9 +359,9 @@ def _parquet_writer(df: pd.DataFrame) -> Callable[[Path], None]:
     return write
 
 
-def _xlsx_writer(data: bytes) -> Callable[[Path], None]:
+def _xlsx_writer(sheets: list[tuple]) -> Callable[[Path], None]:
     def write(path: Path) -> None:
-        path.write_bytes(data)
+        build_workbook(path, sheets)
 
     return write
 
@@ -351,6 +392,6 @@ def score_output_files(
         elif fmt == "parquet":
             files |= {f"{k}.parquet": _parquet_writer(v) for k, v in tables.items()}
         else:
-            files["results.xlsx"] = _xlsx_writer(results_workbook(result, run, lang=lang))
+            files["results.xlsx"] = _xlsx_writer(results_sheets(result, run, lang=lang))
     files["run.json"] = dict(run)
     return files

@@ -145,9 +145,11 @@ def test_display_width_counts_wide_characters_twice():
     assert writers.display_width(s).tolist() == [6, 4, 0, 4]
 
 
-def test_build_workbook_control_characters_dropped():
-    data = writers.build_workbook([("s", ["a"], [["x\x01y"]], {})])
-    assert load_workbook(io.BytesIO(data))["s"]["A2"].value == "xy"
+def test_workbook_control_characters_dropped_numbers_kept():
+    data = writers.workbook_bytes([("s", ["a", "b"], [["x\x01y", 1.5], [2, "=A1"]], {})])
+    ws = load_workbook(io.BytesIO(data))["s"]
+    assert [[c.value for c in r] for r in ws.iter_rows(min_row=2)] == [["xy", 1.5], [2, "=A1"]]
+    assert (ws["A3"].data_type, ws["B3"].data_type) == ("n", "s")
 
 
 # --------------------------------------------------------------------------- formats and the folder swap
