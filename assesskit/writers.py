@@ -366,6 +366,13 @@ def _xlsx_writer(sheets: list[tuple]) -> Callable[[Path], None]:
     return write
 
 
+def has_pyarrow() -> bool:
+    """True when pyarrow, which writes the Parquet files, can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("pyarrow") is not None
+
+
 def score_output_files(
     result, run: Mapping[str, Any], formats: Sequence[str] = ("csv",), *, lang: str = "zh"
 ) -> dict[str, Any]:
@@ -390,6 +397,10 @@ def score_output_files(
         if fmt == "csv":
             files |= {f"{k}.csv": v for k, v in tables.items()}
         elif fmt == "parquet":
+            if not has_pyarrow():
+                raise OutputError(
+                    "--format parquet needs the pyarrow package (pip install pyarrow); nothing was written"
+                )
             files |= {f"{k}.parquet": _parquet_writer(v) for k, v in tables.items()}
         else:
             files["results.xlsx"] = _xlsx_writer(results_sheets(result, run, lang=lang))

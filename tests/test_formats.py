@@ -127,7 +127,7 @@ def test_xlsx_too_many_rows_is_refused_and_nothing_written(tmp_path, monkeypatch
     assert score_mini(out).exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     monkeypatch.setattr(writers, "MAX_SHEET_ROWS", 13)  # 12 item rows + header fit; 13 do not
-    r = score_mini(out, "--format", "xlsx", "--format", "parquet")
+    r = score_mini(out, "--format", "csv", "--format", "xlsx")
     assert r.exit_code == 2
     assert "sheet 'items' would have 13 rows, more than an Excel sheet holds (13 rows" in r.output
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
@@ -156,6 +156,7 @@ def test_workbook_control_characters_dropped_numbers_kept():
 
 
 def test_formats_are_repeatable_and_the_folder_is_one_set(tmp_path):
+    pytest.importorskip("pyarrow")
     out = tmp_path / "out"
     assert score_mini(out, "--format", "csv", "--format", "parquet", "--format", "xlsx").exit_code == 0
     names = {f"{t}.{ext}" for t in ("summary", "items", "lines") for ext in ("csv", "parquet")}
@@ -168,6 +169,13 @@ def test_formats_are_repeatable_and_the_folder_is_one_set(tmp_path):
         "run.json",
         "summary.parquet",
     ]
+
+
+def test_parquet_without_pyarrow_is_refused_before_writing(tmp_path, monkeypatch):
+    monkeypatch.setattr(writers, "has_pyarrow", lambda: False)
+    r = score_mini(tmp_path / "out", "--format", "csv", "--format", "parquet")
+    assert r.exit_code == 2 and "--format parquet needs the pyarrow package" in r.output
+    assert not (tmp_path / "out").exists()
 
 
 def test_unknown_format_is_refused(tmp_path):
@@ -189,6 +197,7 @@ def _demo(scheme):
 
 @pytest.mark.parametrize("path", bundled_schemes(), ids=lambda p: p.stem)
 def test_parquet_tables_equal_csv_tables(tmp_path, path):
+    pytest.importorskip("pyarrow")
     scored = _demo(load_scheme(path))
     write_score_outputs(scored, tmp_path, ["csv", "parquet"])
     for name in ("summary", "items", "lines"):
