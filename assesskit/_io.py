@@ -15,7 +15,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -225,7 +225,10 @@ def check_output_dir(out_dir: str | os.PathLike) -> Path:
     return out
 
 
-def _write_one(p: Path, obj: pd.DataFrame | dict | str | bytes) -> None:
+def _write_one(p: Path, obj: pd.DataFrame | dict | str | bytes | Callable[[Path], None]) -> None:
+    if callable(obj):  # a writer of its own format (Parquet, xlsx), called with the path
+        obj(p)
+        return
     if isinstance(obj, pd.DataFrame):
         with open(p, "w", encoding=CSV_ENCODING, newline="") as f:
             neutralise_formulas(obj).to_csv(f, index=False, lineterminator="\n")
@@ -256,7 +259,8 @@ def write_outputs(out_dir: str | os.PathLike, files: Mapping[str, pd.DataFrame |
     move fails (or is interrupted), the files already moved are put back as they were, so
     the folder holds the earlier set or the new one. Other files in ``out_dir`` are never
     touched. DataFrames are written as CSV (UTF-8 with BOM, formula cells neutralised, see
-    :func:`neutralise_formulas`), dicts as JSON, strings as UTF-8 text.
+    :func:`neutralise_formulas`), dicts as JSON, strings as UTF-8 text, bytes as they are;
+    a callable is called with the (temporary) path and writes the file itself.
 
     Raises
     ------

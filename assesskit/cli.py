@@ -42,7 +42,9 @@ from .data import read_panel, read_table
 from .exceptions import AssessKitError, SchemeError
 from .pipeline import (
     check_score_out,
+    export_scheme_file,
     import_coinr_files,
+    import_excel_file,
     load_inputs,
     resolve_scheme,
     score_files,
@@ -147,11 +149,29 @@ def validate(
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the outputs.")
 @click.option("--encoding", default=None, help="Encoding of the CSV inputs (default: UTF-8, else GBK).")
 @click.option("--allow-missing-columns", is_flag=True, help="Score items of absent columns as missing.")
-def score(scheme_name, data, units, targets, grades, year, out_dir, encoding, allow_missing_columns) -> None:
-    """Score a panel; write summary.csv, items.csv, lines.csv and run.json to --out.
+@click.option(
+    "--format",
+    "formats",
+    multiple=True,
+    type=click.Choice(["csv", "parquet", "xlsx"]),
+    help="Output format (repeatable; default csv): csv tables, parquet tables, results.xlsx.",
+)
+@click.option(
+    "--lang",
+    default="zh",
+    show_default=True,
+    type=click.Choice(["zh", "en"]),
+    help="Language of the results.xlsx headers.",
+)
+def score(
+    scheme_name, data, units, targets, grades, year, out_dir, encoding, allow_missing_columns, formats, lang
+) -> None:
+    """Score a panel; write the tables (summary, items, lines) and run.json to --out.
 
-    The --out folder holds these four files only and is replaced as a whole. Nothing is
-    written unless every input is valid.
+    --format csv (the default) writes summary.csv, items.csv and lines.csv; parquet the
+    same tables as .parquet; xlsx results.xlsx (a league table per kind of unit, the items
+    with reasons, the run's inputs and hashes). The --out folder holds these files only and
+    is replaced as a whole. Nothing is written unless every input is valid.
     """
     check_score_out(out_dir)
     scored = score_files(
@@ -164,11 +184,41 @@ def score(scheme_name, data, units, targets, grades, year, out_dir, encoding, al
         encoding=encoding,
         allow_missing_columns=allow_missing_columns,
     )
-    files = write_score_outputs(scored, out_dir)
+    files = write_score_outputs(scored, out_dir, formats or ("csv",), lang=lang)
     for w in scored.result.warnings:
         click.echo(f"warning: {w}", err=True)
     _print_table(scored.result.summary)
     click.echo(f"wrote {', '.join(str(f) for f in files)}")
+
+
+@main.command("import-excel")
+@click.argument("workbook", type=click.Path())
+@click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for <id>.yaml.")
+def import_excel_cmd(workbook: str, out_dir: str) -> None:
+    """Read a scheme workbook (sheets items, indicators, scheme, yaml) and write <id>.yaml.
+
+    Every problem is listed with its sheet, row and column (exit 2, nothing written).
+    Items without a rule become inspector-graded; they are listed.
+    """
+    check_output_dir(out_dir)
+    scheme, files, graded = import_excel_file(workbook)
+    written = write_outputs(out_dir, files)
+    if graded:
+        click.echo(
+            f"{len(graded)} items have no rule and are inspector-graded (give them a rule): {', '.join(graded)}"
+        )
+    click.echo(
+        f"wrote {', '.join(str(f) for f in written)} (scheme '{scheme.id}', {len(scheme.flat_items)} items)"
+    )
+
+
+@main.command("export-scheme")
+@click.argument("scheme_name", metavar="ID_OR_PATH")
+@click.option("--out", required=True, type=click.Path(), help="The workbook to write (.xlsx).")
+def export_scheme_cmd(scheme_name: str, out: str) -> None:
+    """Write a scheme as a workbook in the layout `import-excel` reads (a template)."""
+    path = export_scheme_file(scheme_name, out)
+    click.echo(f"wrote {path}")
 
 
 @main.command("import-coinr")

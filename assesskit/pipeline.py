@@ -8,14 +8,16 @@ the report pages and the sensitivity command.
 :func:`load_inputs` reads and validates (scheme, panel, tables with their paths, hashes
 and encodings); :func:`score_inputs` scores them and builds the run record that becomes
 ``run.json``; :func:`score_files` does both; :func:`write_score_outputs` writes the output
-set as one unit (the folder is swapped, see :func:`assesskit._io.replace_folder`).
+set as one unit (the folder is swapped, see :func:`assesskit._io.replace_folder`) in
+the formats asked for; :func:`import_excel_file` and :func:`export_scheme_file` carry
+schemes between YAML and Excel workbooks (:mod:`assesskit.excel`).
 """
 
 from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,14 +25,17 @@ import pandas as pd
 
 from ._io import check_replaceable, replace_folder, sha256
 from .data import Panel, Table, read_panel, read_table
-from .exceptions import DataError, SchemeError
+from .exceptions import DataError, OutputError, SchemeError
 from .scheme import Scheme, load_scheme, resolve_scheme_path
 from .scoring import ScoreResult, score_panel
 
 PathLike = str | os.PathLike
 
 SCORE_FILES = ("summary.csv", "items.csv", "lines.csv", "run.json")
-"""The files ``assesskit score`` writes, the whole content of its output folder."""
+"""The files ``assesskit score`` writes by default (``--format csv``)."""
+
+SCORE_OUTPUTS = frozenset(SCORE_FILES + ("summary.parquet", "items.parquet", "lines.parquet", "results.xlsx"))
+"""Every file ``assesskit score`` may write (by ``--format``): the whole content its output folder may hold."""
 
 ROLES = ("data", "units", "targets", "grades")
 
@@ -222,27 +227,36 @@ def score_files(
 
 def check_score_out(out_dir: PathLike) -> Path:
     """Refuse, before any work, an ``--out`` that is a file or holds files of something else."""
-    return check_replaceable(out_dir, frozenset(SCORE_FILES))
+    return check_replaceable(out_dir, SCORE_OUTPUTS)
 
 
-def write_score_outputs(scored: Scored, out_dir: PathLike) -> list[Path]:
-    """Write ``summary.csv``, ``items.csv``, ``lines.csv`` and ``run.json`` as one unit.
+def write_score_outputs(
+    scored: Scored,
+    out_dir: PathLike,
+    formats: Sequence[str] = ("csv",),
+    *,
+    lang: str = "zh",
+) -> list[Path]:
+    """Write the scored run in ``formats`` and ``run.json``, as one unit.
 
-    The folder ``out_dir`` is replaced as a whole (see :func:`assesskit._io.replace_folder`):
-    a reader sees the earlier set or the new one, never a mix, and a failure leaves the
-    earlier set intact.
+    ``csv``: ``summary.csv``, ``items.csv``, ``lines.csv``; ``parquet``: the same three
+    tables as ``.parquet`` (categoricals for unit, item, status …); ``xlsx``:
+    ``results.xlsx`` (league tables per kind, items, the run; headers in ``lang``). See
+    :mod:`assesskit.writers`. The folder ``out_dir`` is replaced as a whole (see
+    :func:`assesskit._io.replace_folder`): a reader sees the earlier set or the new one,
+    never a mix, and a failure leaves the earlier set intact.
 
     Raises
     ------
     OutputError
-        When ``out_dir`` holds other files, or writing fails (naming the path).
+        When ``out_dir`` holds other files, a table is too long for an Excel sheet, or
+        writing fails (naming the path). Nothing is written then.
     """
+    from .writers import score_output_files
+
     check_score_out(out_dir)
-    res = scored.result
-    return replace_folder(
-        out_dir,
-        {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines, "run.json": scored.run},
-    )
+    files = score_output_files(scored.result, scored.run, formats, lang=lang)
+    return replace_folder(out_dir, files)
 
 
 def import_coinr_files(
@@ -283,3 +297,34 @@ def import_coinr_files(
     parse_scheme(raw, where=f"{sid}.yaml")  # the scheme written must load
     text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
     return sid, {f"{sid}.yaml": text, "data.csv": data}
+
+
+def import_excel_file(path: PathLike) -> tuple[Scheme, dict[str, str], list[str]]:
+    """Read a scheme workbook and build ``<id>.yaml`` (not written; see :mod:`assesskit.excel`).
+
+    Returns
+    -------
+    (scheme, {file name: YAML text}, ids of the items graded for want of a rule)
+
+    Raises
+    ------
+    SchemeError
+        Every problem, each with its sheet, row and column.
+    """
+    from .excel import import_excel_files
+
+    return import_excel_files(path)
+
+
+def export_scheme_file(scheme: PathLike | Scheme, out: PathLike) -> Path:
+    """Write a scheme (file, bundled id or :class:`Scheme`) as a workbook at ``out``, atomically."""
+    from ._io import write_outputs
+    from .excel import scheme_to_workbook
+
+    s = scheme if isinstance(scheme, Scheme) else load_scheme(resolve_scheme(scheme))
+    target = Path(out)
+    if target.is_dir():
+        raise OutputError(f"{target}: is a folder; give the path of an .xlsx file")
+    if target.suffix.lower() != ".xlsx":
+        raise OutputError(f"{target}: the workbook's name must end in .xlsx")
+    return write_outputs(target.parent, {target.name: scheme_to_workbook(s)})[0]
