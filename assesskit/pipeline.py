@@ -279,7 +279,7 @@ def import_coinr_files(
     """
     import yaml
 
-    from .composite import import_coinr
+    from .importers.coinr import import_coinr
     from .scheme import parse_scheme
 
     ti, tm = read_table(idata, encoding=encoding), read_table(imeta, encoding=encoding)
