@@ -312,6 +312,22 @@ class KernelSession:
         self.runs += 1
         return client.execute()
 
+    def interrupt(self) -> None:
+        """Send SIGINT to the kernel process (the running cell stops with KeyboardInterrupt).
+
+        Safe to call from another thread than the one executing: it only signals a pid.
+        The kernel runs in its own session, so a terminal's Ctrl-C never reaches it
+        directly; the runner forwards it with this.
+        """
+        import signal
+
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if proc is not None and proc.poll() is None:
+            try:
+                os.kill(proc.pid, signal.SIGINT)
+            except OSError:  # already gone
+                pass
+
     def shutdown(self) -> None:
         from jupyter_core.utils import run_sync
 
