@@ -54,6 +54,7 @@ class Outcome:
     interrupted: bool = False
     io_error: str | None = None
     n_jobs: int = 0
+    sigint: Any = None  # the SIGINT handler to restore once the record is written
 
 
 # --------------------------------------------------------------------------- worker side
@@ -231,24 +232,35 @@ def _in_process(jobs: list[Job], out_dir: Path, init: tuple, on_result: Callable
     """One job at a time on a notebook thread of this process; Ctrl-C on the main thread."""
     _worker_init(*init, in_process=True)
     pool: cf.ThreadPoolExecutor = _WORKER["thread"]
+    current: tuple[Job, cf.Future] | None = None
     try:
         for j in jobs:
-            fut = pool.submit(_run_job, j, str(out_dir))
-            try:
-                while not cf.wait([fut], timeout=0.25).done:
-                    pass
-            except KeyboardInterrupt:
-                _STOP.set()
-                _WORKER["session"].interrupt()  # the running cell stops; its page is dropped
-                cf.wait([fut], timeout=30)
-                outcome.interrupted = True
-                return
-            r = fut.result()
+            current = (j, pool.submit(_run_job, j, str(out_dir)))
+            while not cf.wait([current[1]], timeout=0.25).done:
+                pass
+            r = current[1].result()
+            current = None
             if on_result(j, r, outcome):
                 return
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        outcome.sigint = _ignore_sigint()  # a second Ctrl-C does not break the clean-up
+        _STOP.set()
+        _WORKER["session"].kill()  # the page in flight is dropped, not recorded as failed
+        if current is not None and cf.wait([current[1]], timeout=30).done:
+            r = current[1].result()
+            if r.status != "interrupted":  # it finished before the kill
+                on_result(current[0], r, outcome)
     finally:
         _worker_close()
         _STOP.clear()
+
+
+def _ignore_sigint() -> Any:
+    """Ignore further SIGINTs (main thread only); the previous handler, to restore."""
+    if threading.current_thread() is threading.main_thread():
+        return signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return None
 
 
 def _end_workers(pool: cf.ProcessPoolExecutor) -> None:
@@ -282,6 +294,7 @@ def _in_pool(
                     return
     except KeyboardInterrupt:
         outcome.interrupted = True
+        outcome.sigint = _ignore_sigint()
         _end_workers(pool)
         return
     except BaseException:
@@ -325,6 +338,7 @@ def execute_jobs(
             _in_pool(jobs, out_dir, init, outcome.n_jobs, record, outcome)
     except KeyboardInterrupt:  # between two pages
         outcome.interrupted = True
+        outcome.sigint = outcome.sigint or _ignore_sigint()
     return outcome
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import os
 import signal
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -285,13 +284,6 @@ def _manifest(spec, spec_path, entries, templates, pages, info: dict) -> dict:
     }
 
 
-def _ignore_sigint() -> object:
-    """Ignore further Ctrl-C while the index and manifest are written (main thread only)."""
-    if threading.current_thread() is threading.main_thread():
-        return signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return None
-
-
 def _finish(rec: _Recorder, kept: dict, all_jobs: list[Job]) -> tuple[dict, list]:
     """The pages of the manifest (kept, built, in plan order) and the failure messages."""
     pages = {j.page: kept.get(j.page) or rec.pages.get(j.page) for j in all_jobs}
@@ -375,7 +367,6 @@ def run_report(
         except AssessKitError:
             journal.close(remove=False)
             raise
-        old_handler = _ignore_sigint() if outcome.interrupted else None
         try:
             pages, failures = _finish(rec, kept, all_jobs)
             run_warnings += rec.warnings
@@ -399,8 +390,8 @@ def run_report(
             _write_record(out_dir, index, _manifest(spec, spec_path, entries, templates, pages, info))
             journal.close(remove=True)  # the manifest now holds every finished page
         finally:
-            if old_handler is not None:
-                signal.signal(signal.SIGINT, old_handler)
+            if outcome.sigint is not None:
+                signal.signal(signal.SIGINT, outcome.sigint)
     if outcome.io_error is not None:
         n_ok = sum(p["status"] == "ok" for p in rec.pages.values())
         raise ReportError(
