@@ -283,3 +283,18 @@ def test_disk_full_while_writing_a_page_stops_the_run(small, monkeypatch):
     }
     assert not (out / "2010" / "sanshui.html").exists() and not list(out.rglob(".assesskit-*"))
     assert m["timing"]["rebuilt"] == 2 and m["timing"]["failed"] == 1
+
+
+# --------------------------------------------------------------------------- a fresh machine
+def test_make_setup_installs_what_the_tests_need():
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    dry = subprocess.run(["make", "-n", "-B", "setup"], cwd=ROOT, capture_output=True, text=True, check=True)
+    cmds = dry.stdout
+    for pkgs in ("fonts-wqy-microhei", "chromium chromium-driver"):
+        assert f"apt-get install -y -q {pkgs}" in cmds, pkgs
+    assert cmds.index("chromium-driver") < cmds.index("-m venv")  # before the tests' environment
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "make test" in ci and "apt-get" not in ci  # CI runs exactly what the README gives
