@@ -303,6 +303,32 @@ def _write_record(out_dir: Path, index: str, manifest: dict) -> None:
         ) from None
 
 
+def _record(spec, spec_path, entries, templates, out_dir, rec, kept, all_jobs, outcome, run: dict) -> dict:
+    """Write index.html and manifest.json (atomically) for the pages kept and built; the pages."""
+    pages, failures = _finish(rec, kept, all_jobs)
+    now = time.perf_counter()
+    info = {
+        "cjk_font": run["cjk_font"],
+        "warnings": run["warnings"] + rec.warnings,
+        "interrupted": outcome.interrupted,
+        "started": run["started"],
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seconds": round(now - run["t_start"], 2),
+        "execution_seconds": round(now - run["t_exec"], 2),
+        "jobs": outcome.n_jobs,
+        "pages": len(pages),
+        "rebuilt": len(rec.pages),
+        "skipped": len(kept),
+        "failed": len(failures),
+    }
+    note = " (interrupted: the others were not built)" if outcome.interrupted else ""
+    index = index_html(spec, entries, pages, failures, note)
+    rec.journal.close(remove=False)
+    _write_record(out_dir, index, _manifest(spec, spec_path, entries, templates, pages, info))
+    rec.journal.close(remove=True)  # the manifest now holds every finished page
+    return pages
+
+
 def run_report(
     spec: str | os.PathLike | RunSpec,
     *,
@@ -368,27 +394,14 @@ def run_report(
             journal.close(remove=False)
             raise
         try:
-            pages, failures = _finish(rec, kept, all_jobs)
-            run_warnings += rec.warnings
-            info = {
+            run = {
+                "started": started,
+                "t_start": t_start,
+                "t_exec": t_exec,
                 "cjk_font": cjk_font,
                 "warnings": run_warnings,
-                "interrupted": outcome.interrupted,
-                "started": started,
-                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-                "seconds": round(time.perf_counter() - t_start, 2),
-                "execution_seconds": round(time.perf_counter() - t_exec, 2),
-                "jobs": outcome.n_jobs,
-                "pages": len(pages),
-                "rebuilt": len(rec.pages),
-                "skipped": len(kept),
-                "failed": len(failures),
             }
-            note = " (interrupted: the others were not built)" if outcome.interrupted else ""
-            index = index_html(spec, entries, pages, failures, note)
-            journal.close(remove=False)
-            _write_record(out_dir, index, _manifest(spec, spec_path, entries, templates, pages, info))
-            journal.close(remove=True)  # the manifest now holds every finished page
+            pages = _record(spec, spec_path, entries, templates, out_dir, rec, kept, all_jobs, outcome, run)
         finally:
             if outcome.sigint is not None:
                 signal.signal(signal.SIGINT, outcome.sigint)
@@ -403,7 +416,7 @@ def run_report(
         manifest=out_dir / "manifest.json",
         pages=pages_frame(pages),
         seconds=round(time.perf_counter() - t_start, 2),
-        warnings=tuple(run_warnings),
+        warnings=tuple(run_warnings + rec.warnings),
         interrupted=outcome.interrupted,
     )
     if outcome.interrupted:
