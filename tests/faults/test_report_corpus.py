@@ -247,14 +247,15 @@ def _journal_lines(out: Path) -> int:
         return 0
 
 
-@pytest.fixture(scope="module")
-def interrupted(tmp_path_factory):
-    """A real `assesskit report` (one job) sent SIGINT after its first page."""
+@pytest.fixture(scope="module", params=["1", "2"], ids=["one-job", "two-workers"])
+def interrupted(request, tmp_path_factory):
+    """A real `assesskit report` sent SIGINT after its first page (notebooks on a thread of
+    the runner's process with one job; in worker processes with two)."""
     base = tmp_path_factory.mktemp("sigint")
     write_panel(base / "data")
     thin_template(base / "slow.ipynb", "import time\ntime.sleep(2)\nprint(unit, year)")
     spec_file(base, templates={"unit": "slow.ipynb"})
-    proc = _popen(base, "-j", "1")
+    proc = _popen(base, "-j", request.param)
     _wait_for(lambda: _journal_lines(base / "out") >= 1, proc)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
