@@ -1,37 +1,85 @@
 """The ``assesskit`` command: a thin click shell over the Python API.
 
-Exit codes: 0 success; 2 invalid input (every problem is listed); 1 unexpected failure.
+Each command parses its options, calls one library function and prints.
+
+Exit statuses
+-------------
+0
+    Success.
+1
+    Something failed that is not the input's fault: report pages that failed, or an
+    internal error (a bug: a one-line message; ``ASSESSKIT_DEBUG=1`` shows the traceback).
+2
+    The inputs or the output location: an invalid file (every problem is listed, naming
+    the file, line or row), or an input/output failure (disk full, permission denied, a
+    path that is a file …), with the path and what to do. Nothing is half written.
+130
+    Interrupted (Ctrl-C); nothing is half written.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
-import unicodedata
 from pathlib import Path
 
 import click
 import pandas as pd
 
 from . import __version__
-from ._io import sha256, write_outputs
+from ._console import pad as _pad
+from ._console import print_summary as _print_table
+from ._io import (
+    check_output_dir,
+    check_replaceable,
+    describe_os_error,
+    sha256,
+    staged_folder,
+    write_outputs,
+)
 from .data import read_panel, read_table
 from .exceptions import AssessKitError, SchemeError
+from .pipeline import (
+    check_score_out,
+    import_coinr_files,
+    load_inputs,
+    resolve_scheme,
+    score_files,
+    write_score_outputs,
+)
 from .scheme import bundled_schemes, load_scheme, resolve_scheme_path, scheme_json_schema
 from .scoring import score_panel
 
-
-def _fail(exc: AssessKitError) -> None:
-    click.echo(f"error: {exc}", err=True)
-    sys.exit(2)
+BUG_HINT = (
+    "this is a bug in assesskit; please report it with the command you ran and "
+    "`assesskit --version` (set ASSESSKIT_DEBUG=1 to see the traceback)"
+)
 
 
 class _Group(click.Group):
+    """Every error ends in one message and an exit status, never a traceback."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
         except AssessKitError as exc:
-            _fail(exc)
+            _exit(f"error: {exc}", 2)
+        except OSError as exc:
+            _exit(f"error: {describe_os_error(exc, 'read or write a file')}", 2)
+        except KeyboardInterrupt:
+            _exit("interrupted", 130)
+        except Exception as exc:
+            if os.environ.get("ASSESSKIT_DEBUG"):
+                raise
+            _exit(f"internal error: {type(exc).__name__}: {exc}\n{BUG_HINT}", 1)
+
+
+def _exit(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
 
 
 @click.group(cls=_Group)
@@ -71,21 +119,18 @@ def validate(
     Exits 0 when everything is valid; otherwise prints every problem and exits 2.
     """
     failed = 0
-    scheme = load_scheme(scheme_name) if scheme_name else None
+    scheme = load_scheme(resolve_scheme(scheme_name)) if scheme_name else None
     for p in paths:
         try:
             if Path(p).suffix in (".yaml", ".yml") or scheme is None:
-                s = load_scheme(resolve_scheme_path(p))
+                s = load_scheme(resolve_scheme(p))
                 click.echo(f"ok  {p}: scheme '{s.id}', {len(s.flat_items)} items")
             else:
-                extra = {
-                    k: read_table(v, encoding=encoding)
-                    for k, v in (("units", units), ("targets", targets), ("grades", grades))
-                    if v
-                }
-                panel = read_panel(scheme, read_table(p, encoding=encoding), **extra)
-                click.echo(f"ok  {p}: {len(panel.data)} unit-years")
-                for w in panel.warnings:
+                inputs = load_inputs(
+                    scheme, p, units=units, targets=targets, grades=grades, encoding=encoding
+                )
+                click.echo(f"ok  {p}: {len(inputs.panel.data)} unit-years")
+                for w in inputs.panel.warnings:
                     click.echo(f"    warning: {w}")
         except AssessKitError as exc:
             failed += 1
@@ -106,62 +151,25 @@ def validate(
 def score(scheme_name, data, units, targets, grades, year, out_dir, encoding, allow_missing_columns) -> None:
     """Score a panel; write summary.csv, items.csv, lines.csv and run.json to --out.
 
-    Nothing is written unless every input is valid.
+    The --out folder holds these four files only and is replaced as a whole. Nothing is
+    written unless every input is valid.
     """
-    scheme_path = resolve_scheme_path(scheme_name)
-    scheme = load_scheme(scheme_path)
-    tables = {
-        role: read_table(path, encoding=encoding)
-        for role, path in (("data", data), ("units", units), ("targets", targets), ("grades", grades))
-        if path
-    }
-    years = list(year) or None
-    panel = read_panel(
-        scheme,
-        tables["data"],
-        units=tables.get("units"),
-        targets=tables.get("targets"),
-        grades=tables.get("grades"),
-        years=years,
+    check_score_out(out_dir)
+    scored = score_files(
+        scheme_name,
+        data,
+        units=units,
+        targets=targets,
+        grades=grades,
+        years=list(year) or None,
+        encoding=encoding,
         allow_missing_columns=allow_missing_columns,
     )
-    res = score_panel(scheme, panel, years=years)
-    run = {
-        "assesskit": __version__,
-        "scheme": {"id": scheme.id, "path": str(scheme_path), "sha256": sha256(scheme_path)},
-        "inputs": {
-            r: {"path": t.path, "sha256": sha256(t.path), "encoding": t.encoding} for r, t in tables.items()
-        },
-        "years": sorted(int(y) for y in res.summary["year"].unique()),
-        "warnings": [str(w) for w in res.warnings],
-    }
-    files = write_outputs(
-        out_dir, {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines, "run.json": run}
-    )
-    for w in res.warnings:
+    files = write_score_outputs(scored, out_dir)
+    for w in scored.result.warnings:
         click.echo(f"warning: {w}", err=True)
-    _print_table(res.summary)
+    _print_table(scored.result.summary)
     click.echo(f"wrote {', '.join(str(f) for f in files)}")
-
-
-def _pad(text: str, width: int) -> str:
-    """Pad to a display width, counting CJK characters as two columns."""
-    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(width - shown, 0)
-
-
-def _print_table(summary: pd.DataFrame, limit: int = 12) -> None:
-    for (year, kind), g in summary.groupby(["year", "kind"], sort=True):
-        click.echo(f"\n{year} · {kind} ({len(g)} units)")
-        for row in g.head(limit).itertuples():
-            rank = "—" if pd.isna(row.rank) else int(row.rank)
-            total = "not scored" if pd.isna(row.total) else f"{row.total:8.2f}"
-            veto = f"VETO: {row.veto_reason}" if row.veto else ""
-            inel = f"no award: {row.ineligible_reason}" if not row.veto and row.ineligible_reason else ""
-            flags = " ".join(x for x in (row.award, row.single_awards, row.warning, veto, inel) if x)
-            click.echo(f"  {rank!s:>3}  {_pad(str(row.name), 18)} {total}  {flags}")
-        if len(g) > limit:
-            click.echo(f"  … {len(g) - limit} more")
 
 
 @main.command("import-coinr")
@@ -200,27 +208,19 @@ def import_coinr_cmd(
     idata, imeta, out_dir, scheme_id, normalisation, scale, aggregation, year, encoding
 ) -> None:
     """Import COINr-style iData/iMeta tables: write <id>.yaml and data.csv for `assesskit score`."""
-    import yaml
-
-    from .composite import import_coinr
-    from .scheme import parse_scheme
-
-    ti, tm = read_table(idata, encoding=encoding), read_table(imeta, encoding=encoding)
-    sid = scheme_id or Path(idata).stem.lower().replace("_idata", "").replace("-", "_") or "coinr_import"
-    raw, data = import_coinr(
-        ti.frame,
-        tm.frame,
-        scheme_id=sid,
+    check_output_dir(out_dir)
+    sid, files = import_coinr_files(
+        idata,
+        imeta,
+        scheme_id=scheme_id,
         normalisation=normalisation,
         scale=tuple(scale),
         aggregation=aggregation,
         year=year,
-        where=(ti.path, tm.path),
+        encoding=encoding,
     )
-    parse_scheme(raw, where=f"{sid}.yaml")  # the scheme written must load
-    text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
-    files = write_outputs(out_dir, {f"{sid}.yaml": text, "data.csv": data})
-    click.echo(f"wrote {', '.join(str(f) for f in files)}")
+    written = write_outputs(out_dir, files)
+    click.echo(f"wrote {', '.join(str(f) for f in written)}")
     click.echo(
         f"score it: assesskit score --scheme {Path(out_dir) / (sid + '.yaml')} --data {Path(out_dir) / 'data.csv'} --out DIR"
     )
@@ -232,6 +232,9 @@ def json_schema(out: str | None) -> None:
     """Print the JSON Schema of scheme files (for editors' YAML validation)."""
     text = json.dumps(scheme_json_schema(), ensure_ascii=False, indent=2)
     if out:
+        if Path(out).is_dir():
+            _exit(f"error: {out}: is a folder; give the path of a file for the JSON Schema", 2)
+        check_output_dir(Path(out).parent)
         write_outputs(Path(out).parent, {Path(out).name: text + "\n"})
     else:
         click.echo(text)
@@ -244,10 +247,15 @@ def json_schema(out: str | None) -> None:
 @click.option("--out", "out_dir", required=True, type=click.Path(), help="Folder for the panels.")
 @click.option("--scheme", "scheme_ids", multiple=True, help="Only these schemes (repeatable); default all.")
 def demo_data(seed: int, out_dir: str, scheme_ids: tuple[str, ...]) -> None:
-    """Generate the synthetic demo panels (one folder per bundled scheme)."""
-    from .datasets.demo import write_demo_data
+    """Generate the synthetic demo panels (one folder per bundled scheme).
 
-    out = write_demo_data(out_dir, seed=seed, schemes=list(scheme_ids) or None)
+    The --out folder holds the panels only and is replaced as a whole.
+    """
+    from .datasets.demo import YEARS, write_demo_data
+
+    out = check_replaceable(out_dir, frozenset(YEARS) | {"README.md", "manifest.json"})
+    with staged_folder(out) as tmp:
+        write_demo_data(tmp, seed=seed, schemes=list(scheme_ids) or None)
     click.echo(
         f"wrote synthetic demo panels (seed {seed}) to {out}; see {out / 'README.md'} for what is planted"
     )
@@ -300,6 +308,8 @@ def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None
     """
     from .report import run_report
 
+    if out_dir is not None:
+        check_output_dir(out_dir)
     result = run_report(run_path, jobs=jobs, force=force, out=out_dir)
     _report_summary(result, str(result.index))
 
@@ -319,18 +329,17 @@ def demo(out_dir: str, seed: int, jobs: int | None, force: bool) -> None:
     """Generate the synthetic demo panels, score every bundled scheme and build the report set."""
     from .datasets.demo import FILE_NAMES, YEARS, write_demo_data
     from .report.runner import demo_spec, run_report
-    from .scoring import score as score_api
 
+    check_output_dir(out_dir)
     ids = [p.stem for p in bundled_schemes() if p.stem in YEARS]
     data_dir = write_demo_data(Path(out_dir) / "data", seed=seed, schemes=ids)
     for sid in ids:
-        scheme = load_scheme(sid)
         paths = {role: data_dir / sid / name for role, name in FILE_NAMES.items() if role != "truth"}
-        res = score_api(scheme, **{role: p for role, p in paths.items() if p.exists()})
+        res = score_files(sid, **{role: p for role, p in paths.items() if p.exists()}).result
         write_outputs(
             Path(out_dir) / sid, {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines}
         )
-        click.echo(f"\n=== {scheme.id}: {scheme.label} — SYNTHETIC demo data")
+        click.echo(f"\n=== {res.scheme.id}: {res.scheme.label} — SYNTHETIC demo data")
         _print_table(res.summary[res.summary["year"] == res.summary["year"].max()], limit=6)
     click.echo(
         f"\nScored {len(ids)} schemes on synthetic demo panels (seed {seed}): {out_dir}/<scheme>/summary.csv, "

@@ -61,5 +61,12 @@ class ReportError(AssessKitError):
     """Building or writing a report failed."""
 
 
+class OutputError(ReportError):
+    """Writing outputs failed (disk full, permissions, a path that is a file …).
+
+    A subclass of :class:`ReportError` because output writing raised that before.
+    """
+
+
 class AssessKitWarning(UserWarning):
     """Something questionable in the inputs that does not stop the run."""

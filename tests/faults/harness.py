@@ -83,7 +83,7 @@ def run_cli(
     finally:
         os.chdir(old)
     exc = ""
-    if r.exc_info is not None and not isinstance(r.exception, SystemExit):
+    if r.exc_info is not None and not isinstance(r.exc_info[1], SystemExit):
         exc = "".join(traceback.format_exception(*r.exc_info))
     return CliOutcome(r.exit_code, r.stdout, r.stderr, exc)
 

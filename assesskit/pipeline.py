@@ -1,0 +1,285 @@
+"""The one load → validate → score sequence over files, for the CLI, the report runner,
+the report pages and the sensitivity command.
+
+>>> from assesskit.pipeline import score_files, write_score_outputs
+>>> scored = score_files("district_1000", "towns.csv", units="units.csv", years=[2012])  # doctest: +SKIP
+>>> write_score_outputs(scored, "results/2012")                                          # doctest: +SKIP
+
+:func:`load_inputs` reads and validates (scheme, panel, tables with their paths, hashes
+and encodings); :func:`score_inputs` scores them and builds the run record that becomes
+``run.json``; :func:`score_files` does both; :func:`write_score_outputs` writes the output
+set as one unit (the folder is swapped, see :func:`assesskit._io.replace_folder`).
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ._io import check_replaceable, replace_folder, sha256
+from .data import Panel, Table, read_panel, read_table
+from .exceptions import DataError, SchemeError
+from .scheme import Scheme, load_scheme, resolve_scheme_path
+from .scoring import ScoreResult, score_panel
+
+PathLike = str | os.PathLike
+
+SCORE_FILES = ("summary.csv", "items.csv", "lines.csv", "run.json")
+"""The files ``assesskit score`` writes, the whole content of its output folder."""
+
+ROLES = ("data", "units", "targets", "grades")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Validated inputs of a scoring run, with where they came from.
+
+    Attributes
+    ----------
+    scheme : Scheme
+    scheme_path : Path or None
+        The scheme file (None when a :class:`Scheme` object was given).
+    panel : Panel
+        From :func:`assesskit.data.read_panel`.
+    tables : mapping
+        Role (``data``, ``units``, ``targets``, ``grades``) → :class:`~assesskit.data.Table`
+        as read (path, encoding, frame), for the roles given (a DataFrame given instead
+        of a file is kept as it is).
+    years : tuple of int or None
+        The years asked for (None: every year inside the scheme's years).
+    """
+
+    scheme: Scheme
+    scheme_path: Path | None
+    panel: Panel
+    tables: Mapping[str, Table | pd.DataFrame] = field(default_factory=dict)
+    years: tuple[int, ...] | None = None
+
+    def provenance(self) -> dict:
+        """Scheme and input files with their SHA-256 and encodings (for run records)."""
+        scheme = {"id": self.scheme.id}
+        if self.scheme_path is not None:
+            scheme |= {"path": str(self.scheme_path), "sha256": sha256(self.scheme_path)}
+        return {
+            "scheme": scheme,
+            "inputs": {
+                r: {"path": t.path, "sha256": sha256(t.path), "encoding": t.encoding}
+                for r, t in self.tables.items()
+                if isinstance(t, Table) and not t.path.startswith("<")
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A scored run: its inputs, the result, and the run record (``run.json``)."""
+
+    inputs: Inputs
+    result: ScoreResult
+    run: dict
+
+
+def resolve_scheme(scheme: PathLike) -> Path:
+    """A scheme file as given, or the bundled scheme of that id.
+
+    An id is a bare name: one with a folder part (``../x``) that is not an existing file
+    is refused rather than looked up relative to the bundled schemes.
+    """
+    p = Path(scheme)
+    if not p.exists() and p.suffix not in (".yaml", ".yml") and len(p.parts) > 1:
+        raise SchemeError(
+            f"{scheme}: no such scheme file, and a bundled scheme id has no folder part "
+            "(give the path of a .yaml file, or an id from `assesskit schemes`)"
+        )
+    return resolve_scheme_path(scheme)
+
+
+def read_tables(
+    data: PathLike | Table | pd.DataFrame,
+    *,
+    units: PathLike | Table | pd.DataFrame | None = None,
+    targets: PathLike | Table | pd.DataFrame | None = None,
+    grades: PathLike | Table | pd.DataFrame | None = None,
+    encoding: str | None = None,
+) -> dict[str, Table]:
+    """Read the given input files (CSV, Excel, Parquet) by role.
+
+    Tables and DataFrames pass through (a DataFrame is checked by
+    :func:`assesskit.data.read_panel` and has no file to record).
+    """
+    given = dict(zip(ROLES, (data, units, targets, grades), strict=True))
+    return {
+        role: v if isinstance(v, Table | pd.DataFrame) else read_table(v, encoding=encoding)
+        for role, v in given.items()
+        if v is not None
+    }
+
+
+def _years(years) -> tuple[int, ...] | None:
+    if years is None:
+        return None
+    ys = (int(years),) if isinstance(years, numbers.Integral) else tuple(int(y) for y in years)
+    if not ys:
+        raise DataError("year: an empty list of years; give at least one, or None for every year")
+    return ys
+
+
+def load_inputs(
+    scheme: PathLike | Scheme,
+    data: PathLike | Table | pd.DataFrame,
+    *,
+    units: PathLike | Table | pd.DataFrame | None = None,
+    targets: PathLike | Table | pd.DataFrame | None = None,
+    grades: PathLike | Table | pd.DataFrame | None = None,
+    years: int | list[int] | tuple[int, ...] | None = None,
+    encoding: str | None = None,
+    allow_missing_columns: bool = False,
+) -> Inputs:
+    """Load a scheme and read and validate the input tables, all problems at once.
+
+    Parameters
+    ----------
+    scheme : path, bundled scheme id, or Scheme
+    data : path, Table or DataFrame
+        The panel: one row per unit and year.
+    units, targets, grades : path, Table or DataFrame, optional
+        Unit registry, per-unit-year targets, inspector grades.
+    years : int or list of int, optional
+        Years to score; default every year inside the scheme's years.
+    encoding : str, optional
+        Encoding of CSV inputs (default: UTF-8, else GB18030).
+    allow_missing_columns : bool
+        Score items whose columns are absent as missing instead of stopping.
+
+    Raises
+    ------
+    SchemeError, DataError
+        Naming the file, row, column and what was expected.
+    """
+    if isinstance(scheme, Scheme):
+        s, scheme_path = scheme, None
+    else:
+        scheme_path = resolve_scheme(scheme)
+        s = load_scheme(scheme_path)
+    ys = _years(years)
+    tables = read_tables(data, units=units, targets=targets, grades=grades, encoding=encoding)
+    panel = read_panel(
+        s,
+        tables["data"],
+        units=tables.get("units"),
+        targets=tables.get("targets"),
+        grades=tables.get("grades"),
+        years=list(ys) if ys else None,
+        allow_missing_columns=allow_missing_columns,
+    )
+    return Inputs(scheme=s, scheme_path=scheme_path, panel=panel, tables=tables, years=ys)
+
+
+def score_inputs(inputs: Inputs) -> Scored:
+    """Score validated inputs and build the run record (``run.json``)."""
+    from . import __version__
+
+    res = score_panel(inputs.scheme, inputs.panel, years=list(inputs.years) if inputs.years else None)
+    run = {
+        "assesskit": __version__,
+        **inputs.provenance(),
+        "years": sorted(int(y) for y in res.summary["year"].unique()),
+        "warnings": [str(w) for w in res.warnings],
+    }
+    return Scored(inputs=inputs, result=res, run=run)
+
+
+def score_files(
+    scheme: PathLike | Scheme,
+    data: PathLike | Table | pd.DataFrame,
+    *,
+    units: PathLike | Table | pd.DataFrame | None = None,
+    targets: PathLike | Table | pd.DataFrame | None = None,
+    grades: PathLike | Table | pd.DataFrame | None = None,
+    years: int | list[int] | tuple[int, ...] | None = None,
+    encoding: str | None = None,
+    allow_missing_columns: bool = False,
+) -> Scored:
+    """:func:`load_inputs` then :func:`score_inputs` (same parameters)."""
+    return score_inputs(
+        load_inputs(
+            scheme,
+            data,
+            units=units,
+            targets=targets,
+            grades=grades,
+            years=years,
+            encoding=encoding,
+            allow_missing_columns=allow_missing_columns,
+        )
+    )
+
+
+def check_score_out(out_dir: PathLike) -> Path:
+    """Refuse, before any work, an ``--out`` that is a file or holds files of something else."""
+    return check_replaceable(out_dir, frozenset(SCORE_FILES))
+
+
+def write_score_outputs(scored: Scored, out_dir: PathLike) -> list[Path]:
+    """Write ``summary.csv``, ``items.csv``, ``lines.csv`` and ``run.json`` as one unit.
+
+    The folder ``out_dir`` is replaced as a whole (see :func:`assesskit._io.replace_folder`):
+    a reader sees the earlier set or the new one, never a mix, and a failure leaves the
+    earlier set intact.
+
+    Raises
+    ------
+    OutputError
+        When ``out_dir`` holds other files, or writing fails (naming the path).
+    """
+    check_score_out(out_dir)
+    res = scored.result
+    return replace_folder(
+        out_dir,
+        {"summary.csv": res.summary, "items.csv": res.items, "lines.csv": res.lines, "run.json": scored.run},
+    )
+
+
+def import_coinr_files(
+    idata: PathLike,
+    imeta: PathLike,
+    *,
+    scheme_id: str | None = None,
+    normalisation: str = "minmax",
+    scale: tuple[float, float] = (0.0, 100.0),
+    aggregation: str = "mean",
+    year: int | None = None,
+    encoding: str | None = None,
+) -> tuple[str, dict[str, object]]:
+    """Read COINr iData/iMeta files and build ``<id>.yaml`` and ``data.csv`` (not written).
+
+    Returns
+    -------
+    (scheme id, {file name: content})
+        For :func:`assesskit._io.write_outputs`. The scheme is checked to load.
+    """
+    import yaml
+
+    from .composite import import_coinr
+    from .scheme import parse_scheme
+
+    ti, tm = read_table(idata, encoding=encoding), read_table(imeta, encoding=encoding)
+    sid = scheme_id or Path(idata).stem.lower().replace("_idata", "").replace("-", "_") or "coinr_import"
+    raw, data = import_coinr(
+        ti.frame,
+        tm.frame,
+        scheme_id=sid,
+        normalisation=normalisation,
+        scale=tuple(scale),
+        aggregation=aggregation,
+        year=year,
+        where=(ti.path, tm.path),
+    )
+    parse_scheme(raw, where=f"{sid}.yaml")  # the scheme written must load
+    text = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False)
+    return sid, {f"{sid}.yaml": text, "data.csv": data}
