@@ -37,7 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from .. import __version__
-from .._io import sha256, write_outputs
+from .._io import check_output_dir, sha256, write_outputs
 from ..exceptions import AssessKitError, ReportError
 from .execute import JobResult, Outcome, execute_jobs
 from .keys import code_files, code_sha256
@@ -129,21 +129,6 @@ class ReportInterrupted(KeyboardInterrupt):
 
 
 # --------------------------------------------------------------------------- before any work
-def check_out_dir(out_dir: Path) -> None:
-    """Refuse an output location that is a file, or lies below one, before anything runs."""
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ReportError(
-            f"{out_dir}: exists and is not a folder; give a folder for the reports (--out or `out:`)"
-        )
-    for parent in out_dir.parents:
-        if parent.exists():
-            if not parent.is_dir():
-                raise ReportError(
-                    f"{parent}: is a file, so {out_dir} cannot be a folder; give another output folder"
-                )
-            break
-
-
 def _load(spec: str | os.PathLike | RunSpec, base: Path) -> tuple[RunSpec, Path | None, dict[str, Template]]:
     if isinstance(spec, RunSpec):
         return spec, None, check_templates(dict(spec.templates), base)
@@ -295,9 +280,10 @@ def _finish(rec: _Recorder, kept: dict, all_jobs: list[Job]) -> tuple[dict, list
 def _write_record(out_dir: Path, index: str, manifest: dict) -> None:
     try:
         write_outputs(out_dir, {"index.html": index, "manifest.json": manifest})
-    except OSError as exc:
+    except (OSError, AssessKitError) as exc:
+        why = exc.strerror or exc if isinstance(exc, OSError) else exc.message
         raise ReportError(
-            f"{out_dir}: cannot write index.html and manifest.json ({exc.strerror or exc}); "
+            f"{out_dir}: cannot write index.html and manifest.json ({why}); "
             "the pages built so far are kept and recorded in .manifest-journal.jsonl, so the next run "
             "builds only what is missing"
         ) from None
@@ -376,7 +362,7 @@ def run_report(
     spec, spec_path, templates = _load(spec, base_dir)
     out_dir = Path(out) if out is not None else spec.out_dir
     out_dir = out_dir if out_dir.is_absolute() else base_dir / out_dir
-    check_out_dir(out_dir)
+    check_output_dir(out_dir)  # before any work: not a file, not below one
     _write_demo(spec, base_dir)
     entries, all_jobs = plan_run(spec, base_dir, templates)
     cjk_font, run_warnings = _font()
