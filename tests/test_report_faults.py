@@ -91,7 +91,7 @@ def test_template_declarations_are_checked(tmp_path):
         load_template(tpl, "unit")
     nb.metadata["assesskit"] = {"inputs": ["rows:unit"]}  # an overview has no unit
     nbformat.write(nb, tpl)
-    with pytest.raises(ReportError, match=r"\['rows:unit'\] cannot be read by a overview page"):
+    with pytest.raises(ReportError, match=r"\['rows:unit'\] cannot be read by overview pages"):
         load_template(tpl, "overview")
     nb.metadata["assesskit"] = {}
     nbformat.write(nb, tpl)

@@ -69,7 +69,7 @@ KIND_INPUTS: dict[str, frozenset[str]] = {
     "overview": frozenset(INPUTS) - {"scheme_b", "rows:unit"},
     "comparison": frozenset(INPUTS) - {"rows:unit"},
 }
-"""What each kind of page may declare (a overview has no unit; only a comparison has a scheme B)."""
+"""What each kind of page may declare (an overview has no unit; only a comparison has a scheme B)."""
 
 DEFAULT_INPUTS: dict[str, tuple[str, ...]] = {
     kind: tuple(sorted(allowed - {"rows:unit", "rows:year", "rows:to_year"}))

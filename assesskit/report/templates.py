@@ -105,7 +105,7 @@ def load_template(path: str | os.PathLike, kind: str) -> Template:
         raise ReportError(f"{p}: metadata.assesskit.inputs: unknown {unknown}; known: {', '.join(INPUTS)}")
     wrong = sorted(set(inputs) - KIND_INPUTS[kind])
     if wrong:
-        raise ReportError(f"{p}: metadata.assesskit.inputs: {wrong} cannot be read by a {kind} page")
+        raise ReportError(f"{p}: metadata.assesskit.inputs: {wrong} cannot be read by {kind} pages")
     return Template(kind, p, sha256(p), tuple(sorted(set(inputs))), declared)
 
 
