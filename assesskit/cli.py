@@ -49,7 +49,6 @@ from .pipeline import (
     write_score_outputs,
 )
 from .scheme import bundled_schemes, load_scheme, resolve_scheme_path, scheme_json_schema
-from .scoring import score_panel
 
 BUG_HINT = (
     "this is a bug in assesskit; please report it with the command you ran and "
@@ -409,40 +408,17 @@ def sensitivity(
         years=[year],
         allow_missing_columns=allow_missing_columns,
     )
-    base = sa.from_result(score_panel(scheme, panel, years=[year]), panel, [year])
-    draws = spec.draws if draws is None else draws
-    seed = spec.seed if seed is None else seed
-    n_sobol = spec.sobol.n if sobol_n is None else sobol_n
+    base = sa.baseline(scheme, panel, year=year)
+    bars = []
 
-    def bar(total: int, desc: str):
-        b = tqdm(total=total, desc=desc, unit="draw", file=sys.stderr, leave=False)
-        return b, lambda done, _total: b.update(done - b.n)
+    def progress(stage: str, total: int):
+        bars.append(tqdm(total=total, desc=stage, unit="draw", file=sys.stderr, leave=False))
+        return lambda done, _total, b=bars[-1]: b.update(done - b.n)
 
-    b1, tick = bar(draws, "draws")
-    sim = sa.simulate(base, spec, draws=draws, seed=seed, on_chunk=tick)
-    b1.close()
-    if n_sobol and sim.factors:
-        n_runs = n_sobol * (len(sim.factors) + 2)
-        b2, tick = bar(n_runs, "sobol")
-        sob = sa.sobol(base, spec, n=n_sobol, seed=seed, on_chunk=tick)
-        b2.close()
-        sobol_tab, n_eval = sob.indices, sob.evaluations
-    else:
-        sobol_tab, n_eval = pd.DataFrame(columns=sa.analysis.SOBOL_COLUMNS), 0
-    loo = sa.leave_one_out(base)
-    first = [
-        "unit",
-        "name",
-        "year",
-        "kind",
-        "category",
-        "nominal_rank",
-        "median_rank",
-        "rank_q05",
-        "rank_q95",
-    ]
-    first += [c for c in sim.units.columns if c.startswith("p_tier_") or c == "p_no_award"]
-    ranks = sim.units[first + [c for c in sim.units.columns if c not in first]]
+    res = sa.analyse(base, spec, draws=draws, seed=seed, sobol_n=sobol_n, progress=progress)
+    for b in bars:
+        b.close()
+    draws, seed, n_sobol, sobol_tab, ranks = res.draws, res.seed, res.sobol_n, res.sobol, res.ranks
     versions = {}
     for pkg in ("numpy", "pandas", "scipy", "SALib", "pydantic"):
         try:
@@ -460,23 +436,14 @@ def sensitivity(
         "year": year,
         "draws": draws,
         "seed": seed,
-        "top_k": sim.top_k,
-        "factors": list(sim.factors),
-        "sobol": {"n": n_sobol, "evaluations": n_eval},
+        "top_k": res.simulation.top_k,
+        "factors": list(res.simulation.factors),
+        "sobol": {"n": n_sobol, "evaluations": res.sobol_evaluations},
         "files": ["ranks.csv", "sobol.csv", "loo.csv", "draws.csv"],
         "versions": versions,
         "warnings": [str(w) for w in panel.warnings],
     }
-    files = write_outputs(
-        out_dir,
-        {
-            "ranks.csv": ranks,
-            "sobol.csv": sobol_tab,
-            "loo.csv": loo.summary,
-            "draws.csv": sim.draws,
-            "manifest.json": manifest,
-        },
-    )
+    files = write_outputs(out_dir, {**res.tables(), "manifest.json": manifest})
     for w in panel.warnings:
         click.echo(f"warning: {w}", err=True)
     for kind, g in ranks.groupby("kind", sort=False):

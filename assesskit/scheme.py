@@ -3,7 +3,9 @@
 A scheme is a tree ``scheme → lines → sections → items`` (sections may nest), plus the
 indicators the items read, scheme-level adjustments (bonuses and deductions), veto and
 eligibility conditions, and outcomes (award tiers, single-item awards, warnings).
-The YAML keys are exactly the field names of the models below; unknown keys are errors.
+The YAML keys are exactly the field names of the models below (the rule models come from
+the rule registry, :mod:`assesskit.kernel.rules`, and are importable from here too); unknown
+keys are errors.
 See the README ("Scheme files") for a worked example of every construct.
 """
 
@@ -29,34 +31,32 @@ from pydantic import (
 
 from ._io import read_yaml
 from .exceptions import Problem, SchemeError
+from .kernel.aggregate import SEP
+from .kernel.rules import (  # noqa: F401  (the rule models live with the registry; importable from here too)
+    Band,
+    BandsRule,
+    CategoryTarget,
+    ChangeRule,
+    CurveRule,
+    GradedRule,
+    Knot,
+    LinearRule,
+    NormaliseRule,
+    Op,
+    PerCaseRule,
+    RangeRule,
+    TableTarget,
+    Target,
+    ThresholdRule,
+    rule_type,
+    rule_union,
+)
 
-SEP = " › "
-"""Separator of the parts of a path (``line › section › item``) in messages and tables."""
-
-Op = Literal[">=", "<=", ">", "<"]
 Effect = Literal["veto", "not_scored", "ineligible"]
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --------------------------------------------------------------------------- targets
-class CategoryTarget(_Model):
-    """One target per unit category (classified assessment, 分类考核)."""
-
-    by_category: dict[str, float]
-    default: float | None = None
-
-
-class TableTarget(_Model):
-    """One target per unit and year, read from a target table (column ``table``)."""
-
-    table: str
-    default: float | None = None
-
-
-Target = Union[float, CategoryTarget, TableTarget]
 
 
 # --------------------------------------------------------------------------- indicators
@@ -115,183 +115,8 @@ class Indicator(_Model):
 
 
 # --------------------------------------------------------------------------- rules
-class _Rule(_Model):
-    indicator: str
-    assumption: str | None = None
-
-
-class ThresholdRule(_Rule):
-    """Full points when ``value op target`` holds, none otherwise."""
-
-    type: Literal["threshold"]
-    op: Op = ">="
-    target: Target
-
-
-class LinearRule(_Rule):
-    """Credit rising linearly from 0 at ``floor`` to full at ``target`` (either direction)."""
-
-    type: Literal["linear"]
-    floor: float
-    target: Target
-    op: Literal[">=", "<="] = ">="
-
-
-class Band(_Model):
-    at: float
-    fraction: float = Field(ge=0, le=1)
-
-
-class BandsRule(_Rule):
-    """Tiers of credit: the first band whose bound the value meets gives its fraction.
-
-    With ``relative: true`` the bounds are offsets from the target (``at: -2`` = two
-    below the target for ``>=``).
-    """
-
-    type: Literal["bands"]
-    op: Literal[">=", "<="] = ">="
-    bands: list[Band] = Field(min_length=1)
-    target: Target | None = None
-    relative: bool = False
-
-    @model_validator(mode="after")
-    def _check(self) -> BandsRule:
-        ats = [b.at for b in self.bands]
-        fr = [b.fraction for b in self.bands]
-        ordered = ats == sorted(ats, reverse=(self.op == ">="))
-        if not ordered or fr != sorted(fr, reverse=True):
-            raise ValueError(
-                "bands must run from the best to the worst: bounds "
-                f"{'falling' if self.op == '>=' else 'rising'} and fractions falling, got {ats} / {fr}"
-            )
-        if self.relative and self.target is None:
-            raise ValueError("relative bands need a target")
-        return self
-
-
-class RangeRule(_Rule):
-    """Full points inside ``[low, high]``; outside, credit falls linearly to 0 over
-    ``tolerance`` (0 = none outside)."""
-
-    type: Literal["range"]
-    low: float
-    high: float
-    tolerance: float = Field(0.0, ge=0)
-
-    @model_validator(mode="after")
-    def _check(self) -> RangeRule:
-        if self.low > self.high:
-            raise ValueError(f"low {self.low} is above high {self.high}")
-        return self
-
-
-class ChangeRule(_Rule):
-    """Change against the same unit's previous year.
-
-    ``direction: decrease`` — met when ``previous − value ≥ min_change``;
-    ``increase`` — met when ``value − previous ≥ min_change``;
-    ``toward`` — met when the distance to the ``normal`` range shrinks by at least
-    ``min_change``. With ``normal`` given, a value already inside it is met too
-    (e.g. the sex ratio "falls clearly and trends toward normal"). No previous year →
-    missing.
-    """
-
-    type: Literal["change"]
-    direction: Literal["decrease", "increase", "toward"]
-    min_change: float = Field(0.0, ge=0)
-    normal: tuple[float, float] | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> ChangeRule:
-        if self.direction == "toward" and self.normal is None:
-            raise ValueError("direction 'toward' needs a normal range [low, high]")
-        return self
-
-
-class GradedRule(_Rule):
-    """Inspector grades: awarded points (``scale: points``), a fraction 0–1, a percent
-    0–100, or labels mapped to fractions (``labels: {优: 1, 良: 0.8}``)."""
-
-    type: Literal["graded"]
-    scale: Literal["points", "fraction", "percent", "labels"] = "points"
-    labels: dict[str, float] | None = None
-
-    @model_validator(mode="after")
-    def _check(self) -> GradedRule:
-        if (self.scale == "labels") != (self.labels is not None):
-            raise ValueError("labels are given exactly when scale is 'labels'")
-        if self.labels and not all(0 <= v <= 1 for v in self.labels.values()):
-            raise ValueError("label fractions must lie in [0, 1]")
-        return self
-
-
-class PerCaseRule(_Rule):
-    """Points lost per case counted in ``indicator``, at most ``cap`` (default: the
-    item's points)."""
-
-    type: Literal["per_case"]
-    points_per_case: float = Field(gt=0)
-    cap: float | None = Field(None, gt=0)
-
-
-class NormaliseRule(_Rule):
-    """Composite-index normalisation against the peers (same year and kind of unit).
-
-    The item's score is the normalised value itself, not a share of points: min-max onto
-    ``scale`` = [l, u]; z-score with mean and sd ``mean_sd``; ``goalposts`` [low, high, a]
-    (truncated to [0, 1], times a); ``rank`` (1 = lowest, ties share the lowest rank);
-    ``percentile`` rank (rank − 1)/(n − 1); ``distance`` to ``target``,
-    1 − (target − x)/(target − min x), capped at 1 when ``cap``. ``direction: -1`` reverses
-    the indicator before normalising (the goalposts and target flip with it). The formulas
-    are those of the JRC's COINr (``n_minmax``, ``n_zscore``, ``n_goalposts``, ``n_rank``,
-    ``n_prank``, ``n_dist2targ``).
-    """
-
-    type: Literal["normalise"]
-    method: Literal["minmax", "zscore", "goalposts", "rank", "percentile", "distance"] = "minmax"
-    direction: Literal[1, -1] = 1
-    scale: tuple[float, float] = (0.0, 100.0)
-    mean_sd: tuple[float, float] = (0.0, 1.0)
-    goalposts: tuple[float, float, float] | None = None
-    target: float | None = None
-    cap: bool = False
-
-    @model_validator(mode="after")
-    def _check(self) -> NormaliseRule:
-        if self.method == "minmax" and not self.scale[0] < self.scale[1]:
-            raise ValueError(f"scale {list(self.scale)} must rise (lower bound first)")
-        if self.method == "zscore" and self.mean_sd[1] <= 0:
-            raise ValueError("mean_sd: the standard deviation must be positive")
-        if self.method == "goalposts":
-            if self.goalposts is None:
-                raise ValueError("method goalposts needs goalposts: [low, high, a]")
-            if self.goalposts[0] == self.goalposts[1]:
-                raise ValueError("goalposts: low and high must differ")
-        if self.method == "distance" and self.target is None:
-            raise ValueError("method distance needs a target")
-        return self
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        """The lowest and highest score the method can give (NaN where unbounded)."""
-        nan = float("nan")
-        return {
-            "minmax": self.scale,
-            "zscore": (nan, nan),
-            "goalposts": (0.0, self.goalposts[2]) if self.goalposts else (nan, nan),
-            "rank": (1.0, nan),
-            "percentile": (0.0, 1.0),
-            "distance": (nan, 1.0 if self.cap else nan),
-        }[self.method]
-
-
-Rule = Annotated[
-    Union[
-        ThresholdRule, LinearRule, BandsRule, RangeRule, ChangeRule, GradedRule, PerCaseRule, NormaliseRule
-    ],
-    Field(discriminator="type"),
-]
+Rule = rule_union()
+"""A rule: any registered rule type's model (:data:`assesskit.rules.RULE_TYPES`), by ``type``."""
 
 
 # --------------------------------------------------------------------------- tree
@@ -321,7 +146,7 @@ class Item(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Item:
-        if self.points is None and self.rule.type != "normalise":
+        if self.points is None and not rule_type(self.rule.type).score:
             raise ValueError(f"a '{self.rule.type}' item needs points")
         return self
 
@@ -355,7 +180,7 @@ class Section(_Model):
     def is_sum_tree(self) -> bool:
         """True when this node and every section below it add up points."""
         return self.aggregate == "sum" and all(
-            c.is_sum_tree if isinstance(c, Section) else c.rule.type != "normalise" for c in self.items
+            c.is_sum_tree if isinstance(c, Section) else not rule_type(c.rule.type).score for c in self.items
         )
 
 
@@ -627,13 +452,26 @@ def _close(a: float, b: float) -> bool:
 
 
 def check_scheme(s: Scheme) -> list[Problem]:
-    """Semantic checks beyond the field types: sums, unique ids, references.
+    """Semantic checks beyond the field types: sums, unique ids, references, and each rule
+    type's own checks (:attr:`assesskit.rules.RuleType.check`).
 
     Returns every problem found (empty when the scheme is sound).
     """
-    probs: list[Problem] = []
+    return [
+        *_check_tree(s),
+        *_check_kinds(s),
+        *_check_items(s),
+        *_check_composite(s),
+        *_check_adjustments(s),
+        *_check_vetoes(s),
+        *_check_outcomes(s),
+        *_check_ranges(s),
+    ]
 
-    # unique ids across lines, sections and items
+
+def _check_tree(s: Scheme) -> list[Problem]:
+    """Ids unique across lines, sections and items; children's points adding up; known kinds."""
+    probs: list[Problem] = []
     seen: dict[str, str] = {}
 
     def visit(node: Item | Section, path: tuple[str, ...]) -> None:
@@ -643,25 +481,9 @@ def check_scheme(s: Scheme) -> list[Problem]:
             probs.append(Problem(where, f"id '{node.id}' is used twice (also at {seen[node.id]})"))
         seen.setdefault(node.id, where)
         if isinstance(node, Section) and node.aggregate == "sum":
-            unpointed = [c.id for c in node.items if c.points is None]
-            if unpointed:
-                probs.append(
-                    Problem(where, f"adds up its children's points, but {', '.join(unpointed)} have none")
-                )
-            total = sum(c.points or 0.0 for c in node.items)
-            if node.check_sum and not unpointed and not _close(total, node.points):
-                parts = " + ".join(f"{c.points:g}" for c in node.items)
-                probs.append(
-                    Problem(
-                        where,
-                        f"children add up to {total:g} ({parts}) but the parent has "
-                        f"{node.points:g} points; fix the points or set check_sum: false "
-                        "with an assumption saying why",
-                    )
-                )
-        if isinstance(node, Section):
-            for child in node.items:
-                visit(child, here)
+            probs.extend(_check_sum(node, where))
+        for child in getattr(node, "items", None) or []:
+            visit(child, here)
 
     for line in s.lines:
         visit(line, ())
@@ -669,7 +491,29 @@ def check_scheme(s: Scheme) -> list[Problem]:
             probs.append(
                 Problem(line.id, f"unit_kind '{line.unit_kind}' is not one of kinds {sorted(s.kinds)}")
             )
+    return probs
 
+
+def _check_sum(node: Section, where: str) -> list[Problem]:
+    unpointed = [c.id for c in node.items if c.points is None]
+    if unpointed:
+        return [Problem(where, f"adds up its children's points, but {', '.join(unpointed)} have none")]
+    total = sum(c.points for c in node.items)
+    if node.check_sum and not _close(total, node.points):
+        parts = " + ".join(f"{c.points:g}" for c in node.items)
+        return [
+            Problem(
+                where,
+                f"children add up to {total:g} ({parts}) but the parent has "
+                f"{node.points:g} points; fix the points or set check_sum: false "
+                "with an assumption saying why",
+            )
+        ]
+    return []
+
+
+def _check_kinds(s: Scheme) -> list[Problem]:
+    probs: list[Problem] = []
     for kind, k in s.kinds.items():
         got = s.max_by_kind[kind]
         if k.points is not None and not math.isnan(got) and not _close(got, k.points):
@@ -681,80 +525,56 @@ def check_scheme(s: Scheme) -> list[Problem]:
                     f"{k.points:g} points",
                 )
             )
+    return probs
 
-    def need_indicator(name: str, where: str) -> None:
-        if name not in s.indicators:
-            probs.append(
-                Problem(
-                    where,
-                    f"names indicator '{name}', which is not defined under 'indicators' "
-                    f"(defined: {', '.join(sorted(s.indicators)) or 'none'})",
-                )
-            )
 
-    def need_target(t: Target | None, where: str) -> None:
-        if isinstance(t, CategoryTarget):
-            for cat in t.by_category:
-                if cat not in s.categories:
-                    probs.append(
-                        Problem(where, f"target names category '{cat}', not one of {sorted(s.categories)}")
-                    )
+def _need_indicator(s: Scheme, name: str, where: str) -> list[Problem]:
+    if name in s.indicators:
+        return []
+    defined = ", ".join(sorted(s.indicators)) or "none"
+    return [
+        Problem(
+            where, f"names indicator '{name}', which is not defined under 'indicators' (defined: {defined})"
+        )
+    ]
 
+
+def _need_kinds(s: Scheme, kinds: list[str] | None, where: str) -> list[Problem]:
+    return [Problem(where, f"applies_to names unknown kind '{k}'") for k in kinds or [] if k not in s.kinds]
+
+
+def _check_items(s: Scheme) -> list[Problem]:
+    """Each item's indicator and target categories, then its rule type's own checks."""
+    probs: list[Problem] = []
     for path, item in s.flat_items:
         where = SEP.join(path)
-        need_indicator(item.rule.indicator, where)
-        need_target(getattr(item.rule, "target", None), where)
-        if isinstance(item.rule, GradedRule) and item.rule.indicator in s.indicators:
-            is_label = s.indicators[item.rule.indicator].kind == "label"
-            if (item.rule.scale == "labels") != is_label:
-                probs.append(
-                    Problem(
-                        where,
-                        f"indicator '{item.rule.indicator}' must be declared with kind: label exactly "
-                        "when the item's grades are labels (scale: labels)",
-                    )
-                )
-        cap = getattr(item.rule, "cap", None)
-        if isinstance(cap, (int, float)) and not isinstance(cap, bool) and cap > item.points:
-            probs.append(Problem(where, f"cap {cap:g} exceeds the item's {item.points:g} points"))
-        if isinstance(item.rule, LinearRule):
-            up = item.rule.op == ">="
-            t = item.rule.target
-            values = (
-                [t]
-                if isinstance(t, (int, float))
-                else list(getattr(t, "by_category", {}).values())
-                + ([t.default] if t.default is not None else [])
-            )
-            for v in values:
-                if (item.rule.floor >= v) if up else (item.rule.floor <= v):
-                    probs.append(
-                        Problem(
-                            where,
-                            f"floor {item.rule.floor:g} must lie {'below' if up else 'above'} "
-                            f"the target {v:g} for op '{item.rule.op}'",
-                        )
-                    )
-        if isinstance(item.rule, PerCaseRule) and item.rule.indicator in s.indicators:
-            if s.indicators[item.rule.indicator].kind != "count":
-                probs.append(
-                    Problem(
-                        where, f"per_case reads '{item.rule.indicator}', which must be declared kind: count"
-                    )
-                )
+        probs += _need_indicator(s, item.rule.indicator, where)
+        t = getattr(item.rule, "target", None)
+        if isinstance(t, CategoryTarget):
+            probs += [
+                Problem(where, f"target names category '{c}', not one of {sorted(s.categories)}")
+                for c in t.by_category
+                if c not in s.categories
+            ]
+        check = rule_type(item.rule.type).check
+        if check is not None:
+            probs += check(item, s, where)
+    return probs
 
-    # composite nodes: normalised items, weights, the drop policy, the floor
-    def visit_composite(node: Item | Section, path: tuple[str, ...], parent_agg: str) -> None:
+
+def _check_composite(s: Scheme) -> list[Problem]:
+    """Weighted means with some weight, and no item dropping out of a sum of points."""
+    probs: list[Problem] = []
+
+    def visit(node: Item | Section, path: tuple[str, ...], parent_agg: str) -> None:
         here = path + (node.id,)
         where = SEP.join(here)
         if isinstance(node, Section):
             if node.aggregate != "sum" and all(c.weight == 0 for c in node.items):
                 probs.append(Problem(where, f"every child has weight 0: the {node.aggregate} is undefined"))
             for c in node.items:
-                visit_composite(c, here, node.aggregate)
-            return
-        policy = node.missing or s.missing
-        if policy == "drop" and parent_agg == "sum":
+                visit(c, here, node.aggregate)
+        elif (node.missing or s.missing) == "drop" and parent_agg == "sum":
             probs.append(
                 Problem(
                     where,
@@ -762,56 +582,36 @@ def check_scheme(s: Scheme) -> list[Problem]:
                     "points (aggregate: sum); use zero or full, or a mean",
                 )
             )
-        r = node.rule
-        if isinstance(r, NormaliseRule):
-            lo, hi = r.bounds
-            if node.points is not None and not (math.isfinite(hi) and _close(node.points, hi)):
-                top = (
-                    f"its scale's maximum, {hi:g}"
-                    if math.isfinite(hi)
-                    else "nothing: the scale has no maximum"
-                )
-                probs.append(
-                    Problem(
-                        where, f"points {node.points:g} must state {top} (a normalised score is not scaled)"
-                    )
-                )
-            if policy == "full" and not math.isfinite(hi):
-                probs.append(
-                    Problem(where, f"missing: full needs a scale with a maximum; '{r.method}' has none")
-                )
-            if not math.isfinite(lo) and s.floor is not None:
-                probs.append(
-                    Problem(
-                        where,
-                        f"'{r.method}' scores can be negative, but the scheme's floor {s.floor:g} would clip "
-                        "the totals; set floor: null",
-                    )
-                )
 
     for line in s.lines:
-        visit_composite(line, (), "")
+        visit(line, (), "")
+    return probs
 
+
+def _check_adjustments(s: Scheme) -> list[Problem]:
+    probs: list[Problem] = []
     for adj in s.adjustments:
         where = f"adjustments › {adj.id}"
         for ind in adj.per_case:
-            need_indicator(ind, where)
+            probs += _need_indicator(s, ind, where)
             if ind in s.indicators and s.indicators[ind].kind != "count":
                 probs.append(Problem(where, f"per_case counts '{ind}', which must be declared kind: count"))
         if adj.assessed:
-            need_indicator(adj.assessed.indicator, where)
+            probs += _need_indicator(s, adj.assessed.indicator, where)
             if adj.assessed.min > adj.assessed.max:
                 probs.append(Problem(where, "assessed min is above max"))
-        for k in adj.applies_to or []:
-            if k not in s.kinds:
-                probs.append(Problem(where, f"applies_to names unknown kind '{k}'"))
+        probs += _need_kinds(s, adj.applies_to, where)
+    return probs
 
+
+def _check_vetoes(s: Scheme) -> list[Problem]:
+    probs: list[Problem] = []
     for v in s.vetoes:
         where = f"vetoes › {v.id}"
         for c in v.when.walk():
             if c.missed is not None and not isinstance(s.nodes.get(c.missed), Item):
                 probs.append(Problem(where, f"'missed: {c.missed}' does not name an item"))
-            elif c.missed is not None and s.nodes[c.missed].rule.type == "normalise":
+            elif c.missed is not None and rule_type(s.nodes[c.missed].rule.type).score:
                 probs.append(
                     Problem(
                         where,
@@ -820,40 +620,45 @@ def check_scheme(s: Scheme) -> list[Problem]:
                     )
                 )
             if c.indicator is not None:
-                need_indicator(c.indicator, where)
+                probs += _need_indicator(s, c.indicator, where)
                 if c.indicator in s.indicators and s.indicators[c.indicator].kind == "label":
                     probs.append(
                         Problem(where, f"condition on '{c.indicator}', a label: conditions compare numbers")
                     )
-        for k in v.applies_to or []:
-            if k not in s.kinds:
-                probs.append(Problem(where, f"applies_to names unknown kind '{k}'"))
+        probs += _need_kinds(s, v.applies_to, where)
+    return probs
 
+
+def _check_outcomes(s: Scheme) -> list[Problem]:
     o = s.outcomes
-    for nid in o.tie_break:
-        if nid not in s.nodes:
-            probs.append(Problem("outcomes › tie_break", f"'{nid}' is not a line, section or item"))
-    for a in o.single_awards:
-        if a.rank_by not in s.nodes:
-            probs.append(
-                Problem(f"outcomes › {a.id}", f"rank_by '{a.rank_by}' is not a line, section or item")
-            )
-    for k in o.applies_to or []:
-        if k not in s.kinds:
-            probs.append(Problem("outcomes", f"applies_to names unknown kind '{k}'"))
+    probs = [
+        Problem("outcomes › tie_break", f"'{nid}' is not a line, section or item")
+        for nid in o.tie_break
+        if nid not in s.nodes
+    ]
+    probs += [
+        Problem(f"outcomes › {a.id}", f"rank_by '{a.rank_by}' is not a line, section or item")
+        for a in o.single_awards
+        if a.rank_by not in s.nodes
+    ]
+    return probs + _need_kinds(s, o.applies_to, "outcomes")
 
-    for ind_id, ind in s.indicators.items():
-        if ind.min is not None and ind.max is not None and ind.min > ind.max:
-            probs.append(Problem(f"indicators › {ind_id}", "min is above max"))
 
+def _check_ranges(s: Scheme) -> list[Problem]:
+    probs = [
+        Problem(f"indicators › {ind_id}", "min is above max")
+        for ind_id, ind in s.indicators.items()
+        if ind.min is not None and ind.max is not None and ind.min > ind.max
+    ]
     if s.years[0] > s.years[1]:
         probs.append(Problem("years", f"start {s.years[0]} is after end {s.years[1]}"))
     return probs
 
 
 # --------------------------------------------------------------------------- loading
-def _loc_to_path(raw: Any, loc: tuple) -> str:
-    """Render a pydantic error location with the ids of the nodes it passes through."""
+def error_path(raw: Any, loc: tuple) -> str:
+    """Render a pydantic error location with the ids of the nodes it passes through
+    (``lines › main › basic › pr › rule``), for messages about a YAML file."""
     parts: list[str] = []
     cur = raw
     for key in loc:
@@ -874,6 +679,9 @@ def _loc_to_path(raw: Any, loc: tuple) -> str:
             ):
                 parts.append(key)
     return SEP.join(parts)
+
+
+_loc_to_path = error_path  # its old private name
 
 
 def schemes_dir() -> Path:
@@ -910,7 +718,7 @@ def parse_scheme(raw: Any, where: str = "<scheme>") -> Scheme:
     except ValidationError as exc:
         probs = []
         for e in exc.errors():
-            path = _loc_to_path(raw, e["loc"])
+            path = error_path(raw, e["loc"])
             msg = e["msg"]
             if e["type"] == "extra_forbidden":
                 msg = f"unknown key '{e['loc'][-1]}'"

@@ -12,21 +12,19 @@ import yaml
 from click.testing import CliRunner
 
 from assesskit import DataError, SchemeError, score
-from assesskit.cli import main
-from assesskit.composite import (
-    aggregate,
-    competition_ranks,
-    cronbach_alpha,
-    effective_weights,
-    import_coinr,
-    leave_one_out,
+from assesskit.analyses.composite import (
+    leave_level_out,
+    node_alpha,
     node_scores,
-    normalise,
     uncertainty,
 )
+from assesskit.cli import main
 from assesskit.datasets import load
+from assesskit.importers import import_coinr
+from assesskit.kernel.aggregate import aggregate, competition_ranks, normalise
 from assesskit.scheme import NormaliseRule, parse_scheme
 from assesskit.stats.diagnostics import cronbach_alpha as alpha_matrix
+from assesskit.stats.diagnostics import effective_weights
 
 nan = np.nan
 
@@ -146,7 +144,7 @@ def test_small_composite_scored_by_hand():
     ns = node_scores(res).set_index("unit")
     np.testing.assert_allclose(ns.loc[["u1", "u2", "u3"], "p1"], [50, 25, 100])
     # leave p1 out: the index is ic alone → u3, u2, u1
-    loo = leave_one_out(res, 2)
+    loo = leave_level_out(res, 2)
     r = loo.ranks[loo.ranks.removed == "p1"].set_index("unit")
     assert r.loc[["u3", "u2", "u1"], "rank"].tolist() == [1, 2, 3]
     # nominal 2,3,1 → 3,2,1: changes +1, −1, 0 → mean 2/3
@@ -212,8 +210,17 @@ def test_effective_weights_and_variance_shares_by_hand():
     res = score(parse_scheme(yaml.safe_load(SMALL)), data)
     ew = effective_weights(res).set_index("item")
     # p1 weighs 3 of 4 and splits between ia and ib; p2 (1 of 4) is ic alone
-    np.testing.assert_allclose(ew.loc[["ia", "ib", "ic"], "effective_weight"], [0.375, 0.375, 0.25])
-    assert ew["variance_share"].sum() == pytest.approx(1)
+    np.testing.assert_allclose(ew.loc[["ia", "ib", "ic"], "nominal_weight"], [0.375, 0.375, 0.25])
+    # ia 0, 50, 100; ib (b 1, 2, 3 reversed) 100, 50, 0; ic 0, 50, 100 → p1 = 50 for all and
+    # index = 37.5, 50, 62.5 (var 156.25); cov(ia, index) = 625, cov(ib, index) = −625,
+    # cov(ic, index) = 625 → shares 0.375·4 = 1.5, −1.5, 0.25·4 = 1: ia and ib cancel out
+    np.testing.assert_allclose(ew.loc[["ia", "ib", "ic"], "effective_weight"], [1.5, -1.5, 1.0])
+    assert ew["effective_weight"].sum() == pytest.approx(1)
+    with pytest.warns(DeprecationWarning, match="composite.effective_weights is deprecated"):
+        from assesskit.composite import effective_weights as old
+    old = old(res).set_index("item")  # the old columns: the path product and the variance share
+    np.testing.assert_allclose(old.loc[["ia", "ib", "ic"], "effective_weight"], [0.375, 0.375, 0.25])
+    np.testing.assert_allclose(old.loc[["ia", "ib", "ic"], "variance_share"], [1.5, -1.5, 1.0])
 
 
 def test_weight_analyses_refuse_point_schemes():
@@ -222,7 +229,7 @@ def test_weight_analyses_refuse_point_schemes():
         pd.DataFrame({"unit": ["u1", "u2"], "year": 2020, "a": [1.0, 6], "b": [1.0, 2], "s": [105.0, 104]}),
     )
     with pytest.raises(ValueError, match="aggregate: sum.*assesskit.sensitivity"):
-        leave_one_out(res, 1)
+        leave_level_out(res, 1)
     with pytest.raises(ValueError, match="aggregate: sum"):
         uncertainty(res, draws=5)
 
@@ -277,7 +284,7 @@ def test_asem_geometric_index_and_ranks():
 
 
 def test_asem_leave_one_out_matches_reweighting_by_hand(asem):
-    loo = leave_one_out(asem, 2)
+    loo = leave_level_out(asem, 2)
     assert len(loo.summary) == 8
     nominal = coinr_oracle().rank(ascending=False, method="min")
     for code in ("Physical", "Social"):
@@ -294,15 +301,25 @@ def test_asem_effective_weights_and_alpha(asem):
     ew = effective_weights(asem)
     assert len(ew) == 49
     # Physical has 8 indicators, Conn 5 groups, Index 2 sub-indices: 1/8 · 1/5 · 1/2
-    assert ew.set_index("item").loc["LPI", "effective_weight"] == pytest.approx(1 / 80)
-    assert ew["effective_weight"].sum() == pytest.approx(1)
-    a = cronbach_alpha(asem, "Conn")
+    assert ew.set_index("item").loc["LPI", "nominal_weight"] == pytest.approx(1 / 80)
+    assert ew["nominal_weight"].sum() == pytest.approx(1)
+    # on an indicator nobody misses, the variance share is the old composite one
+    with pytest.warns(DeprecationWarning):
+        from assesskit.composite import effective_weights as old
+    complete = [it for it in ew["item"] if asem.points[it].notna().all()]
+    assert complete
+    np.testing.assert_allclose(
+        ew.set_index("item").loc[complete, "effective_weight"],
+        old(asem).set_index("item").loc[complete, "variance_share"],
+        rtol=1e-12,
+    )
+    a = node_alpha(asem, "Conn")
     ns = node_scores(asem)
     assert a["alpha"][0] == pytest.approx(
         alpha_matrix(ns[["Physical", "ConEcFin", "Political", "Instit", "P2P"]])
     )
     with pytest.raises(ValueError, match="is an item"):
-        cronbach_alpha(asem, "LPI")
+        node_alpha(asem, "LPI")
 
 
 def test_uncertainty_without_noise_is_the_nominal_ranking_and_seeded(asem):
@@ -423,7 +440,7 @@ vetoes:
 
 
 def test_composite_counterpart_by_hand():
-    from assesskit.composite import composite_counterpart
+    from assesskit.analyses.composite import composite_counterpart
 
     scheme = parse_scheme(yaml.safe_load(POINTS))
     c, kept = composite_counterpart(scheme)
@@ -445,3 +462,25 @@ def test_composite_counterpart_by_hand():
     total = score(c, data).summary.set_index("unit")["total"]
     # ia: 0, 50, 100; ib (lower better): 100, 50, 0; is: 100, 0, 100 → (50·ia + 30·ib + 20·is)/100
     np.testing.assert_allclose(total.loc[["u1", "u2", "u3"]], [50, 40, 70])
+
+
+def test_old_composite_names_are_deprecated_aliases_of_the_new_homes():
+    import assesskit.analyses.composite as ana
+    import assesskit.composite as old
+    from assesskit.kernel import aggregate as kernel
+
+    pairs = {
+        "node_scores": ana.node_scores,
+        "leave_one_out": ana.leave_level_out,
+        "cronbach_alpha": ana.node_alpha,
+        "effective_weights": ana._legacy_effective_weights,
+        "uncertainty": ana.uncertainty,
+        "composite_counterpart": ana.composite_counterpart,
+    }
+    for name, new in pairs.items():
+        with pytest.warns(DeprecationWarning, match=f"assesskit.composite.{name} is deprecated"):
+            assert getattr(old, name) is new
+    # the kernels keep their old import path without a warning (scoring imports them there)
+    assert old.aggregate_tree is kernel.aggregate_tree and old.tree_nodes is kernel.tree_nodes
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = old.nope

@@ -151,6 +151,7 @@ def test_every_registered_rule_is_tested():
         "graded",
         "per_case",
         "normalise",
+        "curve",
     }
 
 
@@ -158,3 +159,60 @@ def test_normalise_scores_against_the_peers():
     # one peer group: min-max onto 0–100 (more cases in tests/test_composite.py)
     f = run({"type": "normalise", "indicator": "x"}, [2, 4, 6, nan])
     np.testing.assert_allclose(f, [0, 50, 100, nan])
+
+
+# --------------------------------------------------------------------------- curve (piecewise linear)
+CURVE = {
+    "type": "curve",
+    "indicator": "x",
+    "knots": [{"at": 80, "fraction": 0}, {"at": 90, "fraction": 0.6}, {"at": 95, "fraction": 1}],
+}
+
+
+def test_curve_interpolates_between_knots_and_is_flat_beyond():
+    # 85: halfway 80→90 → 0.3; 92.5: halfway 90→95 → 0.8; 70 below the first knot → 0;
+    # 99 beyond the last → 1; exactly on a knot → its fraction
+    f = run(CURVE, [85, 92.5, 70, 99, 90, nan])
+    np.testing.assert_allclose(f, [0.3, 0.8, 0, 1, 0.6, nan])
+
+
+def test_curve_falling_for_lower_is_better():
+    # full credit at 5 or below, half at 10, none from 20: 7.5 → 0.75, 15 → 0.25
+    rule = {
+        "type": "curve",
+        "indicator": "x",
+        "knots": [{"at": 5, "fraction": 1}, {"at": 10, "fraction": 0.5}, {"at": 20, "fraction": 0}],
+    }
+    np.testing.assert_allclose(run(rule, [7.5, 15, 3, 25]), [0.75, 0.25, 1, 0])
+
+
+def test_curve_relative_to_each_rows_target():
+    rule = {
+        "type": "curve",
+        "indicator": "x",
+        "relative": True,
+        "target": 90,
+        "knots": [{"at": -10, "fraction": 0}, {"at": 0, "fraction": 1}],
+    }
+    # value 86: −4 from target 90 → 0.6; +6 above target 80 → 1; target missing → missing
+    np.testing.assert_allclose(run(rule, [86, 86, 86], [90, 80, nan]), [0.6, 1, nan])
+
+
+def test_curve_works_on_a_draws_axis():
+    from assesskit.rules import rule_type
+
+    r = TypeAdapter(Rule).validate_python(CURVE)
+    v = np.array([[85.0, 92.5], [70.0, 99.0]])  # 2 draws × 2 rows
+    out = rule_type("curve").fn(r, RuleInput(v, np.full(v.shape, nan), np.full(v.shape, nan), 10.0))
+    np.testing.assert_allclose(out, [[0.3, 0.8], [0, 1]])
+
+
+def test_curve_knots_must_rise_and_relative_needs_a_target():
+    with pytest.raises(ValueError, match="rise strictly"):
+        TypeAdapter(Rule).validate_python(
+            {**CURVE, "knots": [{"at": 90, "fraction": 0}, {"at": 90, "fraction": 1}]}
+        )
+    with pytest.raises(ValueError, match="needs a target"):
+        TypeAdapter(Rule).validate_python({**CURVE, "relative": True})
+    with pytest.raises(ValueError, match="at least 2"):
+        TypeAdapter(Rule).validate_python({**CURVE, "knots": [{"at": 90, "fraction": 1}]})

@@ -155,3 +155,61 @@ def test_per_case_needs_a_count_and_conditions_need_numbers(mini_raw):
     )
     with pytest.raises(SchemeError, match="condition on 'lab', a label"):
         parse_scheme(raw)
+
+
+def test_a_curve_item_loads_scores_and_explains_itself(mini_raw):
+    import numpy as np
+    import pandas as pd
+
+    from assesskit import score
+
+    # the graded item becomes a piecewise-linear credit curve relative to a per-category target:
+    # full credit at the target, 0.5 at 10 below, none from 20 below
+    raw = copy.deepcopy(mini_raw)
+    raw["lines"][0]["items"][1] = {
+        "id": "gr",
+        "label": "曲线",
+        "points": 40,
+        "rule": {
+            "type": "curve",
+            "indicator": "g1",
+            "relative": True,
+            "target": {"by_category": {"seat": 40, "rural": 30}},
+            "knots": [{"at": -20, "fraction": 0}, {"at": -10, "fraction": 0.5}, {"at": 0, "fraction": 1}],
+        },
+    }
+    s = parse_scheme(raw)
+    data = pd.DataFrame(
+        {
+            "unit": ["A", "B", "C"],
+            "year": 2016,
+            "category": ["seat", "rural", "rural"],
+            "births": 100,
+            "male_births": 52,
+            "female_births": 48,
+            "policy_births": 100,
+            "g1": [35.0, 15.0, 31.0],
+            "fals": 0,
+        }
+    )
+    it = score(s, data).items.set_index("unit").query("item == 'gr'")
+    # A: 35 vs 40 → −5, halfway −10…0 → 0.75 × 40 = 30; B: 15 vs 30 → −15 → 0.25 × 40 = 10;
+    # C: 31 vs 30 → above the last knot → 40
+    np.testing.assert_allclose(it.loc[["A", "B", "C"], "points"], [30, 10, 40])
+    assert list(it.loc[["A", "B", "C"], "status"]) == ["partial", "partial", "met"]
+    assert "value 35, target 40, credit curve -20→0, -10→0.5, +0→1" in it.loc["A", "reason"]
+    assert "curve" in json.dumps(scheme_json_schema())
+
+
+def test_a_curve_with_falling_knots_or_a_relative_curve_without_target_is_refused(mini_raw):
+    raw = copy.deepcopy(mini_raw)
+    raw["lines"][0]["items"][1]["rule"] = {
+        "type": "curve",
+        "indicator": "g1",
+        "relative": True,
+        "knots": [{"at": 5, "fraction": 1}, {"at": 1, "fraction": 0}],
+    }
+    with pytest.raises(SchemeError) as e:
+        parse_scheme(raw)
+    assert "main › gr › rule" in str(e.value.problems[0].where)
+    assert "knot bounds must rise strictly, got [5.0, 1.0]" in e.value.problems[0].message

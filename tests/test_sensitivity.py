@@ -543,3 +543,18 @@ def test_cli_sensitivity_bad_spec_writes_nothing(tmp_path):
     )  # fmt: skip
     assert r.exit_code == 2 and "'nope' is not a line, section or item" in r.output
     assert not out.exists()
+
+
+def test_analyse_runs_the_whole_spec_as_the_cli_writes_it(mini):
+    sp = spec({"id": "v", "type": "veto", "p_off": 0.0}, draws=7, seed=3)
+    run = sa.analyse(mini, sp, sobol_n=0)
+    assert (run.draws, run.seed, run.sobol_n) == (7, 3, 0)  # the spec's draws and seed, Sobol skipped
+    assert run.simulation.ranks.shape == (7, 4) and run.sobol.empty and run.sobol_evaluations == 0
+    r = run.ranks.set_index("unit")
+    assert list(run.ranks.columns[:9]) == sa.analysis.RANK_FIRST
+    assert "p_tier_first" in run.ranks.columns[9:11]  # tier probabilities come right after
+    # the veto never switches off: every draw is the nominal ranking (A 1, B 2, D 2, C vetoed)
+    assert r.loc[["A", "B", "D"], "median_rank"].tolist() == [1, 2, 2] and np.isnan(r.loc["C", "median_rank"])
+    assert r.loc["A", "p_tier_first"] == 1 and r.loc["C", "p_veto"] == 1
+    assert set(run.tables()) == {"ranks.csv", "sobol.csv", "loo.csv", "draws.csv"}
+    assert sa.analyse(mini, sp, draws=5, seed=1, sobol_n=0).simulation.ranks.shape == (5, 4)

@@ -20,16 +20,20 @@ Example::
     loo = sa.leave_one_out(base)                        # leave each section / item out
     cf = sa.counterfactuals(base)                       # smallest single-indicator changes
     cmp = sa.compare_schemes(res_full, res_reduced)     # scheme against scheme
+    run = sa.analyse(base, spec)                        # all of it, as the CLI writes it
 
-Modules: :mod:`.spec` (factors, spec files), :mod:`.engine` (the draws engine),
+Modules: :mod:`.spec` (factors, spec files), :mod:`.engine` (perturbed inputs for the
+kernel, :mod:`assesskit.kernel`),
 :mod:`.sampling` (factors → perturbations), :mod:`.analysis` (Monte Carlo, Sobol,
 leave-one-out, Kendall's τ), :mod:`.counterfactual`, :mod:`.compare`.
 """
 
 from .analysis import (
+    Analysis,
     LeaveOneOut,
     Simulation,
     SobolResult,
+    analyse,
     auto_chunk,
     kendall_tau,
     leave_one_out,
@@ -65,6 +69,7 @@ from .spec import (
 )
 
 __all__ = [
+    "Analysis",
     "Baseline",
     "Comparison",
     "LeaveOneOut",
@@ -82,6 +87,7 @@ __all__ = [
     "TargetFactor",
     "VetoFactor",
     "WeightsFactor",
+    "analyse",
     "auto_chunk",
     "baseline",
     "check_spec",

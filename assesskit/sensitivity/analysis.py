@@ -212,21 +212,11 @@ def simulate(
     draws = spec.draws if draws is None else int(draws)
     seed = spec.seed if seed is None else int(seed)
     top_k = spec.top_k if top_k is None else int(top_k)
-    n = base.n
     u = np.random.default_rng([seed, _DESIGN_TAG]).random((draws, len(factors)))
-    nom = base.nominal()
-    pos0 = nom.position[0]
+    pos0 = base.nominal().position[0]
     tiers = base.scheme.outcomes.tiers
-    wlist = base.scheme.outcomes.warnings
-    ranks = np.empty((draws, n), dtype=np.float32)
-    acc = {
-        "ranked": np.zeros(n),
-        "vetoed": np.zeros(n),
-        "top": np.zeros(n),
-        "shift": np.zeros(n),
-        "tier": np.zeros((len(tiers), n)),
-        "warn": np.zeros((len(wlist), n)),
-    }
+    ranks = np.empty((draws, base.n), dtype=np.float32)
+    acc = _tallies(base)
     gs = np.unique(base.group)
     ginv = np.searchsorted(gs, base.group)
     gsize = np.bincount(ginv, minlength=gs.size)
@@ -251,8 +241,35 @@ def simulate(
 
     _run(base, factors, u, np.arange(draws), seed, chunk, on_chunk, collect)
 
+    ranks = ranks[:, base.order]
+    tab = _units_table(base, ranks, acc, draws, top_k)
+    draws_tab = _draws_table(base, ginv, gsize, tau, shift_g, draws)
+    return Simulation(
+        units=tab,
+        draws=draws_tab,
+        ranks=ranks,
+        u=u,
+        factors=tuple(rf.id for rf in factors),
+        seed=seed,
+        top_k=top_k,
+    )
+
+
+def _tallies(base: Baseline) -> dict[str, np.ndarray]:
+    """Per-unit counters over the draws: ranked, vetoed, in the top k, |shift|, tiers, warnings."""
+    n, out = base.n, base.scheme.outcomes
+    names = ("ranked", "vetoed", "top", "shift")
+    return {
+        **{x: np.zeros(n) for x in names},
+        "tier": np.zeros((len(out.tiers), n)),
+        "warn": np.zeros((len(out.warnings), n)),
+    }
+
+
+def _units_table(base: Baseline, ranks: np.ndarray, acc: dict, draws: int, top_k: int) -> pd.DataFrame:
+    """:attr:`Simulation.units` from the draws' ranks (summary order) and the tallies."""
     order = base.order
-    ranks = ranks[:, order]
+    tiers = base.scheme.outcomes.tiers
     count = np.isfinite(ranks).sum(axis=0)
     sorted_ = np.sort(ranks, axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -276,29 +293,25 @@ def simulate(
         tab[f"p_tier_{t.id}"] = acc["tier"][t_i][order] / draws
     if tiers:
         tab["p_no_award"] = 1.0 - acc["tier"].sum(axis=0)[order] / draws
-    for w_i, w in enumerate(wlist):
+    for w_i, w in enumerate(base.scheme.outcomes.warnings):
         tab[f"p_warning_{w.id}"] = acc["warn"][w_i][order] / draws
     tab["mean_abs_shift"] = acc["shift"][order] / draws
+    return tab
 
-    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(gs.size)])
-    draws_tab = pd.DataFrame(
+
+def _draws_table(base: Baseline, ginv, gsize, tau, shift_g, draws: int) -> pd.DataFrame:
+    """:attr:`Simulation.draws`: one row per draw and year × kind."""
+    n_groups = gsize.size
+    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(n_groups)])
+    return pd.DataFrame(
         {
-            "draw": np.repeat(np.arange(draws), gs.size),
+            "draw": np.repeat(np.arange(draws), n_groups),
             "year": np.tile(base.rows["year"].to_numpy()[first], draws),
             "kind": np.tile(base.rows["kind"].to_numpy()[first], draws),
             "units": np.tile(gsize, draws),
             "kendall_tau": tau.ravel(),
             "mean_abs_shift": shift_g.ravel(),
         }
-    )
-    return Simulation(
-        units=tab,
-        draws=draws_tab,
-        ranks=ranks,
-        u=u,
-        factors=tuple(rf.id for rf in factors),
-        seed=seed,
-        top_k=top_k,
     )
 
 
@@ -360,7 +373,6 @@ def sobol(
     n : int, optional
         Base samples (a power of 2; default the spec's ``sobol.n``).
     """
-    from SALib.analyze import sobol as sa
     from SALib.sample import sobol as ss
 
     factors = resolve(spec, base)
@@ -387,8 +399,20 @@ def sobol(
 
     _run(base, factors, X, None, seed, chunk, on_chunk, collect)
 
-    cl = spec.sobol.conf_level
-    rows = []
+    rows = _shift_indices(problem, y_shift, ids, spec, seed)
+    tab = pd.DataFrame(rows)
+    if per_unit:
+        unit_tab = _per_unit(base, y_pos[:, base.order], F, n, ids, spec, seed)
+        tab = pd.concat([tab, unit_tab], ignore_index=True)
+    tab["year"] = tab["year"].astype("Int64")
+    return SobolResult(tab[SOBOL_COLUMNS], n, m, ids, seed)
+
+
+def _shift_indices(problem: dict, y_shift: np.ndarray, ids, spec: Spec, seed: int) -> list[dict]:
+    """SALib's indices of the mean absolute rank shift, one row per factor (0 when it never varies)."""
+    from SALib.analyze import sobol as sa
+
+    F = len(ids)
     if np.ptp(y_shift) <= np.finfo(float).eps:
         s = {"S1": np.zeros(F), "S1_conf": np.zeros(F), "ST": np.zeros(F), "ST_conf": np.zeros(F)}
     else:
@@ -399,30 +423,14 @@ def sobol(
                 y_shift,
                 calc_second_order=False,
                 num_resamples=spec.sobol.num_resamples,
-                conf_level=cl,
+                conf_level=spec.sobol.conf_level,
                 seed=_nonzero_seed(seed),
             )
-    for c, fid in enumerate(ids):
-        rows.append(
-            {
-                "output": "mean_abs_shift",
-                "unit": "",
-                "name": "",
-                "year": pd.NA,
-                "kind": "",
-                "factor": fid,
-                "S1": float(s["S1"][c]),
-                "S1_conf": float(s["S1_conf"][c]),
-                "ST": float(s["ST"][c]),
-                "ST_conf": float(s["ST_conf"][c]),
-            }
-        )
-    tab = pd.DataFrame(rows)
-    if per_unit:
-        unit_tab = _per_unit(base, y_pos[:, base.order], F, n, ids, spec, seed)
-        tab = pd.concat([tab, unit_tab], ignore_index=True)
-    tab["year"] = tab["year"].astype("Int64")
-    return SobolResult(tab[SOBOL_COLUMNS], n, m, ids, seed)
+    blank = {"output": "mean_abs_shift", "unit": "", "name": "", "year": pd.NA, "kind": ""}
+    return [
+        {**blank, "factor": fid, **{key: float(s[key][c]) for key in ("S1", "S1_conf", "ST", "ST_conf")}}
+        for c, fid in enumerate(ids)
+    ]
 
 
 def _per_unit(base: Baseline, Y: np.ndarray, F: int, n: int, ids, spec: Spec, seed: int) -> pd.DataFrame:
@@ -498,6 +506,30 @@ class LeaveOneOut:
         return self.summary
 
 
+LOO_SHIFT_COLUMNS = [
+    "node", "node_label", "node_type", "unit", "name", "year", "kind", "nominal_rank", "rank", "shift", "vetoed",
+]  # fmt: skip
+LOO_SUMMARY_COLUMNS = [
+    "node", "node_label", "node_type", "points", "year", "kind", "mean_abs_shift", "max_abs_shift", "n_moved",
+    "kendall_tau",
+]  # fmt: skip
+
+
+def _loo_nodes(scheme, nodes: list[str] | str | None) -> list[str]:
+    lines = {ln.id for ln in scheme.lines}
+    every = [nid for nid in scheme.nodes if nid not in lines]
+    if nodes is None:
+        return every
+    if nodes == "items":
+        return [it.id for _p, it in scheme.flat_items]
+    if nodes == "sections":
+        return [nid for nid in every if isinstance(scheme.nodes[nid], Section)]
+    bad = [x for x in nodes if x not in scheme.nodes or x in lines]
+    if bad:
+        raise ValueError(f"not a section or item of scheme '{scheme.id}': {', '.join(bad)}")
+    return list(nodes)
+
+
 def leave_one_out(base: Baseline, nodes: list[str] | str | None = None) -> LeaveOneOut:
     """Leave out each node in turn (it earns nothing and is never missed) and re-rank.
 
@@ -507,109 +539,170 @@ def leave_one_out(base: Baseline, nodes: list[str] | str | None = None) -> Leave
         The nodes to leave out; None: every section and item (not the lines).
     """
     scheme = base.scheme
-    lines = {ln.id for ln in scheme.lines}
-    every = [nid for nid in scheme.nodes if nid not in lines]
-    if nodes is None:
-        nodes = every
-    elif nodes == "items":
-        nodes = [it.id for _p, it in scheme.flat_items]
-    elif nodes == "sections":
-        nodes = [nid for nid in every if isinstance(scheme.nodes[nid], Section)]
-    else:
-        bad = [x for x in nodes if x not in scheme.nodes or x in lines]
-        if bad:
-            raise ValueError(f"not a section or item of scheme '{scheme.id}': {', '.join(bad)}")
+    nodes = _loo_nodes(scheme, nodes)
     k = len(scheme.flat_items)
-    d = len(nodes)
-    t = base.table()
-    nom = base.nominal()
-    pos0 = nom.position[0]
-    rank0 = nom.rank[0]
-    gs = np.unique(base.group)
-    ginv = np.searchsorted(gs, base.group)
-    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(gs.size)])
     shift_parts, summ_parts = [], []
-    for s in range(0, max(d, 1), 256):
+    for s in range(0, len(nodes), 256):
         chunk_nodes = nodes[s : s + 256]
-        if not chunk_nodes:
-            break
         pert = Perturbation(len(chunk_nodes), drop=np.zeros((len(chunk_nodes), k), dtype=bool))
         for i, nid in enumerate(chunk_nodes):
             pert.drop[i, node_items(scheme, nid)] = True
-        out = evaluate(base, pert)
-        pos = out.position
-        sh = pos - pos0
-        o = base.order
-        labels = [scheme.nodes[x].label for x in chunk_nodes]
-        types = ["section" if isinstance(scheme.nodes[x], Section) else "item" for x in chunk_nodes]
-        dd = len(chunk_nodes)
-        shift_parts.append(
-            pd.DataFrame(
-                {
-                    "node": np.repeat(chunk_nodes, base.n),
-                    "node_label": np.repeat(labels, base.n),
-                    "node_type": np.repeat(types, base.n),
-                    "unit": np.tile(t["unit"].to_numpy(), dd),
-                    "name": np.tile(t["name"].to_numpy(), dd),
-                    "year": np.tile(t["year"].to_numpy(), dd),
-                    "kind": np.tile(t["kind"].to_numpy(), dd),
-                    "nominal_rank": np.tile(rank0[o], dd),
-                    "rank": out.rank[:, o].ravel(),
-                    "shift": sh[:, o].ravel(),
-                    "vetoed": out.vetoed[:, o].ravel(),
-                }
-            )
-        )
-        tau = kendall_tau(pos0, pos, base.group)
-        for gi in range(gs.size):
-            cols = ginv == gi
-            a = np.abs(sh[:, cols])
-            summ_parts.append(
-                pd.DataFrame(
-                    {
-                        "node": chunk_nodes,
-                        "node_label": labels,
-                        "node_type": types,
-                        "points": [scheme.nodes[x].points for x in chunk_nodes],
-                        "year": base.rows["year"].to_numpy()[first[gi]],
-                        "kind": base.rows["kind"].to_numpy()[first[gi]],
-                        "mean_abs_shift": a.mean(axis=1),
-                        "max_abs_shift": a.max(axis=1),
-                        "n_moved": (a > 0).sum(axis=1),
-                        "kendall_tau": tau[:, gi],
-                    }
-                )
-            )
-    cols_s = [
-        "node",
-        "node_label",
-        "node_type",
-        "unit",
-        "name",
-        "year",
-        "kind",
-        "nominal_rank",
-        "rank",
-        "shift",
-        "vetoed",
-    ]
-    cols_m = [
-        "node",
-        "node_label",
-        "node_type",
-        "points",
-        "year",
-        "kind",
-        "mean_abs_shift",
-        "max_abs_shift",
-        "n_moved",
-        "kendall_tau",
-    ]
-    shifts = pd.concat(shift_parts, ignore_index=True) if shift_parts else pd.DataFrame(columns=cols_s)
-    summary = pd.concat(summ_parts, ignore_index=True) if summ_parts else pd.DataFrame(columns=cols_m)
+        shifts, summ = _loo_tables(base, chunk_nodes, evaluate(base, pert))
+        shift_parts.append(shifts)
+        summ_parts += summ
+    shifts = (
+        pd.concat(shift_parts, ignore_index=True) if shift_parts else pd.DataFrame(columns=LOO_SHIFT_COLUMNS)
+    )
+    summary = (
+        pd.concat(summ_parts, ignore_index=True) if summ_parts else pd.DataFrame(columns=LOO_SUMMARY_COLUMNS)
+    )
     # nodes that do not apply to a kind (another kind's line) move nobody there: keep only
     # the rows of the kinds the node belongs to
     kind_of_node = {nid: scheme.line_of(nid).unit_kind for nid in nodes}
     summary = summary[summary["kind"] == summary["node"].map(kind_of_node)].reset_index(drop=True)
     shifts = shifts[shifts["kind"] == shifts["node"].map(kind_of_node)].reset_index(drop=True)
-    return LeaveOneOut(shifts[cols_s], summary[cols_m])
+    return LeaveOneOut(shifts[LOO_SHIFT_COLUMNS], summary[LOO_SUMMARY_COLUMNS])
+
+
+def _loo_tables(
+    base: Baseline, chunk_nodes: list[str], out: Outcome
+) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+    """Every unit's rank without each node, and per node and year × kind the summary rows."""
+    scheme = base.scheme
+    t = base.table()
+    nom = base.nominal()
+    pos0 = nom.position[0]
+    gs = np.unique(base.group)
+    ginv = np.searchsorted(gs, base.group)
+    first = np.array([np.flatnonzero(ginv == gi)[0] for gi in range(gs.size)])
+    pos = out.position
+    sh = pos - pos0
+    o = base.order
+    labels = [scheme.nodes[x].label for x in chunk_nodes]
+    types = ["section" if isinstance(scheme.nodes[x], Section) else "item" for x in chunk_nodes]
+    dd = len(chunk_nodes)
+    shifts = pd.DataFrame(
+        {
+            "node": np.repeat(chunk_nodes, base.n),
+            "node_label": np.repeat(labels, base.n),
+            "node_type": np.repeat(types, base.n),
+            **{c: np.tile(t[c].to_numpy(), dd) for c in ("unit", "name", "year", "kind")},
+            "nominal_rank": np.tile(nom.rank[0][o], dd),
+            "rank": out.rank[:, o].ravel(),
+            "shift": sh[:, o].ravel(),
+            "vetoed": out.vetoed[:, o].ravel(),
+        }
+    )
+    tau = kendall_tau(pos0, pos, base.group)
+    summ = []
+    for gi in range(gs.size):
+        a = np.abs(sh[:, ginv == gi])
+        summ.append(
+            pd.DataFrame(
+                {
+                    "node": chunk_nodes,
+                    "node_label": labels,
+                    "node_type": types,
+                    "points": [scheme.nodes[x].points for x in chunk_nodes],
+                    "year": base.rows["year"].to_numpy()[first[gi]],
+                    "kind": base.rows["kind"].to_numpy()[first[gi]],
+                    "mean_abs_shift": a.mean(axis=1),
+                    "max_abs_shift": a.max(axis=1),
+                    "n_moved": (a > 0).sum(axis=1),
+                    "kendall_tau": tau[:, gi],
+                }
+            )
+        )
+    return shifts, summ
+
+
+# --------------------------------------------------------------------------- the whole analysis
+RANK_FIRST = [
+    "unit",
+    "name",
+    "year",
+    "kind",
+    "category",
+    "nominal_rank",
+    "median_rank",
+    "rank_q05",
+    "rank_q95",
+]
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A spec's whole analysis of one baseline: what ``assesskit sensitivity`` writes.
+
+    Attributes
+    ----------
+    simulation : Simulation
+    sobol : DataFrame
+        :data:`SOBOL_COLUMNS` (empty when no Sobol design was asked for or no factor varies).
+    sobol_evaluations : int
+    loo : LeaveOneOut
+    draws, seed, sobol_n : int
+        The settings used (the spec's unless overridden).
+    """
+
+    simulation: Simulation
+    sobol: pd.DataFrame
+    sobol_evaluations: int
+    loo: LeaveOneOut
+    draws: int
+    seed: int
+    sobol_n: int
+
+    @property
+    def ranks(self) -> pd.DataFrame:
+        """One row per unit: identity, nominal and median rank, the 5–95 % interval, tier
+        probabilities first, then every other column of ``simulation.units``."""
+        units = self.simulation.units
+        first = RANK_FIRST + [c for c in units.columns if c.startswith("p_tier_") or c == "p_no_award"]
+        return units[first + [c for c in units.columns if c not in first]]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The output files' tables: ranks.csv, sobol.csv, loo.csv, draws.csv."""
+        return {
+            "ranks.csv": self.ranks,
+            "sobol.csv": self.sobol,
+            "loo.csv": self.loo.summary,
+            "draws.csv": self.simulation.draws,
+        }
+
+
+def analyse(
+    base: Baseline,
+    spec: Spec,
+    *,
+    draws: int | None = None,
+    seed: int | None = None,
+    sobol_n: int | None = None,
+    progress: Callable[[str, int], ProgressFn] | None = None,
+) -> Analysis:
+    """Monte Carlo rank intervals, Sobol indices (when ``sobol_n`` > 0) and leave-one-out.
+
+    Parameters
+    ----------
+    base : Baseline
+    spec : Spec
+    draws, seed, sobol_n : int, optional
+        Override the spec's ``draws``, ``seed`` and ``sobol.n``.
+    progress : callable, optional
+        ``progress(stage, total) -> on_chunk`` for the "draws" and "sobol" stages.
+    """
+    draws = spec.draws if draws is None else draws
+    seed = spec.seed if seed is None else seed
+    n_sobol = spec.sobol.n if sobol_n is None else sobol_n
+    sim = simulate(
+        base, spec, draws=draws, seed=seed, on_chunk=progress("draws", draws) if progress else None
+    )
+    if n_sobol and sim.factors:
+        n_runs = n_sobol * (len(sim.factors) + 2)
+        sob = sobol(
+            base, spec, n=n_sobol, seed=seed, on_chunk=progress("sobol", n_runs) if progress else None
+        )
+        tab, n_eval = sob.indices, sob.evaluations
+    else:
+        tab, n_eval = pd.DataFrame(columns=SOBOL_COLUMNS), 0
+    return Analysis(sim, tab, n_eval, leave_one_out(base), draws, seed, n_sobol)

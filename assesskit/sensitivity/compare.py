@@ -197,8 +197,6 @@ def compare_schemes(
     top : int
         How many items ``main_items`` lists per moving unit.
     """
-    from scipy.stats import kendalltau, spearmanr
-
     names = names or (a.scheme.id, b.scheme.id)
     sa = a.summary.set_index(["unit", "year"])
     sb = b.summary.set_index(["unit", "year"])
@@ -210,9 +208,8 @@ def compare_schemes(
     pb = _position(sb.reset_index())
     ra = sa["rank"].to_numpy(dtype=float, na_value=np.nan)
     rb = sb["rank"].to_numpy(dtype=float, na_value=np.nan)
-    kind = sa["kind"].to_numpy()
     year = keys.get_level_values("year").to_numpy()
-    group = pd.factorize(pd.MultiIndex.from_arrays([year, kind]))[0]
+    group = pd.factorize(pd.MultiIndex.from_arrays([year, sa["kind"].to_numpy()]))[0]
     both = ~np.isnan(ra) & ~np.isnan(rb)
     ca, pts_a = _contributions(a, keys, both, group)
     cb, pts_b = _contributions(b, keys, both, group)
@@ -221,17 +218,46 @@ def compare_schemes(
     cb = cb.reindex(columns=item_ids, fill_value=0.0)
     delta = cb.to_numpy() - ca.to_numpy()
     shift = pb - pa
-
     labels = {}
     for res in (a, b):
         for _p, it in res.scheme.flat_items:
             labels.setdefault(it.id, it.label)
     labels[ADJ] = "加分与扣分"
+    ids = np.array(item_ids, dtype=object)
+    main = _main_items(delta, shift, both, ids, labels, top)
+    units = pd.DataFrame(
+        {
+            "unit": keys.get_level_values("unit"),
+            "name": sa["name"].to_numpy(),
+            "year": year,
+            "kind": sa["kind"].to_numpy(),
+            "rank_a": ra,
+            "rank_b": rb,
+            "shift": shift,
+            **{f"total_{x}": t["total"].to_numpy(dtype=float) for x, t in (("a", sa), ("b", sb))},
+            **{
+                f"share_{x}": 100 * t["total"].to_numpy(dtype=float) / t["max_total"].to_numpy(dtype=float)
+                for x, t in (("a", sa), ("b", sb))
+            },
+            "award_a": sa["award"].to_numpy(),
+            "award_b": sb["award"].to_numpy(),
+            "veto_a": sa["veto"].to_numpy(dtype=bool),
+            "veto_b": sb["veto"].to_numpy(dtype=bool),
+            "main_items": main,
+        }
+    )
     in_a = set(pts_a.columns) - ({ADJ} if not a.scheme.adjustments else set())
     in_b = set(pts_b.columns) - ({ADJ} if not b.scheme.adjustments else set())
-    ids = np.array(item_ids, dtype=object)
+    items = _items_table(units, ids, labels, in_a, in_b, pts_a, pts_b, ca, cb, delta)
+    sums = _summary_rows(units, group, both, ra, rb, shift)
+    drivers = _drivers(delta, shift, both, ids, labels, in_a, in_b)
+    return Comparison(pd.DataFrame(sums), units, items, drivers, tuple(names))
+
+
+def _main_items(delta, shift, both, ids, labels, top: int) -> list[str]:
+    """Per unit that moved: the items that push it the way it moved, with their deltas."""
     main = []
-    for i in range(len(keys)):
+    for i in range(len(shift)):
         if shift[i] == 0 or not both[i]:
             main.append("")
             continue
@@ -240,37 +266,20 @@ def compare_schemes(
         main.append(
             "; ".join(f"{labels.get(ids[j], ids[j])} ({delta[i, j]:+.2f})" for j in order if push[j] > 0)
         )
+    return main
 
-    units = pd.DataFrame(
-        {
-            "unit": keys.get_level_values("unit"),
-            "name": sa["name"].to_numpy(),
-            "year": year,
-            "kind": kind,
-            "rank_a": ra,
-            "rank_b": rb,
-            "shift": shift,
-            "total_a": sa["total"].to_numpy(dtype=float),
-            "total_b": sb["total"].to_numpy(dtype=float),
-            "share_a": 100 * sa["total"].to_numpy(dtype=float) / sa["max_total"].to_numpy(dtype=float),
-            "share_b": 100 * sb["total"].to_numpy(dtype=float) / sb["max_total"].to_numpy(dtype=float),
-            "award_a": sa["award"].to_numpy(),
-            "award_b": sb["award"].to_numpy(),
-            "veto_a": sa["veto"].to_numpy(dtype=bool),
-            "veto_b": sb["veto"].to_numpy(dtype=bool),
-            "main_items": main,
-        }
-    )
+
+def _items_table(units, ids, labels, in_a, in_b, pts_a, pts_b, ca, cb, delta) -> pd.DataFrame:
+    """Per unit and item: both points and contributions and their delta (items that apply
+    to the unit's kind in either scheme and contribute in one of them)."""
+    n_units, item_ids = len(units), list(ids)
     items = pd.DataFrame(
         {
-            "unit": np.repeat(units["unit"].to_numpy(), len(ids)),
-            "name": np.repeat(units["name"].to_numpy(), len(ids)),
-            "year": np.repeat(year, len(ids)),
-            "kind": np.repeat(kind, len(ids)),
-            "item": np.tile(ids, len(keys)),
-            "label": np.tile([labels.get(x, x) for x in ids], len(keys)),
-            "in_a": np.tile([x in in_a for x in ids], len(keys)),
-            "in_b": np.tile([x in in_b for x in ids], len(keys)),
+            **{c: np.repeat(units[c].to_numpy(), len(ids)) for c in ("unit", "name", "year", "kind")},
+            "item": np.tile(ids, n_units),
+            "label": np.tile([labels.get(x, x) for x in ids], n_units),
+            "in_a": np.tile([x in in_a for x in ids], n_units),
+            "in_b": np.tile([x in in_b for x in ids], n_units),
             "points_a": pts_a.reindex(columns=item_ids).to_numpy().ravel(),
             "points_b": pts_b.reindex(columns=item_ids).to_numpy().ravel(),
             "contribution_a": ca.to_numpy().ravel(),
@@ -278,12 +287,17 @@ def compare_schemes(
             "delta": delta.ravel(),
         }
     )
-    # only the items that apply to the unit's kind in either scheme
     applies = (items["points_a"].notna() | items["points_b"].notna()).to_numpy().copy()
     applies |= (items["item"] == ADJ).to_numpy()
     items = items[applies & ((items["contribution_a"] != 0) | (items["contribution_b"] != 0)).to_numpy()]
-    items = items.reset_index(drop=True)
+    return items.reset_index(drop=True)
 
+
+def _summary_rows(units, group, both, ra, rb, shift) -> list[dict]:
+    """Per year and kind: rank correlations, movers, shifts, changed vetoes and awards."""
+    from scipy.stats import kendalltau, spearmanr
+
+    year, kind = units["year"].to_numpy(), units["kind"].to_numpy()
     sums = []
     for g in np.unique(group):
         m = group == g
@@ -308,6 +322,13 @@ def compare_schemes(
                 ),
             }
         )
+    return sums
+
+
+def _drivers(delta, shift, both, ids, labels, in_a, in_b) -> pd.DataFrame:
+    """Per item: mean |delta|, its share of all |delta|, and its correlation with the moves."""
+    from scipy.stats import spearmanr
+
     absd = np.abs(delta[both])
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = []
@@ -327,5 +348,4 @@ def compare_schemes(
                 "corr_with_move": corr,
             }
         )
-    drivers = drivers.sort_values("share", ascending=False, kind="stable").reset_index(drop=True)
-    return Comparison(pd.DataFrame(sums), units, items, drivers, tuple(names))
+    return drivers.sort_values("share", ascending=False, kind="stable").reset_index(drop=True)

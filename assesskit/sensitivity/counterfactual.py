@@ -30,6 +30,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 
+from ..rules import rule_type
 from ..scoring import score_panel
 from .engine import Baseline, Perturbation, evaluate
 
@@ -85,34 +86,9 @@ def _breakpoints(base: Baseline, r: int, ind: str) -> list[float]:
         rule = it.rule
         if rule.indicator != ind or not base.applies[j, r]:
             continue
-        t = base.targets[j, r]
-        if rule.type == "threshold":
-            out.append(t)
-        elif rule.type == "linear":
-            out += [rule.floor, t]
-        elif rule.type == "bands":
-            out += [b.at + (t if rule.relative else 0.0) for b in rule.bands]
-        elif rule.type == "range":
-            out += [rule.low, rule.high, rule.low - rule.tolerance, rule.high + rule.tolerance]
-        elif rule.type == "change":
-            p = base.prev[j, r]
-            mc = rule.min_change
-            if rule.direction == "decrease":
-                out += [p - mc, p]
-            elif rule.direction == "increase":
-                out += [p + mc, p]
-            else:
-                lo, hi = rule.normal
-                dp = max(lo - p, p - hi, 0.0)
-                out += [lo, hi, lo - (dp - mc), hi + (dp - mc), lo - dp, hi + dp]
-            if rule.normal is not None:
-                out += list(rule.normal)
-        elif rule.type == "graded":
-            div = {"points": it.points, "fraction": 1.0, "percent": 100.0}.get(rule.scale, 1.0)
-            out += [0.0, div]
-        elif rule.type == "per_case":
-            cap = rule.cap if rule.cap is not None else it.points
-            out += [0.0, cap / rule.points_per_case]
+        bp = rule_type(rule.type).breakpoints
+        if bp is not None:  # the registry knows where each rule type's credit changes
+            out += bp(rule, base.targets[j, r], prev=base.prev[j, r], points=it.points)
     kinds = list(s.kinds)
     kind = kinds[base.kind[r]]
     for v in s.vetoes:
@@ -301,7 +277,35 @@ def counterfactuals(
     bad = [g for g in goals if g not in GOALS]
     if bad:
         raise ValueError(f"unknown goal(s) {bad}; choose from {GOALS}")
-    s = base.scheme
+    year, sel = _rows_of(base, units, year)
+    nom = base.nominal()
+    tasks, vars_, var_row = _tasks(base, nom, sel, goals, indicators)
+    cv, cc = _all_candidates(base, vars_, var_row)
+    at = _scores(base, var_row[cv], [vars_[v].column for v in cv], cc)
+    rank0 = nom.rank[0]
+    tier0 = np.where(nom.tier[0] >= 0, nom.tier[0].astype(np.int64), np.int64(1) << 20)
+    vo, go, a, b = _intervals(tasks, vars_, var_row, cv, cc, at, rank0, tier0)
+    ro = var_row[vo] if vo.size else np.zeros(0, np.int64)
+    colv = [vars_[v].column for v in vo]
+    b = _bisect(base, vars_, vo, go, ro, colv, a, b, rank0, tier0)
+    fin = _scores(base, ro, colv, b)
+    okf = _met(fin, go, rank0[ro], tier0[ro])
+    records: list[dict] = []
+    for r, g in tasks:
+        records += _records(base, nom, year, r, g, vars_, vo, go, ro, b, okf, fin)
+    tab = pd.DataFrame(records, columns=COLUMNS)
+    tab["verified"] = pd.array([pd.NA] * len(tab), dtype="boolean")
+    if verify and len(tab):
+        check = tab["achievable"].astype(bool).to_numpy().copy()
+        if verify == "best":
+            check &= tab["best"].astype(bool).to_numpy()
+        for i in np.flatnonzero(check):
+            tab.loc[tab.index[i], "verified"] = _verify(base, tab.iloc[i], year)
+    return tab
+
+
+def _rows_of(base: Baseline, units: list[str] | None, year: int | None) -> tuple[int, np.ndarray]:
+    """The year asked about and the rows of the units asked about (checked)."""
     years = np.unique(base.rows["year"].to_numpy())
     if year is None:
         if years.size > 1:
@@ -311,32 +315,31 @@ def counterfactuals(
     if not rows_year.any():
         raise ValueError(f"year {year} is not scored in the baseline")
     unit_arr = base.rows["unit"].to_numpy()
-    name_arr = base.rows["name"].to_numpy()
     sel = rows_year if units is None else rows_year & np.isin(unit_arr, units)
     if units is not None:
         missing = set(units) - set(unit_arr[rows_year])
         if missing:
             raise ValueError(f"unit(s) not scored in {year}: {', '.join(sorted(missing))}")
-    nom = base.nominal()
-    tiers = s.outcomes.tiers
-    tier_ids = np.array([""] + [t.id for t in tiers], dtype=object)
-    kinds = list(s.kinds)
-    spreads: dict[tuple[str, int], float] = {}
+    return year, sel
 
-    def spread(ind_id: str, r: int) -> float:
-        """The indicator's sd over the units of the row's year and kind (else its range, else 1)."""
-        key = (ind_id, int(base.kind[r]))
-        if key not in spreads:
-            same = rows_year & (base.kind == base.kind[r])
-            v = np.asarray(base.values[ind_id], dtype=float)[same]
-            sd = float(np.nanstd(v)) if np.isfinite(v).sum() > 1 else np.nan
-            ind = s.indicators[ind_id]
-            if not (np.isfinite(sd) and sd > 0):
-                sd = (ind.max - ind.min) if ind.min is not None and ind.max is not None else 1.0
-            spreads[key] = sd or 1.0
-        return spreads[key]
 
-    # ---- what to reach, for whom, with which cells
+def _spread(base: Baseline, ind_id: str, r: int) -> float:
+    """The indicator's sd over the units of the row's year and kind (else its range, else 1)."""
+    key = ("spread", ind_id, int(base.kind[r]), int(base.rows["year"].iat[r]))
+    if key not in base._cache:
+        same = (base.rows["year"].to_numpy() == base.rows["year"].iat[r]) & (base.kind == base.kind[r])
+        v = np.asarray(base.values[ind_id], dtype=float)[same]
+        sd = float(np.nanstd(v)) if np.isfinite(v).sum() > 1 else np.nan
+        ind = base.scheme.indicators[ind_id]
+        if not (np.isfinite(sd) and sd > 0):
+            sd = (ind.max - ind.min) if ind.min is not None and ind.max is not None else 1.0
+        base._cache[key] = sd or 1.0
+    return base._cache[key]
+
+
+def _tasks(base: Baseline, nom, sel: np.ndarray, goals, indicators):
+    """What to reach, for whom (row, goal code), and which cells may change (with their rows)."""
+    tiers = base.scheme.outcomes.tiers
     tasks: list[tuple[int, int]] = []  # (row, goal code)
     vars_: list[_Var] = []
     var_row: list[int] = []
@@ -358,28 +361,33 @@ def counterfactuals(
             if v is not None:
                 vars_.append(v)
                 var_row.append(r)
-    var_row_a = np.array(var_row, dtype=np.int64)
+    return tasks, vars_, np.array(var_row, dtype=np.int64)
+
+
+def _all_candidates(base: Baseline, vars_: list[_Var], var_row: np.ndarray):
+    """Every (variable, candidate cell value) pair, as two flat arrays."""
     cand_var, cand_cell = [], []
     for vi, var in enumerate(vars_):
-        c = _candidates(var, _breakpoints(base, var_row[vi], var.indicator))
+        c = _candidates(var, _breakpoints(base, int(var_row[vi]), var.indicator))
         cand_var.append(np.full(c.size, vi))
         cand_cell.append(c)
     cv = np.concatenate(cand_var) if cand_var else np.zeros(0, np.int64)
     cc = np.concatenate(cand_cell) if cand_cell else np.zeros(0)
-    at = _scores(base, var_row_a[cv], [vars_[v].column for v in cv], cc)
+    return cv, cc
 
-    # ---- the nearest achieving candidate on each side, and its non-achieving neighbour
-    rank0_r = nom.rank[0]
-    tier0_r = np.where(nom.tier[0] >= 0, nom.tier[0].astype(np.int64), np.int64(1) << 20)
+
+def _intervals(tasks, vars_, var_row, cv, cc, at: _At, rank0, tier0):
+    """Per task, variable and side: the nearest achieving candidate and its non-achieving
+    neighbour (the interval where the goal flips)."""
     iv_var, iv_goal, iv_a, iv_b = [], [], [], []
     by_var = {vi: np.flatnonzero(cv == vi) for vi in range(len(vars_))}
     for r, g in tasks:
-        for vi in np.flatnonzero(var_row_a == r):
+        for vi in np.flatnonzero(var_row == r):
             idx = by_var[vi]
             if idx.size == 0:
                 continue
             sub = _At(at.rank[idx], at.ranked[idx], at.tier[idx], at.vetoed[idx])
-            ok = _met(sub, np.full(idx.size, g), rank0_r[r], tier0_r[r])
+            ok = _met(sub, np.full(idx.size, g), rank0[r], tier0[r])
             c = cc[idx]
             c0 = vars_[vi].c0
             for side in (1, -1):
@@ -394,14 +402,19 @@ def counterfactuals(
                 iv_goal.append(g)
                 iv_a.append(c0 if first == 0 else cs[first - 1])
                 iv_b.append(cs[first])
-    vo = np.array(iv_var, dtype=np.int64)
-    go = np.array(iv_goal, dtype=np.int64)
-    a = np.array(iv_a, dtype=float)
-    b = np.array(iv_b, dtype=float)
-    ro = var_row_a[vo] if vo.size else np.zeros(0, np.int64)
+    return (
+        np.array(iv_var, dtype=np.int64),
+        np.array(iv_goal, dtype=np.int64),
+        np.array(iv_a, dtype=float),
+        np.array(iv_b, dtype=float),
+    )
+
+
+def _bisect(base, vars_, vo, go, ro, colv, a, b, rank0, tier0) -> np.ndarray:
+    """Batched bisection: the goal flips once between neighbouring candidates; returns the
+    achieving end of each interval, to one count (or ~1e-9 for continuous values)."""
     integer = np.array([vars_[v].integer for v in vo], dtype=bool)
-    colv = [vars_[v].column for v in vo]
-    # ---- batched bisection: the goal flips once between neighbouring candidates
+    a, b = a.copy(), b.copy()
     for _ in range(60):
         gap = np.abs(b - a)
         todo = np.where(integer, gap > 1, gap > 1e-9 * np.maximum(1.0, np.abs(b)))
@@ -410,77 +423,67 @@ def counterfactuals(
         mid = np.where(integer, np.trunc((a + b) / 2), (a + b) / 2)
         idx = np.flatnonzero(todo)
         o2 = _scores(base, ro[idx], [colv[i] for i in idx], mid[idx])
-        ok2 = _met(o2, go[idx], rank0_r[ro[idx]], tier0_r[ro[idx]])
+        ok2 = _met(o2, go[idx], rank0[ro[idx]], tier0[ro[idx]])
         b[idx] = np.where(ok2, mid[idx], b[idx])
         a[idx] = np.where(ok2, a[idx], mid[idx])
-    fin = _scores(base, ro, colv, b)
-    okf = _met(fin, go, rank0_r[ro], tier0_r[ro])
+    return b
 
-    # ---- one row per unit, goal and indicator (the nearer side)
-    goal_names = np.array(GOALS)
-    records: list[dict] = []
-    for r, g in tasks:
-        found: dict[int, int] = {}
-        for i in np.flatnonzero((ro == r) & (go == g) & okf):
-            v = int(vo[i])
-            c0 = vars_[v].c0
-            if v not in found or abs(b[i] - c0) < abs(b[found[v]] - c0):
-                found[v] = i
-        tier_now = int(nom.tier[0, r])
-        common = {
-            "unit": unit_arr[r],
-            "name": name_arr[r],
-            "year": year,
-            "kind": kinds[base.kind[r]],
-            "goal": goal_names[g],
-            "rank": rank0_r[r],
-            "award": tier_ids[tier_now + 1],
-            "vetoed": bool(nom.vetoed[0, r]),
-        }
-        rows_here = []
-        for v, i in found.items():
-            var = vars_[v]
-            new_value = float(var.to_value(b[i]))
-            users = [
-                u
-                for u in base.col_users.get(var.column, ())
-                if u != var.indicator and s.indicators[u].kind != "label"
-            ]
-            rows_here.append(
-                {
-                    **common,
-                    "achievable": True,
-                    "indicator": var.indicator,
-                    "indicator_label": s.indicators[var.indicator].label or var.indicator,
-                    "column": var.column,
-                    "value": var.v0,
-                    "new_value": new_value,
-                    "change": new_value - var.v0,
-                    "column_value": var.c0,
-                    "new_column_value": float(b[i]),
-                    "also_changes": ", ".join(users),
-                    "distance": abs(new_value - var.v0) / spread(var.indicator, r),
-                    "best": False,
-                    "new_rank": fin.rank[i],
-                    "new_award": tier_ids[int(fin.tier[i]) + 1],
-                    "new_vetoed": bool(fin.vetoed[i]),
-                }
-            )
-        if rows_here:
-            rows_here.sort(key=lambda x: x["distance"])
-            rows_here[0]["best"] = True
-            records += rows_here
-        else:
-            records.append({**common, "achievable": False, "best": False})
-    tab = pd.DataFrame(records, columns=COLUMNS)
-    tab["verified"] = pd.array([pd.NA] * len(tab), dtype="boolean")
-    if verify and len(tab):
-        check = tab["achievable"].astype(bool).to_numpy().copy()
-        if verify == "best":
-            check &= tab["best"].astype(bool).to_numpy()
-        for i in np.flatnonzero(check):
-            tab.loc[tab.index[i], "verified"] = _verify(base, tab.iloc[i], year)
-    return tab
+
+def _records(base, nom, year, r, g, vars_, vo, go, ro, b, okf, fin: _At) -> list[dict]:
+    """The table rows of one unit and goal: one per indicator (its nearer side), the best
+    first; or one row saying the goal is out of reach."""
+    s = base.scheme
+    tier_ids = np.array([""] + [t.id for t in s.outcomes.tiers], dtype=object)
+    found: dict[int, int] = {}
+    for i in np.flatnonzero((ro == r) & (go == g) & okf):
+        v = int(vo[i])
+        c0 = vars_[v].c0
+        if v not in found or abs(b[i] - c0) < abs(b[found[v]] - c0):
+            found[v] = i
+    common = {
+        "unit": base.rows["unit"].iat[r],
+        "name": base.rows["name"].iat[r],
+        "year": year,
+        "kind": list(s.kinds)[base.kind[r]],
+        "goal": GOALS[g],
+        "rank": nom.rank[0, r],
+        "award": tier_ids[int(nom.tier[0, r]) + 1],
+        "vetoed": bool(nom.vetoed[0, r]),
+    }
+    rows_here = []
+    for v, i in found.items():
+        var = vars_[v]
+        new_value = float(var.to_value(b[i]))
+        users = [
+            u
+            for u in base.col_users.get(var.column, ())
+            if u != var.indicator and s.indicators[u].kind != "label"
+        ]
+        rows_here.append(
+            {
+                **common,
+                "achievable": True,
+                "indicator": var.indicator,
+                "indicator_label": s.indicators[var.indicator].label or var.indicator,
+                "column": var.column,
+                "value": var.v0,
+                "new_value": new_value,
+                "change": new_value - var.v0,
+                "column_value": var.c0,
+                "new_column_value": float(b[i]),
+                "also_changes": ", ".join(users),
+                "distance": abs(new_value - var.v0) / _spread(base, var.indicator, r),
+                "best": False,
+                "new_rank": fin.rank[i],
+                "new_award": tier_ids[int(fin.tier[i]) + 1],
+                "new_vetoed": bool(fin.vetoed[i]),
+            }
+        )
+    if not rows_here:
+        return [{**common, "achievable": False, "best": False}]
+    rows_here.sort(key=lambda x: x["distance"])
+    rows_here[0]["best"] = True
+    return rows_here
 
 
 def _verify(base: Baseline, row: pd.Series, year: int) -> bool:

@@ -240,78 +240,103 @@ def perturbation(
     cache : dict, optional
         Keeps generated realisation blocks for later chunks of the same run.
     """
-    d = u.shape[0]
-    k = len(base.items)
-    pert = Perturbation(d)
+    pert = Perturbation(u.shape[0])
     for c, rf in enumerate(factors):
-        f = rf.factor
-        uc = u[:, c]
-        if isinstance(f, WeightsFactor):
-            gp = rf.group_points
-            g = len(rf.groups)
-            if f.dist == "dirichlet":
-                alpha = f.concentration * gp / gp.sum()
-
-                def gen(rng, size, alpha=alpha):
-                    return rng.dirichlet(alpha, size=size)
-
-                share = _realise(seed, (rf.index, 0), rid[:, c], gen)
-                mult = share * gp.sum() / gp
-            else:
-
-                def gen(rng, size, g=g, spread=f.spread):
-                    return 1 + spread * (2 * rng.random((size, g)) - 1)
-
-                mult = _realise(seed, (rf.index, 0), rid[:, c], gen)
-                if f.keep_total:
-                    mult = mult * (gp.sum() / (mult * gp).sum(axis=1, keepdims=True))
-            w = pert.ensure("weight", k, 1.0)
-            for gi, items in enumerate(rf.groups):
-                w[:, items] *= mult[:, gi : gi + 1]
-        elif isinstance(f, TargetFactor):
-            items = rf.items
-            pert.target_items |= set(items.tolist())
-            if f.values is not None:
-                val = np.asarray(f.values, dtype=float)[_pick(uc, len(f.values))]
-                ts = pert.ensure("target_set", k, np.nan)
-                ts[:, items] = val[:, None]
-            elif f.relative is not None:
-                lo, hi = f.relative
-                pert.ensure("target_rel", k, 0.0)[:, items] += (lo + uc * (hi - lo))[:, None]
-            else:
-                lo, hi = f.shift
-                pert.ensure("target_add", k, 0.0)[:, items] += (lo + uc * (hi - lo))[:, None]
-        elif isinstance(f, RuleFormFactor):
-            use = uc < f.p_alternative
-            for j, alt in rf.alts.items():
-                pert.forms[j] = (alt, use)
-        elif isinstance(f, VetoFactor):
-            on = pert.ensure("veto_on", len(base.scheme.vetoes), True)
-            on[:, rf.vetoes] &= ~(uc < f.p_off)[:, None]
-        elif isinstance(f, MissingFactor):
-            full = np.array([a == "full" for a in f.alternatives])[_pick(uc, len(f.alternatives))]
-            mf = pert.missing_full
-            if mf is None:
-                mf = pert.missing_full = np.broadcast_to(base.full, (d, k)).copy()
-            mf[:, rf.items] = full[:, None]
-        elif isinstance(f, NoiseFactor):
-            for p_i, (ind_id, col) in enumerate(rf.noise):
-                for prev in (False, True) if rf.need_prev else (False,):
-                    gen = _noise_block(base, f, ind_id, col, prev)
-                    arr = _realise(seed, (rf.index, 1 + p_i, int(prev)), rid[:, c], gen, cache)
-                    if f.model == "beta":
-                        (pert.values_prev if prev else pert.values)[ind_id] = arr
-                    else:
-                        (pert.cols_prev if prev else pert.cols)[col] = arr
-        elif isinstance(f, LeaveOutFactor):
-            m = len(rf.groups)
-            p_keep = f.p_keep if f.p_keep is not None else 1.0 / (m + 1)
-            drop = pert.ensure("drop", k, False)
-            if p_keep < 1:
-                which = _pick(np.clip((uc - p_keep) / (1 - p_keep), 0.0, 1.0), m)
-                for gi, items in enumerate(rf.groups):
-                    drop[:, items] |= ((uc >= p_keep) & (which == gi))[:, None]
+        _APPLY[type(rf.factor)](pert, base, rf, u[:, c], rid[:, c], seed, cache)
     return pert
+
+
+def _weights(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    f, gp, k = rf.factor, rf.group_points, len(base.items)
+    g = len(rf.groups)
+    if f.dist == "dirichlet":
+        alpha = f.concentration * gp / gp.sum()
+
+        def gen(rng, size, alpha=alpha):
+            return rng.dirichlet(alpha, size=size)
+
+        share = _realise(seed, (rf.index, 0), rid_c, gen)
+        mult = share * gp.sum() / gp
+    else:
+
+        def gen(rng, size, g=g, spread=f.spread):
+            return 1 + spread * (2 * rng.random((size, g)) - 1)
+
+        mult = _realise(seed, (rf.index, 0), rid_c, gen)
+        if f.keep_total:
+            mult = mult * (gp.sum() / (mult * gp).sum(axis=1, keepdims=True))
+    w = pert.ensure("weight", k, 1.0)
+    for gi, items in enumerate(rf.groups):
+        w[:, items] *= mult[:, gi : gi + 1]
+
+
+def _target(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    f, items, k = rf.factor, rf.items, len(base.items)
+    pert.target_items |= set(items.tolist())
+    if f.values is not None:
+        val = np.asarray(f.values, dtype=float)[_pick(uc, len(f.values))]
+        ts = pert.ensure("target_set", k, np.nan)
+        ts[:, items] = val[:, None]
+    elif f.relative is not None:
+        lo, hi = f.relative
+        pert.ensure("target_rel", k, 0.0)[:, items] += (lo + uc * (hi - lo))[:, None]
+    else:
+        lo, hi = f.shift
+        pert.ensure("target_add", k, 0.0)[:, items] += (lo + uc * (hi - lo))[:, None]
+
+
+def _rule_form(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    use = uc < rf.factor.p_alternative
+    for j, alt in rf.alts.items():
+        pert.forms[j] = (alt, use)
+
+
+def _veto(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    on = pert.ensure("veto_on", len(base.scheme.vetoes), True)
+    on[:, rf.vetoes] &= ~(uc < rf.factor.p_off)[:, None]
+
+
+def _missing(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    alts = rf.factor.alternatives
+    full = np.array([a == "full" for a in alts])[_pick(uc, len(alts))]
+    mf = pert.missing_full
+    if mf is None:
+        mf = pert.missing_full = np.broadcast_to(base.full, (pert.size, len(base.items))).copy()
+    mf[:, rf.items] = full[:, None]
+
+
+def _noise(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    f = rf.factor
+    for p_i, (ind_id, col) in enumerate(rf.noise):
+        for prev in (False, True) if rf.need_prev else (False,):
+            gen = _noise_block(base, f, ind_id, col, prev)
+            arr = _realise(seed, (rf.index, 1 + p_i, int(prev)), rid_c, gen, cache)
+            if f.model == "beta":
+                (pert.values_prev if prev else pert.values)[ind_id] = arr
+            else:
+                (pert.cols_prev if prev else pert.cols)[col] = arr
+
+
+def _leave_out(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    f, m = rf.factor, len(rf.groups)
+    p_keep = f.p_keep if f.p_keep is not None else 1.0 / (m + 1)
+    drop = pert.ensure("drop", len(base.items), False)
+    if p_keep < 1:
+        which = _pick(np.clip((uc - p_keep) / (1 - p_keep), 0.0, 1.0), m)
+        for gi, items in enumerate(rf.groups):
+            drop[:, items] |= ((uc >= p_keep) & (which == gi))[:, None]
+
+
+_APPLY = {
+    WeightsFactor: _weights,
+    TargetFactor: _target,
+    RuleFormFactor: _rule_form,
+    VetoFactor: _veto,
+    MissingFactor: _missing,
+    NoiseFactor: _noise,
+    LeaveOutFactor: _leave_out,
+}
+"""How each factor kind sets its part of a chunk's :class:`Perturbation`."""
 
 
 def realisation_ids(factors: list[Resolved], u: np.ndarray, draw_ids: np.ndarray | None) -> np.ndarray:

@@ -30,9 +30,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .._io import read_yaml
 from ..exceptions import AssessKitError, Problem
-from ..scheme import SEP, Item, Scheme, Section, _loc_to_path
+from ..kernel.rules import RULE_TYPES, rule_type
+from ..scheme import SEP, Item, Scheme, Section, error_path
 
-RuleType = Literal["threshold", "linear", "bands", "range", "change", "graded", "per_case"]
+RuleType = Literal[tuple(n for n, t in RULE_TYPES.items() if not t.score)]  # type: ignore[valid-type]
+"""The rule types a factor may select (every registered type scored as a share of points)."""
 
 
 class SpecError(AssessKitError):
@@ -251,12 +253,6 @@ def _has_target(item: Item) -> bool:
 def check_spec(spec: Spec, scheme: Scheme) -> list[Problem]:
     """Check a spec against the scheme it will perturb; returns every problem found."""
     probs: list[Problem] = []
-    flat = scheme.flat_items
-    nodes = scheme.nodes
-
-    def where(f, key: str | None = None) -> str:
-        return SEP.join(["factors", f.id] + ([key] if key else []))
-
     if spec.scheme is not None and spec.scheme != scheme.id:
         probs.append(Problem("scheme", f"the spec is for scheme '{spec.scheme}', not '{scheme.id}'"))
     seen: dict[str, int] = {}
@@ -265,188 +261,205 @@ def check_spec(spec: Spec, scheme: Scheme) -> list[Problem]:
     for fid, c in seen.items():
         if c > 1:
             probs.append(Problem(f"factors › {fid}", f"factor id '{fid}' is used {c} times"))
-
-    def known_nodes(f, key: str, ids: list[str], *, lines: bool = True) -> bool:
-        ok = True
-        for nid in ids:
-            if nid not in nodes:
-                probs.append(
-                    Problem(where(f, key), f"'{nid}' is not a line, section or item of scheme '{scheme.id}'")
-                )
-                ok = False
-            elif not lines and any(ln.id == nid for ln in scheme.lines):
-                probs.append(Problem(where(f, key), f"'{nid}' is a line: leave out sections or items"))
-                ok = False
-        return ok
-
-    form_items: dict[int, str] = {}
-    noise_cols: dict[str, str] = {}
+    taken: dict[str, dict] = {"form_items": {}, "noise_cols": {}}  # what earlier factors claimed
     for f in spec.factors:
-        if isinstance(f, WeightsFactor):
-            if f.nodes is not None and known_nodes(f, "nodes", f.nodes):
-                sets = {nid: set(_items_under(scheme, nid)) for nid in f.nodes}
-                ids = list(sets)
-                for a in range(len(ids)):
-                    for b in range(a + 1, len(ids)):
-                        if sets[ids[a]] & sets[ids[b]]:
-                            probs.append(
-                                Problem(
-                                    where(f, "nodes"),
-                                    f"'{ids[a]}' and '{ids[b]}' overlap (one lies inside the other)",
-                                )
-                            )
-                if len(f.nodes) < 2 and f.dist == "dirichlet":
-                    probs.append(Problem(where(f, "nodes"), "dirichlet weights need at least two nodes"))
-        elif isinstance(f, (TargetFactor, RuleFormFactor)):
-            if f.items is not None and not known_nodes(f, "items", f.items):
-                continue
-            sel = selected_items(scheme, f)
-            if not sel:
-                probs.append(Problem(where(f), "selects no item"))
-                continue
-            if isinstance(f, TargetFactor):
-                bad = [flat[j][1].id for j in sel if not _has_target(flat[j][1])]
-                if bad and f.items is not None:
-                    probs.append(
-                        Problem(
-                            where(f, "items"),
-                            f"item(s) {', '.join(bad)} have no target (only threshold, linear and "
-                            "bands rules with a target can be shifted)",
-                        )
-                    )
-            else:
-                bad = [flat[j][1].id for j in sel if flat[j][1].rule.type not in ("threshold", "linear")]
-                if bad:
-                    probs.append(
-                        Problem(
-                            where(f, "items"),
-                            f"item(s) {', '.join(bad)} are neither threshold nor linear: "
-                            "rule_form switches threshold ↔ proportional credit",
-                        )
-                    )
-                need_ceiling = [
-                    flat[j][1].id
-                    for j in sel
-                    if flat[j][1].rule.type == "threshold" and flat[j][1].rule.op in ("<=", "<")
-                ]
-                if need_ceiling and f.ceiling is None:
-                    probs.append(
-                        Problem(
-                            where(f, "ceiling"),
-                            f"'<=' threshold item(s) {', '.join(need_ceiling)} need a ceiling "
-                            "(the value at which proportional credit falls to 0)",
-                        )
-                    )
-                for j in sel:
-                    it = flat[j][1]
-                    if it.rule.type != "threshold":
-                        continue
-                    up = it.rule.op in (">=", ">")
-                    bound = f.floor if up else f.ceiling
-                    t = it.rule.target
-                    fixed = (
-                        [t]
-                        if isinstance(t, (int, float))
-                        else list(getattr(t, "by_category", {}).values())
-                        + ([t.default] if getattr(t, "default", None) is not None else [])
-                    )
-                    if bound is not None and any((bound >= x) if up else (bound <= x) for x in fixed):
-                        probs.append(
-                            Problem(
-                                where(f, "floor" if up else "ceiling"),
-                                f"{'floor' if up else 'ceiling'} {bound:g} must lie "
-                                f"{'below' if up else 'above'} the target of item '{it.id}' "
-                                f"({', '.join(f'{x:g}' for x in fixed)})",
-                            )
-                        )
-                for j in sel:
-                    if j in form_items:
-                        probs.append(
-                            Problem(
-                                where(f, "items"),
-                                f"item '{flat[j][1].id}' already has its rule form varied by "
-                                f"factor '{form_items[j]}'",
-                            )
-                        )
-                    form_items[j] = f.id
-        elif isinstance(f, VetoFactor):
-            ids = {v.id for v in scheme.vetoes}
-            if not scheme.vetoes:
-                probs.append(Problem(where(f), f"scheme '{scheme.id}' has no veto or eligibility rules"))
-            for vid in f.vetoes or []:
-                if vid not in ids:
-                    probs.append(
-                        Problem(
-                            where(f, "vetoes"),
-                            f"'{vid}' is not a veto of scheme '{scheme.id}' (vetoes: {', '.join(sorted(ids)) or 'none'})",
-                        )
-                    )
-        elif isinstance(f, MissingFactor):
-            if f.items is not None:
-                known_nodes(f, "items", f.items)
-        elif isinstance(f, NoiseFactor):
-            for ind_id in noise_indicators(f, scheme):
-                ind = scheme.indicators.get(ind_id)
-                w = where(f, "indicators")
-                if ind is None:
-                    probs.append(Problem(w, f"'{ind_id}' is not an indicator of scheme '{scheme.id}'"))
-                    continue
-                if ind.kind == "label":
-                    probs.append(Problem(w, f"'{ind_id}' holds labels: noise needs numbers"))
-                    continue
-                if f.model in ("binomial", "beta"):
-                    simple = (
-                        ind.is_rate
-                        and len(ind.numerator) == 1
-                        and len(ind.denominator) == 1
-                        and not ind.numerator[0].startswith("-")
-                        and not ind.denominator[0].startswith("-")
-                        and ind.max is not None
-                        and ind.max <= ind.scale
-                    )
-                    if not simple:
-                        probs.append(
-                            Problem(
-                                w,
-                                f"{f.model} noise needs a share — one numerator count out of one "
-                                f"denominator count, declared with max ≤ scale; '{ind_id}' is not one "
-                                "(use poisson)",
-                            )
-                        )
-                        continue
-                    cols = [ind.numerator[0]] if f.model == "binomial" else []
-                elif f.model == "poisson":
-                    if ind.is_rate:
-                        cols = [t.lstrip("-") for t in ind.numerator + ind.denominator]
-                    elif ind.kind == "count":
-                        cols = [ind.column or ind_id]
-                    else:
-                        probs.append(
-                            Problem(
-                                w, f"poisson noise needs counts; '{ind_id}' is neither a rate nor a count"
-                            )
-                        )
-                        continue
-                else:  # normal
-                    if ind.is_rate:
-                        probs.append(
-                            Problem(
-                                w,
-                                f"normal noise applies to plain columns; '{ind_id}' is a rate "
-                                "(use binomial, beta or poisson on its counts)",
-                            )
-                        )
-                        continue
-                    cols = [ind.column or ind_id]
-                for c in cols:
-                    if c in noise_cols and noise_cols[c] != f.id:
-                        probs.append(
-                            Problem(w, f"column '{c}' is already resampled by factor '{noise_cols[c]}'")
-                        )
-                    noise_cols[c] = f.id
-        elif isinstance(f, LeaveOutFactor):
-            known_nodes(f, "nodes", f.nodes, lines=False)
+        probs += _FACTOR_CHECKS[type(f)](f, scheme, taken)
     return probs
+
+
+def _where(f, key: str | None = None) -> str:
+    return SEP.join(["factors", f.id] + ([key] if key else []))
+
+
+def _known_nodes(f, key: str, ids: list[str], scheme: Scheme, *, lines: bool = True) -> list[Problem]:
+    probs = []
+    for nid in ids:
+        if nid not in scheme.nodes:
+            probs.append(
+                Problem(_where(f, key), f"'{nid}' is not a line, section or item of scheme '{scheme.id}'")
+            )
+        elif not lines and any(ln.id == nid for ln in scheme.lines):
+            probs.append(Problem(_where(f, key), f"'{nid}' is a line: leave out sections or items"))
+    return probs
+
+
+def _check_weights(f: WeightsFactor, scheme: Scheme, taken: dict) -> list[Problem]:
+    if f.nodes is None:
+        return []
+    probs = _known_nodes(f, "nodes", f.nodes, scheme)
+    if probs:
+        return probs
+    sets = {nid: set(_items_under(scheme, nid)) for nid in f.nodes}
+    ids = list(sets)
+    for a in range(len(ids)):
+        for b in range(a + 1, len(ids)):
+            if sets[ids[a]] & sets[ids[b]]:
+                probs.append(
+                    Problem(
+                        _where(f, "nodes"), f"'{ids[a]}' and '{ids[b]}' overlap (one lies inside the other)"
+                    )
+                )
+    if len(f.nodes) < 2 and f.dist == "dirichlet":
+        probs.append(Problem(_where(f, "nodes"), "dirichlet weights need at least two nodes"))
+    return probs
+
+
+def _check_item_factor(f: TargetFactor | RuleFormFactor, scheme: Scheme, taken: dict) -> list[Problem]:
+    if f.items is not None and (probs := _known_nodes(f, "items", f.items, scheme)):
+        return probs
+    sel = selected_items(scheme, f)
+    if not sel:
+        return [Problem(_where(f), "selects no item")]
+    flat = scheme.flat_items
+    if isinstance(f, RuleFormFactor):
+        return _check_rule_form(f, [flat[j][1] for j in sel], sel, taken["form_items"])
+    bad = [flat[j][1].id for j in sel if not _has_target(flat[j][1])]
+    if bad and f.items is not None:
+        msg = "have no target (only threshold, linear and bands rules with a target can be shifted)"
+        return [Problem(_where(f, "items"), f"item(s) {', '.join(bad)} {msg}")]
+    return []
+
+
+def _check_rule_form(f: RuleFormFactor, items: list[Item], sel: list[int], form_items: dict) -> list[Problem]:
+    """Items with another form in the registry; a ceiling for '<=' thresholds; bounds beyond the targets."""
+    probs = []
+    forms = [n for n, t in RULE_TYPES.items() if t.alternative is not None]
+    bad = [it.id for it in items if rule_type(it.rule.type).alternative is None]
+    if bad:
+        probs.append(
+            Problem(
+                _where(f, "items"),
+                f"item(s) {', '.join(bad)} are neither {' nor '.join(forms)}: "
+                "rule_form switches threshold ↔ proportional credit",
+            )
+        )
+    thresholds = [it for it in items if it.rule.type == "threshold"]
+    need_ceiling = [it.id for it in thresholds if it.rule.op in ("<=", "<")]
+    if need_ceiling and f.ceiling is None:
+        probs.append(
+            Problem(
+                _where(f, "ceiling"),
+                f"'<=' threshold item(s) {', '.join(need_ceiling)} need a ceiling "
+                "(the value at which proportional credit falls to 0)",
+            )
+        )
+    for it in thresholds:
+        up = it.rule.op in (">=", ">")
+        bound = f.floor if up else f.ceiling
+        t = it.rule.target
+        fixed = (
+            [t]
+            if isinstance(t, (int, float))
+            else list(getattr(t, "by_category", {}).values())
+            + ([t.default] if getattr(t, "default", None) is not None else [])
+        )
+        if bound is not None and any((bound >= x) if up else (bound <= x) for x in fixed):
+            probs.append(
+                Problem(
+                    _where(f, "floor" if up else "ceiling"),
+                    f"{'floor' if up else 'ceiling'} {bound:g} must lie "
+                    f"{'below' if up else 'above'} the target of item '{it.id}' "
+                    f"({', '.join(f'{x:g}' for x in fixed)})",
+                )
+            )
+    for j, it in zip(sel, items):
+        if j in form_items:
+            probs.append(
+                Problem(
+                    _where(f, "items"),
+                    f"item '{it.id}' already has its rule form varied by factor '{form_items[j]}'",
+                )
+            )
+        form_items[j] = f.id
+    return probs
+
+
+def _check_veto(f: VetoFactor, scheme: Scheme, taken: dict) -> list[Problem]:
+    ids = {v.id for v in scheme.vetoes}
+    probs = (
+        []
+        if scheme.vetoes
+        else [Problem(_where(f), f"scheme '{scheme.id}' has no veto or eligibility rules")]
+    )
+    known = ", ".join(sorted(ids)) or "none"
+    return probs + [
+        Problem(_where(f, "vetoes"), f"'{vid}' is not a veto of scheme '{scheme.id}' (vetoes: {known})")
+        for vid in f.vetoes or []
+        if vid not in ids
+    ]
+
+
+def _check_missing(f: MissingFactor, scheme: Scheme, taken: dict) -> list[Problem]:
+    return _known_nodes(f, "items", f.items, scheme) if f.items is not None else []
+
+
+def _check_leave_out(f: LeaveOutFactor, scheme: Scheme, taken: dict) -> list[Problem]:
+    return _known_nodes(f, "nodes", f.nodes, scheme, lines=False)
+
+
+def _noise_columns(f: NoiseFactor, ind_id: str, ind) -> tuple[list[str], str | None]:
+    """The count columns ``f`` resamples for an indicator, or the reason it cannot."""
+    if ind.kind == "label":
+        return [], f"'{ind_id}' holds labels: noise needs numbers"
+    if f.model in ("binomial", "beta"):
+        simple = (
+            ind.is_rate
+            and len(ind.numerator) == 1
+            and len(ind.denominator) == 1
+            and not ind.numerator[0].startswith("-")
+            and not ind.denominator[0].startswith("-")
+            and ind.max is not None
+            and ind.max <= ind.scale
+        )
+        if not simple:
+            return [], (
+                f"{f.model} noise needs a share — one numerator count out of one "
+                f"denominator count, declared with max ≤ scale; '{ind_id}' is not one "
+                "(use poisson)"
+            )
+        return ([ind.numerator[0]] if f.model == "binomial" else []), None
+    if f.model == "poisson":
+        if ind.is_rate:
+            return [t.lstrip("-") for t in ind.numerator + ind.denominator], None
+        if ind.kind == "count":
+            return [ind.column or ind_id], None
+        return [], f"poisson noise needs counts; '{ind_id}' is neither a rate nor a count"
+    if ind.is_rate:  # normal
+        return [], (
+            f"normal noise applies to plain columns; '{ind_id}' is a rate "
+            "(use binomial, beta or poisson on its counts)"
+        )
+    return [ind.column or ind_id], None
+
+
+def _check_noise(f: NoiseFactor, scheme: Scheme, taken: dict) -> list[Problem]:
+    probs = []
+    noise_cols = taken["noise_cols"]
+    w = _where(f, "indicators")
+    for ind_id in noise_indicators(f, scheme):
+        ind = scheme.indicators.get(ind_id)
+        if ind is None:
+            probs.append(Problem(w, f"'{ind_id}' is not an indicator of scheme '{scheme.id}'"))
+            continue
+        cols, why = _noise_columns(f, ind_id, ind)
+        if why is not None:
+            probs.append(Problem(w, why))
+        for c in cols:
+            if c in noise_cols and noise_cols[c] != f.id:
+                probs.append(Problem(w, f"column '{c}' is already resampled by factor '{noise_cols[c]}'"))
+            noise_cols[c] = f.id
+    return probs
+
+
+_FACTOR_CHECKS = {
+    WeightsFactor: _check_weights,
+    TargetFactor: _check_item_factor,
+    RuleFormFactor: _check_item_factor,
+    VetoFactor: _check_veto,
+    MissingFactor: _check_missing,
+    NoiseFactor: _check_noise,
+    LeaveOutFactor: _check_leave_out,
+}
 
 
 def noise_indicators(f: NoiseFactor, scheme: Scheme) -> list[str]:
@@ -494,7 +507,7 @@ def parse_spec(raw: Any, where: str = "<spec>", scheme: Scheme | None = None) ->
     except ValidationError as exc:
         probs = []
         for e in exc.errors():
-            path = _loc_to_path(raw, _drop_tags(e["loc"]))
+            path = error_path(raw, _drop_tags(e["loc"]))
             msg = e["msg"].removeprefix("Value error, ")
             if e["type"] == "extra_forbidden":
                 msg = f"unknown key '{e['loc'][-1]}'"

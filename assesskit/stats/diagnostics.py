@@ -31,111 +31,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..scheme import SEP
+from ..kernel.aggregate import SEP, aggregate_tree, path_weights, tree_nodes
 from ..scoring import ScoreResult
 
 TOL = 1e-9
 """Points within this of the maximum (of zero) count as full marks (as zero); item
 ranges within it count as constant."""
 
+# fmt: off
 ITEM_DIAGNOSTIC_COLUMNS = [
-    "year",
-    "kind",
-    "line",
-    "section",
-    "item",
-    "label",
-    "label_en",
-    "rule",
-    "max_points",
-    "nominal_weight",
-    "nominal_weight_in_line",
-    "n_units",
-    "n_missing",
-    "mean_points",
-    "sd_points",
-    "mean_fraction",
-    "sd_fraction",
-    "ceiling_share",
-    "floor_share",
-    "share_met",
-    "item_total_r",
-    "effective_weight",
-    "note",
+    "year", "kind", "line", "section", "item", "label", "label_en", "rule", "max_points", "nominal_weight",
+    "nominal_weight_in_line", "n_units", "n_missing", "mean_points", "sd_points", "mean_fraction",
+    "sd_fraction", "ceiling_share", "floor_share", "share_met", "item_total_r", "effective_weight", "note",
 ]
 EFFECTIVE_WEIGHT_COLUMNS = [
-    "year",
-    "kind",
-    "component",
-    "line",
-    "section",
-    "item",
-    "label",
-    "label_en",
-    "max_points",
-    "nominal_weight",
-    "nominal_weight_in_line",
-    "n_units",
-    "cov_total",
-    "var_total",
-    "effective_weight",
+    "year", "kind", "component", "line", "section", "item", "label", "label_en", "max_points",
+    "nominal_weight", "nominal_weight_in_line", "n_units", "cov_total", "var_total", "effective_weight",
     "note",
 ]
 ATTAINABILITY_COLUMNS = [
-    "year",
-    "kind",
-    "line",
-    "section",
-    "item",
-    "label",
-    "label_en",
-    "rule",
-    "has_target",
-    "target_min",
-    "target_max",
-    "n_units",
-    "n_met",
-    "n_partial",
-    "n_missed",
-    "n_missing",
-    "share_met",
-    "median_value",
+    "year", "kind", "line", "section", "item", "label", "label_en", "rule", "has_target", "target_min",
+    "target_max", "n_units", "n_met", "n_partial", "n_missed", "n_missing", "share_met", "median_value",
     "note",
 ]
 CORRELATION_COLUMNS = [
-    "year",
-    "kind",
-    "item_a",
-    "item_b",
-    "label_a",
-    "label_b",
-    "label_en_a",
-    "label_en_b",
-    "section_a",
-    "section_b",
-    "same_section",
-    "n_units",
-    "rho",
-    "method",
-    "note",
+    "year", "kind", "item_a", "item_b", "label_a", "label_b", "label_en_a", "label_en_b", "section_a",
+    "section_b", "same_section", "n_units", "rho", "method", "note",
 ]
 ALPHA_COLUMNS = [
-    "year",
-    "kind",
-    "line",
-    "node",
-    "path",
-    "label",
-    "label_en",
-    "depth",
-    "n_items",
-    "n_constant",
-    "n_units",
-    "sum_item_var",
-    "total_var",
-    "alpha",
-    "note",
+    "year", "kind", "line", "node", "path", "label", "label_en", "depth", "n_items", "n_constant",
+    "n_units", "sum_item_var", "total_var", "alpha", "note",
 ]
+# fmt: on
 
 _POOLED = -1  # internal year key when statistics pool the years
 
@@ -414,7 +341,8 @@ def target_attainability(result: ScoreResult) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- weights
 def effective_weights(result: ScoreResult, *, by_year: bool = True) -> pd.DataFrame:
-    """Each item's (and each adjustment's) share of the variance of the total.
+    """Each item's (and each adjustment's) share of the variance of the total — or, for a
+    composite index, each indicator's share of the variance of the index.
 
     ``effective_weight = cov(part, total) / var(total)``: because the total is the sum of
     its parts (items + bonuses − deductions), these shares add up to exactly 1 per kind of
@@ -445,9 +373,18 @@ def effective_weights(result: ScoreResult, *, by_year: bool = True) -> pd.DataFr
           total; ``var_total``: sample variance of the total;
         - ``effective_weight``: ``cov_total / var_total`` (NaN when the total is constant);
         - ``note``.
+
+        For a composite scheme (a line aggregating by a mean) the part is the indicator's
+        weighted score in its line's index: ``nominal_weight`` (= ``nominal_weight_in_line``)
+        is the product of its relative weights up the tree (COINr's effective weight),
+        ``cov_total`` = nominal_weight · cov(score, index), ``var_total`` = var(index), over
+        the units with both; ``max_points`` is the score's stated maximum. The shares add up
+        to 1 for an arithmetic index with nothing missing.
     """
     _check(result)
     s = result.scheme
+    if not all(ln.is_sum_tree for ln in s.lines):
+        return _index_effective_weights(result, by_year)
     meta = _item_meta(result)
     df = _long(result, by_year)
     if df.empty:
@@ -479,20 +416,6 @@ def effective_weights(result: ScoreResult, *, by_year: bool = True) -> pd.DataFr
     grid = grid.merge(adj_rows, on=["unit", "year", "item"], how="left")
     grid["points"] = grid["points"].fillna(0.0)
     parts = pd.concat([items, grid[items.columns]], ignore_index=True)
-    keys = ["_y", "kind", "item"]
-    m = _moments(parts, keys).reset_index()
-    const_t = _constant(m["t_lo"], m["t_hi"])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dof = (m["n"] - 1).where(m["n"] > 1)
-        out = m.assign(
-            n_units=m["n"],
-            cov_total=m["sxt"] / dof,
-            var_total=m["stt"] / dof,
-            effective_weight=(m["sxt"] / m["stt"]).where(~const_t),
-        )
-    const_x = _constant(m["x_lo"], m["x_hi"])
-    out.loc[const_x & ~const_t, "effective_weight"] = 0.0
-    out.loc[const_x & (m["n"] > 1), "cov_total"] = 0.0
     info = pd.concat(
         [
             meta.drop(columns=["kind", "rule", "has_target"]).assign(component="item"),
@@ -506,11 +429,33 @@ def effective_weights(result: ScoreResult, *, by_year: bool = True) -> pd.DataFr
         ],
         ignore_index=True,
     )
+    return _variance_shares(parts, info, "total")
+
+
+def _variance_shares(parts: pd.DataFrame, info: pd.DataFrame, whole: str) -> pd.DataFrame:
+    """Each part's cov with the whole over the whole's variance, per (year,) kind and part.
+
+    ``parts``: ``_y``, ``kind``, ``item``, ``points`` (the part) and ``total`` (the whole)
+    per unit-year; ``info``: one row per part with the descriptive columns and ``order``.
+    """
+    m = _moments(parts, ["_y", "kind", "item"]).reset_index()
+    const_t = _constant(m["t_lo"], m["t_hi"])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dof = (m["n"] - 1).where(m["n"] > 1)
+        out = m.assign(
+            n_units=m["n"],
+            cov_total=m["sxt"] / dof,
+            var_total=m["stt"] / dof,
+            effective_weight=(m["sxt"] / m["stt"]).where(~const_t),
+        )
+    const_x = _constant(m["x_lo"], m["x_hi"])
+    out.loc[const_x & ~const_t, "effective_weight"] = 0.0
+    out.loc[const_x & (m["n"] > 1), "cov_total"] = 0.0
     out = out.merge(info, on="item", how="left")
     out["note"] = _join_notes(
         out.index,
         [
-            (np.asarray(const_t & (out["n_units"] >= 2)), "the total is constant: no variance to share"),
+            (np.asarray(const_t & (out["n_units"] >= 2)), f"the {whole} is constant: no variance to share"),
             (np.asarray(out["n_units"] < 2), "a single unit: no variance"),
             (np.asarray(const_x & ~const_t), "constant (every unit has the same points): effective weight 0"),
         ],
@@ -518,6 +463,51 @@ def effective_weights(result: ScoreResult, *, by_year: bool = True) -> pd.DataFr
     out["year"] = _year_col(out["_y"])
     out = out.sort_values(["_y", "kind", "order"], kind="stable").reset_index(drop=True)
     return out[EFFECTIVE_WEIGHT_COLUMNS]
+
+
+def _index_effective_weights(result: ScoreResult, by_year: bool) -> pd.DataFrame:
+    """:func:`effective_weights` of a composite scheme: indicators in their line's index."""
+    s = result.scheme
+    pts, kind = result.points, result.summary["kind"].to_numpy()
+    year = pts.index.get_level_values("year").to_numpy() if by_year else np.full(len(pts), _POOLED)
+    index = {it.id: j for j, (_p, it) in enumerate(s.flat_items)}
+    frames, shares = [], {}
+    for ln in s.lines:
+        nodes = tree_nodes(ln, index)
+        shares |= {nd.id: w for nd, w in zip(nodes, path_weights(nodes))}
+        leaves = [i for i, nd in enumerate(nodes) if nd.item >= 0]
+        mine = kind == ln.unit_kind
+        x = pts.to_numpy(dtype=float)[mine]
+        top = aggregate_tree(nodes, x)[0, :, -1]
+        w = path_weights(nodes)[leaves]
+        cols = [nodes[i].item for i in leaves]
+        long = pd.DataFrame(
+            {
+                "_y": np.repeat(year[mine], len(leaves)),
+                "kind": ln.unit_kind,
+                "item": np.tile([nodes[i].id for i in leaves], int(mine.sum())),
+                "points": (x[:, cols] * w).ravel(),
+                "total": np.repeat(top, len(leaves)),
+            }
+        ).dropna(subset=["points", "total"])
+        frames.append(long)
+    info = pd.DataFrame(
+        [
+            {
+                "item": it.id,
+                "order": o,
+                "component": "item",
+                "line": path[0],
+                "section": SEP.join(path[1:-1]),
+                "label": it.label,
+                "label_en": it.label_en,
+                "max_points": np.nan if it.points is None else float(it.points),
+            }
+            for o, (path, it) in enumerate(s.flat_items)
+        ]
+    )
+    info["nominal_weight"] = info["nominal_weight_in_line"] = info["item"].map(shares)
+    return _variance_shares(pd.concat(frames, ignore_index=True), info, "index")
 
 
 # --------------------------------------------------------------------------- redundancy
@@ -625,7 +615,7 @@ def correlation_matrix(
         Items × items (ids, scheme order), symmetric; the diagonal is 1 (NaN for a
         constant item).
     """
-    sub = _one_group(correlations, year, kind)
+    sub = one_group(correlations, year, kind)
     items = list(dict.fromkeys(list(sub["item_a"]) + list(sub["item_b"])))
     mat = sub.pivot(index="item_a", columns="item_b", values="rho").reindex(index=items, columns=items)
     vals = mat.to_numpy(dtype=float)
@@ -633,8 +623,9 @@ def correlation_matrix(
     return pd.DataFrame(vals, index=pd.Index(items, name="item"), columns=pd.Index(items, name="item"))
 
 
-def _one_group(data: pd.DataFrame, year: int | None, kind: str | None) -> pd.DataFrame:
-    """Rows of one year and kind; the choice may be omitted when there is only one."""
+def one_group(data: pd.DataFrame, year: int | None, kind: str | None) -> pd.DataFrame:
+    """Rows of one year and kind of a diagnostics table; either may be omitted when the
+    table holds only one (a ValueError names the choices otherwise)."""
     sub = data
     for col, want in (("year", year), ("kind", kind)):
         if col not in sub.columns:
@@ -648,6 +639,9 @@ def _one_group(data: pd.DataFrame, year: int | None, kind: str | None) -> pd.Dat
         if sub.empty:
             raise ValueError(f"no rows for {col}={want!r} (the table has {vals})")
     return sub
+
+
+_one_group = one_group  # its old private name (assesskit.plotting.diagnostics imports it)
 
 
 # --------------------------------------------------------------------------- consistency

@@ -612,3 +612,58 @@ def test_figures_need_a_group_when_there_are_several(tiny):
     ax = plot_ceiling_floor(d, year=2015)
     assert len(ax.get_yticklabels()) == 4
     plt.close(ax.figure)
+
+
+# --------------------------------------------------------------------------- composite schemes
+def test_effective_weights_of_a_composite_index_by_hand():
+    # index = 0.75·a + 0.25·b, both min-max onto 0–100 among three units:
+    #   a: 0, 50, 100; b: 0, 100, 50 → index 0, 62.5, 87.5 (mean 50, var 2031.25)
+    #   cov(a, index) = (2500 + 0 + 1875)/2 = 2187.5 → × 0.75 = 1640.625 → share 21/26
+    #   cov(b, index) = (2500 + 625 + 0)/2 = 1562.5 → × 0.25 = 390.625 → share 5/26
+    raw = {
+        "id": "ix",
+        "label": "指数",
+        "source": "test",
+        "years": [2020, 2020],
+        "kinds": {"town": {"label": "镇"}},
+        "missing": "drop",
+        "indicators": {"a": {}, "b": {}},
+        "lines": [
+            {
+                "id": "L",
+                "label": "L",
+                "points": 100,
+                "unit_kind": "town",
+                "aggregate": "mean",
+                "items": [
+                    {
+                        "id": "ia",
+                        "label": "A",
+                        "weight": 3,
+                        "points": 100,
+                        "rule": {"type": "normalise", "indicator": "a"},
+                    },
+                    {
+                        "id": "ib",
+                        "label": "B",
+                        "weight": 1,
+                        "points": 100,
+                        "rule": {"type": "normalise", "indicator": "b"},
+                    },
+                ],
+            }
+        ],
+    }
+    data = pd.DataFrame({"unit": ["u1", "u2", "u3"], "year": 2020, "a": [0.0, 5, 10], "b": [0.0, 10, 5]})
+    w = effective_weights(score(parse_scheme(raw), data))
+    assert list(w.columns) == EFFECTIVE_WEIGHT_COLUMNS
+    w = w.set_index("item")
+    np.testing.assert_allclose(w.loc[["ia", "ib"], "nominal_weight"], [0.75, 0.25])
+    np.testing.assert_allclose(w.loc[["ia", "ib"], "cov_total"], [1640.625, 390.625])
+    np.testing.assert_allclose(w.loc[["ia", "ib"], "var_total"], [2031.25, 2031.25])
+    np.testing.assert_allclose(w.loc[["ia", "ib"], "effective_weight"], [21 / 26, 5 / 26])
+    assert list(w["component"]) == ["item", "item"] and list(w["max_points"]) == [100, 100]
+    assert (w["year"] == 2020).all() and (w["n_units"] == 3).all() and (w["note"] == "").all()
+    # one unit: no variance, said so
+    one = effective_weights(score(parse_scheme(raw), data.iloc[:1])).set_index("item")
+    assert one["effective_weight"].isna().all() and (one["note"] == "a single unit: no variance").all()

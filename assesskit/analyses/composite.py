@@ -1,0 +1,504 @@
+"""Analyses of composite indices: node scores, leave-a-level-out, α of a group, uncertainty,
+and the composite counterpart of a point scheme (effective weights of an index:
+:func:`assesskit.stats.diagnostics.effective_weights`).
+
+They re-aggregate the normalised scores of a :class:`~assesskit.scoring.ScoreResult` for
+many weight sets at once: draws × units × children arrays through the same
+:func:`~assesskit.kernel.aggregate.aggregate` kernel the engine uses.
+
+:func:`uncertainty` and :func:`leave_level_out` are a separate stack from the sensitivity
+engine (which does not yet take composite schemes); they are to be replaced by it, and
+stay here, working, until then.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..kernel.aggregate import (
+    SEP,
+    TreeNode,
+    aggregate_tree,
+    competition_ranks,
+    normalise,
+    path_weights,
+    tree_nodes,
+)
+from ..kernel.rules import NormaliseRule, rule_type
+from ..scheme import Section, parse_scheme
+from ..stats.diagnostics import cronbach_alpha as alpha
+
+if TYPE_CHECKING:
+    from ..scheme import Scheme
+    from ..scoring import ScoreResult
+
+
+# --------------------------------------------------------------------------- reading a result
+@dataclass(frozen=True)
+class _Arrays:
+    rows: pd.DataFrame  # one row per scored unit-year: unit, name, year, kind, …
+    applies: np.ndarray  # (flat items, rows): the item applies to the row
+    points: np.ndarray  # (flat items, rows): the item's points or score
+    values: dict[str, np.ndarray]  # indicator → value per row
+
+
+def _arrays(res: ScoreResult) -> _Arrays:
+    """The one place that reads a result's arrays (private today: ``_rows``, ``_applies``,
+    ``_points``, ``_values``; to switch to the public attributes ScoreResult is getting)."""
+    return _Arrays(res._rows, res._applies, res._points, res._values)
+
+
+def _need_weighted(nodes: list[TreeNode], what: str, instead: str) -> None:
+    """These analyses vary weights; a node that adds up points has none to vary."""
+    summed = [nd.path for nd in nodes if nd.item < 0 and nd.aggregate == "sum"]
+    if summed:
+        raise ValueError(
+            f"{what} varies weights of weighted means, but {', '.join(summed[:3])} add up points "
+            f"(aggregate: sum); for point schemes use {instead}"
+        )
+
+
+# --------------------------------------------------------------------------- analyses
+def _line(res: ScoreResult, line: str | None) -> Section:
+    lines = res.scheme.lines
+    if line is None:
+        if len(lines) != 1:
+            raise ValueError(f"the scheme has {len(lines)} lines; name one: {[ln.id for ln in lines]}")
+        return lines[0]
+    return next(ln for ln in lines if ln.id == line)
+
+
+def _peer_groups(res: ScoreResult, ln: Section) -> tuple[np.ndarray, pd.DataFrame]:
+    """Internal rows of the line's kind and their (year) groups."""
+    rows = _arrays(res).rows
+    sel = np.flatnonzero((rows["kind"] == ln.unit_kind).to_numpy())
+    return sel, rows.iloc[sel].reset_index(drop=True)
+
+
+def _item_scores(res: ScoreResult, sel: np.ndarray) -> np.ndarray:
+    a = _arrays(res)
+    return np.where(a.applies[:, sel], a.points[:, sel], np.nan).T  # rows × flat items
+
+
+def node_scores(res: ScoreResult, *, line: str | None = None) -> pd.DataFrame:
+    """Every node's score (items, sections, the line) per unit-year: COINr's "Aggregated" set.
+
+    Columns: ``unit``, ``name``, ``year``, then one column per node id (children before
+    parents), the line's last.
+    """
+    ln = _line(res, line)
+    sel, rows = _peer_groups(res, ln)
+    index = {it.id: j for j, (_p, it) in enumerate(res.scheme.flat_items)}
+    nodes = tree_nodes(ln, index)
+    out = aggregate_tree(nodes, _item_scores(res, sel), units=rows["unit"].to_numpy())[0]
+    return pd.concat(
+        [rows[["unit", "name", "year"]], pd.DataFrame(out, columns=[nd.id for nd in nodes])], axis=1
+    )
+
+
+def _ranks_by_year(scores: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """Competition ranks of (draws × units) scores within each year."""
+    out = np.full(scores.shape, np.nan)
+    for y in np.unique(year):  # a handful of years; everything inside is vectorised
+        m = year == y
+        out[:, m] = competition_ranks(scores[:, m])
+    return out
+
+
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """Ranks with each node of one level removed (weight 0) in turn.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per removed node: ``removed``, ``label``, ``level``, ``mean_abs_rank_change``
+        (over the units ranked both ways, per year then averaged), ``max_abs_rank_change``.
+    ranks : DataFrame
+        Long: ``removed``, ``unit``, ``year``, ``score``, ``rank``, ``nominal_rank``, ``rank_change``.
+    """
+
+    summary: pd.DataFrame
+    ranks: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.summary
+
+
+def leave_level_out(res: ScoreResult, level: int, *, line: str | None = None) -> LeaveOneOut:
+    """Remove each node of ``level`` in turn (weight 0) and re-rank: COINr's ``remove_elements``.
+
+    Parameters
+    ----------
+    res : ScoreResult
+        A composite (or point) scheme's scores.
+    level : int
+        COINr's level: 1 = indicators, 2 = the groups above them, …, the line highest.
+    """
+    ln = _line(res, line)
+    sel, rows = _peer_groups(res, ln)
+    index = {it.id: j for j, (_p, it) in enumerate(res.scheme.flat_items)}
+    nodes = tree_nodes(ln, index)
+    _need_weighted(nodes, "leave_level_out", "assesskit.sensitivity.leave_one_out")
+    at = [i for i, nd in enumerate(nodes) if nd.level == level and i != len(nodes) - 1]
+    if not at:
+        raise ValueError(f"no node at level {level}; levels run from 1 to {nodes[-1].level - 1}")
+    w0 = np.array([nd.weight for nd in nodes])
+    w = np.repeat(w0[None, :], len(at) + 1, axis=0)  # draw 0: nominal
+    w[np.arange(1, len(at) + 1), at] = 0.0
+    units = rows["unit"].to_numpy()
+    top = aggregate_tree(nodes, _item_scores(res, sel), w, units=units)[:, :, -1]
+    year = rows["year"].to_numpy()
+    ranks = _ranks_by_year(top, year)
+    change = ranks[1:] - ranks[0]
+    removed = np.repeat([nodes[i].id for i in at], len(rows))
+    long = pd.DataFrame(
+        {
+            "removed": removed,
+            "unit": np.tile(units, len(at)),
+            "year": np.tile(year, len(at)),
+            "score": top[1:].ravel(),
+            "rank": ranks[1:].ravel(),
+            "nominal_rank": np.tile(ranks[0], len(at)),
+            "rank_change": change.ravel(),
+        }
+    )
+    per_year = long.assign(a=long["rank_change"].abs()).groupby(["removed", "year"], sort=False)["a"]
+    summary = (
+        per_year.mean()
+        .groupby(level=0, sort=False)
+        .mean()
+        .rename("mean_abs_rank_change")
+        .to_frame()
+        .join(per_year.max().groupby(level=0, sort=False).max().rename("max_abs_rank_change"))
+        .reset_index()
+    )
+    labels = {nd.id: res.scheme.nodes[nd.id].label for nd in nodes}
+    summary.insert(1, "label", summary["removed"].map(labels))
+    summary.insert(2, "level", level)
+    return LeaveOneOut(summary=summary, ranks=long)
+
+
+def _legacy_effective_weights(res: ScoreResult, *, line: str | None = None) -> pd.DataFrame:
+    """The deprecated ``assesskit.composite.effective_weights`` (its old columns, one release).
+
+    Use :func:`assesskit.stats.diagnostics.effective_weights`, which takes point and
+    composite schemes alike: its ``nominal_weight`` is the ``effective_weight`` below, its
+    ``effective_weight`` the ``variance_share`` (over the units with both values).
+
+    ``effective_weight`` is the product of the relative weights from the item up to the line
+    (COINr's ``get_eff_weights``: the indicator's share of an arithmetic index when no value
+    is missing); ``variance_share`` = effective_weight · cov(score, index) / var(index) per
+    year — the indicator's share of the index's variance; over the items these add up to 1
+    for a complete arithmetic index. NaN for a year with fewer than 3 units or no variance.
+    Columns: ``year``, ``item``, ``label``, ``path``, ``weight``, ``effective_weight``,
+    ``variance_share``.
+    """
+    ln = _line(res, line)
+    sel, rows = _peer_groups(res, ln)
+    index = {it.id: j for j, (_p, it) in enumerate(res.scheme.flat_items)}
+    nodes = tree_nodes(ln, index)
+    share = path_weights(nodes)
+    scores = aggregate_tree(nodes, _item_scores(res, sel), units=rows["unit"].to_numpy())[0]
+    leaves = [i for i, nd in enumerate(nodes) if nd.item >= 0]
+    frames = []
+    for y, g in rows.groupby("year", sort=True):  # a few years; the items are one array op
+        x = scores[g.index]
+        x = x[~np.isnan(x[:, -1])]  # units with an index
+        v = np.var(x[:, -1], ddof=1) if len(x) >= 3 else np.nan
+        # cov(item, index) over the units that have both (pairwise complete, as pandas)
+        cov = pd.DataFrame(x[:, leaves + [len(nodes) - 1]]).cov(min_periods=3).to_numpy()[:-1, -1]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "year": y,
+                    "item": [nodes[i].id for i in leaves],
+                    "path": [nodes[i].path for i in leaves],
+                    "weight": [nodes[i].weight for i in leaves],
+                    "effective_weight": share[leaves],
+                    "variance_share": share[leaves] * cov / v if v > 0 else np.nan,
+                }
+            )
+        )
+    df = pd.concat(frames, ignore_index=True)
+    df.insert(2, "label", df["item"].map(lambda k: res.scheme.nodes[k].label))
+    return df
+
+
+def node_alpha(res: ScoreResult, node: str, *, line: str | None = None) -> pd.DataFrame:
+    """Cronbach's α of the children of ``node`` (their scores across units), per year.
+
+    Complete cases only (listwise), as :func:`assesskit.stats.diagnostics.cronbach_alpha`.
+    Columns: ``year``, ``node``, ``n_children``, ``n_units``, ``alpha``.
+    """
+    table = node_scores(res, line=line)
+    target = res.scheme.nodes[node]
+    if not isinstance(target, Section):
+        raise ValueError(f"'{node}' is an item; α needs a group of indicators")
+    kids = [c.id for c in target.items]
+    rows = []
+    for y, g in table.groupby("year", sort=True):
+        x = g[kids].to_numpy(dtype=float)
+        rows.append((y, node, len(kids), int((~np.isnan(x).any(axis=1)).sum()), alpha(x)))
+    return pd.DataFrame(rows, columns=["year", "node", "n_children", "n_units", "alpha"])
+
+
+def _noisy_weights(
+    nodes: list[TreeNode], noise_by_level: dict[int, float], draws: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(draws, nodes) weights, uniform within ±factor of nominal at the noisy levels."""
+    w0 = np.array([nd.weight for nd in nodes])
+    levels = np.array([nd.level for nd in nodes])
+    noise = np.zeros(len(nodes))
+    for lv, f in noise_by_level.items():
+        noise[levels == lv] = f
+    u = rng.uniform(-1.0, 1.0, size=(draws, len(nodes)))
+    return w0 * (1.0 + u * noise)
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """Ranks of a composite index under noisy weights and alternative aggregations.
+
+    Attributes
+    ----------
+    ranks : DataFrame
+        One row per unit-year: ``unit``, ``name``, ``year``, ``nominal_score``,
+        ``nominal_rank``, ``mean_rank``, ``median_rank``, ``rank_q05``, ``rank_q95`` (R's
+        default quantiles, as COINr's ``get_sensitivity``).
+    draws : int
+    seed : int
+    alternatives : tuple
+        The (aggregation, min-max scale) alternatives drawn from, equally likely.
+    """
+
+    ranks: pd.DataFrame
+    draws: int
+    seed: int
+    alternatives: tuple
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.ranks
+
+
+def uncertainty(
+    res: ScoreResult,
+    *,
+    weight_noise: dict[int, float] | None = None,
+    alternatives: Sequence[tuple[str, tuple[float, float] | None]] = (("mean", None),),
+    draws: int = 1000,
+    seed: int = 0,
+    chunk: int = 2000,
+    line: str | None = None,
+) -> Uncertainty:
+    """Uncertainty analysis of a composite index, vectorised over draws.
+
+    Each draw perturbs the weights of the nodes at the levels of ``weight_noise`` uniformly
+    within ±factor of their nominal value (COINr's ``get_noisy_weights``) and picks one of
+    ``alternatives`` with equal probability: an aggregation for every level and, for
+    min-max items, the scale to normalise onto (``None`` keeps the scheme's). All draws
+    run through :func:`aggregate_tree` as draws × units × children arrays, ``chunk`` draws
+    at a time.
+
+    Parameters
+    ----------
+    res : ScoreResult
+        Scores of a composite scheme (the nominal case).
+    weight_noise : dict, optional
+        COINr level → relative noise, e.g. ``{2: 0.25, 3: 0.25}``.
+    alternatives : sequence of (aggregation, scale)
+        E.g. ``[("mean", (0, 100)), ("geometric", (1, 100))]``.
+    draws, seed, chunk : int
+    """
+    ln = _line(res, line)
+    sel, rows = _peer_groups(res, ln)
+    flat = res.scheme.flat_items
+    index = {it.id: j for j, (_p, it) in enumerate(flat)}
+    nodes = tree_nodes(ln, index)
+    _need_weighted(nodes, "uncertainty", "assesskit.sensitivity.simulate")
+    units = rows["unit"].to_numpy()
+    year = rows["year"].to_numpy()
+    group = pd.factorize(year)[0]
+    nominal = _item_scores(res, sel)
+    values = _arrays(res).values
+    alts = tuple((a, tuple(sc) if sc is not None else None) for a, sc in alternatives)
+    scores_by_alt = []
+    for _agg, sc in alts:
+        x = nominal.copy()
+        if sc is not None:
+            for j, (_p, it) in enumerate(flat):
+                r = it.rule
+                if isinstance(r, NormaliseRule) and r.method == "minmax" and j in {nd.item for nd in nodes}:
+                    x[:, j] = normalise(values[r.indicator][sel], group, r.model_copy(update={"scale": sc}))
+        scores_by_alt.append(x)
+    rng = np.random.default_rng(seed)
+    weights = _noisy_weights(nodes, weight_noise or {}, draws, rng)
+    choice = rng.integers(0, len(alts), size=draws)
+    top = np.empty((draws, len(units)))
+    for a, (agg, _sc) in enumerate(alts):
+        methods = {nd.id: agg for nd in nodes if nd.item < 0}
+        idx = np.flatnonzero(choice == a)
+        for start in range(0, idx.size, chunk):
+            part = idx[start : start + chunk]
+            top[part] = aggregate_tree(nodes, scores_by_alt[a], weights[part], methods=methods, units=units)[
+                :, :, -1
+            ]
+    ranks = _ranks_by_year(top, year)
+    nominal_top = aggregate_tree(nodes, nominal, units=units)[0, :, -1]
+    nominal_rank = _ranks_by_year(nominal_top[None, :], year)[0]
+    out = rows[["unit", "name", "year"]].assign(
+        nominal_score=nominal_top,
+        nominal_rank=nominal_rank,
+        mean_rank=np.nanmean(ranks, axis=0),
+        median_rank=np.nanmedian(ranks, axis=0),
+        rank_q05=np.nanquantile(ranks, 0.05, axis=0),
+        rank_q95=np.nanquantile(ranks, 0.95, axis=0),
+    )
+    return Uncertainty(ranks=out, draws=draws, seed=seed, alternatives=alts)
+
+
+# --------------------------------------------------------------------------- counterparts
+def composite_counterpart(
+    scheme: Scheme,
+    *,
+    normalisation: str = "minmax",
+    scale: tuple[float, float] = (0.0, 100.0),
+    aggregation: str = "mean",
+) -> tuple[Scheme, list[str]]:
+    """The composite-index counterpart of a point scheme, for scoring both on the same data.
+
+    Every item whose rule has a direction (:attr:`assesskit.rules.RuleType.direction`)
+    becomes a ``normalise`` item on the same indicator, weighted by its points:
+    ``threshold``, ``linear`` and ``bands`` take the direction of their ``op``; ``per_case``
+    is −1 (more cases are worse); numeric ``graded`` is +1; a ``curve`` its slope. Items
+    whose credit is not monotone in the indicator (``range``, ``change``, label grades, a
+    curve that rises and falls) keep their own rule, its credit put on the index's scale
+    (× 100 for min-max onto [0, 100]; listed in the second return value). Every section
+    aggregates by ``aggregation`` with its points as its weight. Categories, vetoes and
+    outcomes are kept (tiers by count, warnings by rank), except vetoes on a missed item
+    that was normalised (such an item is "met" only at the top of the scale) and point
+    thresholds; adjustments (points added to the total) are left out; missing indicators
+    drop out (``missing: drop``).
+
+    Returns
+    -------
+    (Scheme, list of str)
+        The counterpart, and the items that kept their own credit rule.
+    """
+    raw = scheme.model_dump(mode="json", exclude_none=True)
+    kept_credit: list[str] = []
+    how = _Counterpart(scheme, normalisation, tuple(scale), aggregation, kept_credit)
+    lines = [ln for ln in (how.convert(ln, ()) for ln in raw["lines"]) if ln is not None]
+    for ln in lines:
+        ln.pop("weight", None)
+    kinds = {k: {kk: vv for kk, vv in v.items() if kk != "points"} for k, v in raw["kinds"].items()}
+    new = raw | {
+        "id": f"{scheme.id}_composite",
+        "label": f"{scheme.label}（综合指数对照）",
+        "label_en": f"{scheme.label_en or scheme.id} (composite-index counterpart)",
+        "assumptions": [
+            *raw.get("assumptions", []),
+            f"composite counterpart: items normalised by {normalisation} and aggregated by the weighted "
+            f"{aggregation} with their points as weights; adjustments left out",
+        ],
+        "kinds": kinds,
+        "missing": "drop",
+        "floor": None,
+        "lines": lines,
+        "adjustments": [],
+        **_kept_conditions(raw, lines),
+    }
+    return parse_scheme(new, where=f"{scheme.id} (composite counterpart)"), kept_credit
+
+
+@dataclass(frozen=True)
+class _Counterpart:
+    """How :func:`composite_counterpart` turns a point scheme's nodes (as dicts) into an index's."""
+
+    scheme: Scheme
+    normalisation: str
+    scale: tuple[float, float]
+    aggregation: str
+    kept_credit: list[str]
+
+    def convert(self, node: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
+        here = path + (node["id"],)
+        if "items" not in node:
+            return self.item(node, here)
+        kids = [c for c in (self.convert(c, here) for c in node["items"]) if c is not None]
+        if not kids:
+            return None
+        out = {k: v for k, v in node.items() if k not in ("items", "points", "check_sum", "aggregate")}
+        out |= {"weight": node["points"], "aggregate": self.aggregation, "items": kids}
+        if self.normalisation == "minmax" and self.aggregation != "sum":
+            out["points"] = self.scale[1]
+        return out
+
+    def item(self, node: dict[str, Any], here: tuple[str, ...]) -> dict[str, Any]:
+        r = node["rule"]
+        how = rule_type(r["type"]).direction
+        direction = how(self.scheme.nodes[node["id"]].rule) if how is not None else 0
+        if direction == 0:  # no direction: keep the item's own credit, on the index's scale
+            top = self.scale[1] if self.normalisation == "minmax" else 1.0
+            self.kept_credit.append(f"{SEP.join(here)} ({r['type']}: its credit × {top:g})")
+            return {**node, "points": top, "weight": node["points"]}
+        rule: dict[str, Any] = {
+            "type": "normalise",
+            "indicator": r["indicator"],
+            "method": self.normalisation,
+        }
+        if direction == -1:
+            rule["direction"] = -1
+        if self.normalisation == "minmax":
+            rule["scale"] = list(self.scale)
+        out = {k: node[k] for k in ("id", "label", "label_en") if k in node}
+        return (
+            out
+            | {"weight": node["points"], "rule": rule}
+            | ({"points": self.scale[1]} if self.normalisation == "minmax" else {})
+        )
+
+
+def _kept_conditions(raw: dict[str, Any], lines: list[dict[str, Any]]) -> dict[str, Any]:
+    """The vetoes and outcomes that keep their meaning in the counterpart."""
+    kept = {it["id"] for ln in lines for it in _walk(ln)}
+    # a veto on a missed item keeps its meaning only where the item kept its credit rule:
+    # a normalised item is "met" only at the top of the scale
+    credit = {
+        it["id"]
+        for ln in lines
+        for it in _walk(ln)
+        if it.get("rule", {}).get("type", "normalise") != "normalise"
+    }
+    vetoes = [
+        v
+        for v in raw.get("vetoes", [])
+        if all(c.get("missed") in (None, *credit) for c in _conditions(v["when"]))
+    ]
+    outcomes = raw.get("outcomes", {})
+    outcomes["tie_break"] = [n for n in outcomes.get("tie_break", []) if n in kept]
+    outcomes["single_awards"] = [a for a in outcomes.get("single_awards", []) if a["rank_by"] in kept]
+    for w in outcomes.get("warnings", []):
+        w.pop("below_total", None)  # point thresholds mean nothing on the index's scale
+    outcomes["warnings"] = [w for w in outcomes.get("warnings", []) if w.get("bottom")]
+    for t in outcomes.get("tiers", []):
+        t.pop("min_total", None)
+    outcomes["tiers"] = [t for t in outcomes.get("tiers", []) if t.get("count")]
+    return {"vetoes": vetoes, "outcomes": outcomes}
+
+
+def _walk(node: dict[str, Any]):
+    yield node
+    for c in node.get("items", []):
+        yield from _walk(c)
+
+
+def _conditions(c: dict[str, Any]):
+    yield c
+    for sub in (c.get("all") or []) + (c.get("any") or []):
+        yield from _conditions(sub)

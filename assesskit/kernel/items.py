@@ -1,0 +1,188 @@
+"""The kernel's item stage: every item's credit, points and status, and the node totals.
+
+One pass per item over ``(d, n)`` arrays. Items whose credit cannot change in these draws
+(no new target, rule form or data) keep the nominal credit kept in the inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..scheme import Item
+from .aggregate import aggregate_tree, tree_nodes
+from .core import EPS, MET, MISSED, MISSING, PARTIAL, Inputs, Variation, apply_rule
+from .rulecall import score_rule
+
+
+@dataclass
+class ItemScores:
+    """Node totals and what the later stages read from the items."""
+
+    lines: list[np.ndarray]  # per line of the scheme: its total for every row
+    nodes: dict[str, np.ndarray]  # tie-break (and single-award) nodes: their scores
+    missed: dict[str, np.ndarray]  # items named by veto conditions: not met (and applying)
+    points: np.ndarray | None  # (k, d, n) with ``detail`` (or for composite nodes)
+    status: np.ndarray | None  # (k, d, n) int8 with ``detail``
+
+
+def _add(acc: np.ndarray | None, x: np.ndarray) -> np.ndarray:
+    """``acc + x``, in place when the shapes allow (the scheme's order of summation)."""
+    if acc is None:
+        return x.copy()  # never shared: lines and tie-break nodes accumulate the same items
+    if acc.shape == np.broadcast_shapes(acc.shape, x.shape) and acc.flags.writeable and acc.flags.owndata:
+        acc += x
+        return acc
+    return acc + x
+
+
+def _target(inp: Inputs, var: Variation, j: int, item: Item) -> np.ndarray:
+    tg = inp.targets.get(item.id)
+    tg = np.full((1, inp.n), np.nan) if tg is None else tg[None, :]
+    if j in var.target_items:
+        if var.target_set is not None:
+            s = var.target_set[:, j : j + 1]
+            tg = np.where(np.isnan(s), tg, s)
+        if var.target_rel is not None:
+            tg = tg * (1 + var.target_rel[:, j : j + 1])
+        if var.target_add is not None:
+            tg = tg + var.target_add[:, j : j + 1]
+    return tg
+
+
+def _credit(inp: Inputs, var: Variation, j: int, values, prev_values, affected, shape) -> np.ndarray:
+    """Item ``j``'s credit in every draw (NaN where missing): nominal unless something changed."""
+    item = inp.items[j][1]
+    r = item.rule
+    ind = r.indicator
+    new_prev = r.type == "change" and ind in prev_values
+    reform = j in var.forms
+    if inp.credit is not None and not (j in var.target_items or reform or ind in affected or new_prev):
+        return inp.credit[j][None, :]
+    tg = _target(inp, var, j, item)
+    v = values[ind]
+    v = v[None, :] if np.ndim(v) == 1 else v
+    prev = inp.previous.get(item.id)
+    pv = prev_values[ind] if new_prev else (np.full((1, inp.n), np.nan) if prev is None else prev[None, :])
+    d, n = shape
+    if not reform:
+        return apply_rule(r, v, tg, pv, item.points, inp.group, shape)
+    alt_rule, use = var.forms[j]
+    f = np.empty(shape)
+    for rule_, rows in ((r, ~use), (alt_rule, use)):  # each form only on the draws that use it
+        idx = np.flatnonzero(rows)
+        if idx.size:
+
+            def sub(a, idx=idx):
+                a = np.asarray(a)
+                return a[idx] if a.ndim == 2 and a.shape[0] == d else a
+
+            f[idx] = apply_rule(rule_, sub(v), sub(tg), sub(pv), item.points, inp.group, (idx.size, n))
+    return f
+
+
+def _fill_missing(inp: Inputs, var: Variation, j: int, f: np.ndarray, is_missing: np.ndarray):
+    """The credit with the missing-data policy applied; the level of full credit."""
+    item = inp.items[j][1]
+    policy = item.missing or inp.scheme.missing
+    if score_rule(item.rule.type):  # the score itself (composite indices), bounded or not
+        lo, hi = item.rule.bounds
+        bottom = lo if np.isfinite(lo) else 0.0  # "zero": the bottom of the scale
+        levels = (bottom, hi, lo, hi)
+    else:
+        levels = (0.0, 1.0, 0.0, 1.0)
+    if is_missing.any():
+        if var.missing_full is None:
+            fill = {"zero": levels[0], "full": levels[1], "drop": np.nan}[policy]
+        else:
+            fill = np.where(var.missing_full[:, j : j + 1], levels[1], levels[0])
+        f = np.where(is_missing, fill, f)
+    return f, levels[2], levels[3]
+
+
+def _status(f: np.ndarray, is_missing: np.ndarray, low: float, full: float, shape) -> np.ndarray:
+    st = np.full(shape, PARTIAL, dtype=np.int8)
+    st[np.broadcast_to(f >= full - EPS, shape)] = MET
+    st[np.broadcast_to(f <= low + EPS, shape)] = MISSED
+    st[np.broadcast_to(is_missing, shape)] = MISSING
+    return st
+
+
+def _simple(inp: Inputs, node) -> bool:
+    """A node whose score is the plain sum of its items' points (added as they come)."""
+    return isinstance(node, Item) or (node.is_sum_tree and not inp.scheme.may_drop)
+
+
+def score_items(
+    inp: Inputs, var: Variation, values, prev_values, affected, shape, detail: bool
+) -> ItemScores:
+    """Credit → points of every item in every draw; line and node totals; misses for vetoes."""
+    s = inp.scheme
+    flat = s.flat_items
+    k = len(flat)
+    wanted = list(
+        dict.fromkeys(
+            list(s.outcomes.tie_break) + ([a.rank_by for a in s.outcomes.single_awards] if detail else [])
+        )
+    )
+    simple_lines = [_simple(inp, ln) for ln in s.lines]
+    simple_nodes = {nid: _simple(inp, s.nodes[nid]) for nid in wanted}
+    keep_all = detail or not all(simple_lines) or not all(simple_nodes.values())
+    points = np.zeros((k,) + shape) if keep_all else None
+    status = np.empty((k,) + shape, dtype=np.int8) if detail else None
+    veto_items = {c.missed for v in s.vetoes for c in v.when.walk() if c.missed is not None}
+    node_of_item = [[nid for nid in wanted if simple_nodes[nid] and nid in p] for p, _it in flat]
+    lines: list[np.ndarray | None] = [None] * len(s.lines)
+    nodes: dict[str, np.ndarray | None] = {nid: None for nid in wanted}
+    missed: dict[str, np.ndarray] = {}
+    for j, (_path, item) in enumerate(flat):
+        f = _credit(inp, var, j, values, prev_values, affected, shape)
+        is_missing = np.isnan(f)
+        f, low, full = _fill_missing(inp, var, j, f, is_missing)
+        keep = inp.applies[j][None, :]
+        dropped = var.drop is not None and var.drop[:, j].any()
+        if dropped:
+            keep = keep & ~var.drop[:, j : j + 1]
+        if score_rule(item.rule.type):
+            pts = np.where(keep, f, 0.0)
+        else:
+            w = item.points if var.weight is None else item.points * var.weight[:, j : j + 1]
+            pts = f * w
+            if dropped or not inp.applies[j].all():
+                pts = np.where(keep, pts, 0.0)
+        if points is not None:
+            points[j] = pts
+        if status is not None:
+            status[j] = _status(f, is_missing, low, full, shape)
+        li = inp.line_of_item[j]
+        if simple_lines[li]:
+            lines[li] = _add(lines[li], pts)
+        for nid in node_of_item[j]:
+            nodes[nid] = _add(nodes[nid], pts)
+        if item.id in veto_items:
+            missed[item.id] = np.broadcast_to((~(f >= full - EPS) | is_missing) & keep, shape)
+    for li, ln in enumerate(s.lines):
+        if not simple_lines[li]:
+            lines[li] = _tree_scores(inp, points, ln.id)
+    for nid in wanted:
+        if not simple_nodes[nid]:
+            nodes[nid] = _tree_scores(inp, points, nid)
+        elif nodes[nid] is None:
+            nodes[nid] = np.zeros(shape)  # every item of the node left out
+    return ItemScores(lines, nodes, missed, points, status)
+
+
+def _tree_scores(inp: Inputs, points: np.ndarray, node_id: str) -> np.ndarray:
+    """A composite node's score per draw and row: weighted means up the tree
+    (:func:`assesskit.kernel.aggregate.aggregate_tree`), items that do not apply left out."""
+    s = inp.scheme
+    node = s.nodes[node_id]
+    js = [j for j, (p, _it) in enumerate(s.flat_items) if node_id in p]
+    a, b = js[0], js[-1] + 1  # a node's items are contiguous
+    _k, d, n = points.shape
+    sub = np.where(inp.applies[a:b][:, None, :], points[a:b], np.nan)  # items × d × n
+    sub = sub.transpose(1, 2, 0).reshape(d * n, b - a)
+    tree = tree_nodes(node, {it.id: j - a for j, (_p, it) in enumerate(s.flat_items[a:b], a)})
+    units = np.tile(inp.rows["unit"].to_numpy(), d)
+    return aggregate_tree(tree, sub, units=units)[0, :, -1].reshape(d, n)

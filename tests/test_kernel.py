@@ -1,0 +1,176 @@
+"""The one scoring kernel: ranks over a draws axis, the nominal draw, variations by hand,
+peer rules per draw, ScoreResult's documented arrays, deprecated aliases.
+
+The small scheme (tests/fixtures/mini.yaml, 2016): A (seat) pr 40 + sr 20 + gr 35 − 5 = 90;
+B (rural) 40 + 0 (no previous year) + 40 = 80; C (rural) policy 90 % < 95 → vetoed;
+D (rural) 40 + 20 + 20 = 80. Ranks A 1, B 2, D 2; first prize A; yellow card B and D.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import assesskit as ak
+from assesskit import kernel
+from assesskit.kernel import Ranking, Variation, rank_within
+from assesskit.kernel.core import apply_rule
+from assesskit.scheme import NormaliseRule
+
+from .conftest import FIX
+
+nan = np.nan
+
+
+@pytest.fixture(scope="module")
+def mini():
+    return ak.score(ak.load_scheme(FIX / "mini.yaml"), FIX / "mini.csv", year=2016)
+
+
+def by_unit(res, arr) -> dict:
+    return dict(zip(res.rows["unit"], np.asarray(arr).tolist(), strict=True))
+
+
+# --------------------------------------------------------------------------- ranks
+def test_rank_within_ties_groups_mask_and_nan_by_hand():
+    group = np.array([0, 0, 0, 0, 1, 1])
+    key = np.array([3.0, 5, 5, 1, 2, nan])
+    got = rank_within(group, [key], np.ones(6, bool))
+    assert np.array_equal(got, [3, 1, 1, 4, 1, 2])  # NaN ranks below every number
+    masked = rank_within(group, [key], np.array([1, 1, 0, 1, 1, 1], bool))
+    assert np.array_equal(masked, [2, 1, nan, 3, 1, 2], equal_nan=True)
+    tie_break = np.array([0.0, 1, 2, 0, 0, 0])
+    assert np.array_equal(rank_within(group, [key, tie_break], np.ones(6, bool)), [3, 2, 1, 4, 1, 2])
+
+
+def test_rank_within_ranks_each_draw_on_its_own():
+    group = np.array([0, 0, 1, 1])
+    keys = np.array([[1.0, 2, 3, 4], [2.0, 1, 4, 4]])
+    mask = np.array([[1, 1, 1, 1], [1, 1, 1, 0]], bool)
+    got = rank_within(group, [keys], mask)
+    assert np.array_equal(got, [[2, 1, 2, 1], [1, 2, 1, nan]], equal_nan=True)
+    # a 1-D mask and 1-D keys broadcast over the draws of a 2-D key
+    got = rank_within(group, [keys, np.array([0.0, 0, 1, 0])], np.ones(4, bool))
+    assert np.array_equal(got, [[2, 1, 2, 1], [1, 2, 1, 2]])
+
+
+def test_one_sort_ranks_any_subset_from_the_top_and_the_bottom_and_counts():
+    group = np.zeros(5, int)
+    r = Ranking(group, [np.array([[10.0, 8, 8, 5, 1]])])
+    sub = np.array([[1, 1, 1, 1, 0]], bool)
+    assert np.array_equal(r.better(sub), [[1, 2, 2, 4, nan]], equal_nan=True)
+    assert np.array_equal(r.worse(sub), [[4, 2, 2, 1, nan]], equal_nan=True)
+    assert np.array_equal(r.count(sub), [[4, 4, 4, 4, 4]])
+    assert np.array_equal(r.better(np.array([[0, 0, 1, 1, 1]], bool)), [[nan, nan, 1, 2, 3]], equal_nan=True)
+
+
+def test_empty_inputs_rank_to_empty_arrays():
+    assert rank_within(np.zeros(0, int), [np.zeros(0)], np.zeros(0, bool)).shape == (0,)
+
+
+# --------------------------------------------------------------------------- the kernel
+def test_the_nominal_draw_is_score_panel(mini):
+    out = kernel.run(mini.inputs)
+    s = mini.summary
+    assert np.array_equal(out.total[0, mini.order], s["total"].to_numpy(dtype=float), equal_nan=True)
+    # a vetoed unit keeps its total (C: 0 + 20 + 20), only unscored units lose it
+    assert by_unit(mini, out.total[0]) == {"A": 90, "B": 80, "C": 40, "D": 80}
+    assert by_unit(mini, out.rank[0]) == pytest.approx({"A": 1, "B": 2, "C": nan, "D": 2}, nan_ok=True)
+    assert by_unit(mini, out.tier[0]) == {"A": 0, "B": -1, "C": -1, "D": -1}
+    assert by_unit(mini, out.warnings[0, 0]) == {"A": False, "B": True, "C": False, "D": True}
+    assert by_unit(mini, out.n_ranked[0]) == {"A": 3, "B": 3, "C": 3, "D": 3}
+
+
+def test_variations_by_hand(mini):
+    ids = [it.id for _p, it in mini.scheme.flat_items]
+    var = Variation(2)
+    var.weight = np.ones((2, 3))
+    var.weight[0, ids.index("gr")] = 2.0  # draw 0: the grade counts double
+    var.target_items = {ids.index("pr")}
+    var.target_add = np.zeros((2, 3))
+    var.target_add[1, ids.index("pr")] = 0.6  # draw 1: targets 99.6 / 95.6 → B (95 %) misses
+    out = kernel.run(kernel.with_credit(mini.inputs), var)
+    # draw 0: A 40 + 20 + 70 − 5 = 125, B 40 + 0 + 80 = 120, C 0 + 20 + 40, D 40 + 20 + 40 = 100
+    assert by_unit(mini, out.total[0]) == {"A": 125, "B": 120, "C": 60, "D": 100}
+    assert by_unit(mini, out.rank[0]) == pytest.approx({"A": 1, "B": 2, "C": nan, "D": 3}, nan_ok=True)
+    assert by_unit(mini, out.warnings[0, 0]) == {"A": False, "B": False, "C": False, "D": True}
+    # draw 1: B vetoed (its pr missed) → A 1, D 2; the yellow card only for D
+    assert by_unit(mini, out.vetoed[1]) == {"A": False, "B": True, "C": True, "D": False}
+    assert by_unit(mini, out.rank[1]) == pytest.approx({"A": 1, "B": nan, "C": nan, "D": 2}, nan_ok=True)
+    assert by_unit(mini, out.warnings[0, 1]) == {"A": False, "B": False, "C": False, "D": True}
+
+
+def test_detail_status_marks_the_vetoing_item(mini):
+    st = mini.item_status[[it.id for _p, it in mini.scheme.flat_items].index("pr")]
+    assert [kernel.STATUS[c] for c in st] == ["met", "met", "vetoed", "met"]  # A B C D
+
+
+def test_a_peer_rule_compares_each_draw_with_its_own_peers():
+    rule = NormaliseRule(type="normalise", indicator="x", method="minmax", scale=(0.0, 100.0))
+    value = np.array([[1.0, 3, 10, 20], [5.0, 7, 30, 10]])
+    group = np.array([0, 0, 1, 1])
+    nan4 = np.full((1, 4), nan)
+    got = apply_rule(rule, value, nan4, nan4, None, group, (2, 4))
+    # per draw and group: min → 0, max → 100 (mixing draws would put draw 1's 5 at 66.7)
+    assert np.array_equal(got, [[0, 100, 0, 100], [0, 100, 100, 0]])
+
+
+# --------------------------------------------------------------------------- ScoreResult
+def test_score_result_documents_its_arrays(mini):
+    ids = [it.id for _p, it in mini.scheme.flat_items]
+    assert list(mini.rows["unit"]) == ["A", "B", "C", "D"]
+    assert list(mini.rows["unit"].to_numpy()[mini.order]) == list(mini.summary["unit"])
+    assert by_unit(mini, mini.targets["pr"]) == {"A": 99, "B": 95, "C": 95, "D": 95}
+    prev = by_unit(mini, mini.previous["sr"])
+    assert prev["A"] == pytest.approx(55 / 45 * 100) and np.isnan(prev["B"])
+    assert by_unit(mini, mini.values["policy_rate"]) == pytest.approx({"A": 100, "B": 95, "C": 90, "D": 99.5})
+    assert by_unit(mini, mini.item_points[ids.index("gr")]) == {"A": 35, "B": 40, "C": 20, "D": 20}
+    assert by_unit(mini, mini.adjustments["f"]) == {"A": 5, "B": 0, "C": 0, "D": 0}
+    assert mini.applies.all()
+    wide = mini.points  # the table for people: the same numbers in summary order
+    assert wide.loc[("A", 2016), "gr"] == 35
+
+
+def test_old_names_still_work_with_a_deprecation_warning():
+    from assesskit import sensitivity as sa
+    from assesskit.scoring import competition_rank
+
+    with pytest.warns(DeprecationWarning, match="rank_within"):
+        assert np.array_equal(
+            competition_rank(np.zeros(2, int), [np.array([1.0, 2])], np.ones(2, bool)), [2, 1]
+        )
+    with pytest.warns(DeprecationWarning, match="rank_within"):
+        sa.rank_draws(np.zeros(2, int), [np.array([[1.0, 2]])], np.ones((1, 2), bool))
+
+
+def _brute_rank(group, keys, sub, worse=False):
+    """1 + members of ``sub`` in the same group strictly better (worse) on the keys, by
+    pairwise comparison — the definition, for one draw."""
+    n = group.size
+    ks = [np.where(np.isnan(k), -np.inf, k) for k in keys]
+    out = np.full(n, nan)
+    for i in np.flatnonzero(sub):
+        beats = np.zeros(n, bool)
+        tied = np.ones(n, bool)
+        for k in ks:
+            better = (k < k[i]) if worse else (k > k[i])
+            beats |= tied & better
+            tied &= k == k[i]
+        out[i] = 1 + np.sum(beats & sub & (group == group[i]))
+    return out
+
+
+def test_ranking_agrees_with_the_pairwise_definition():
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        d, n = 4, 30
+        group = rng.integers(0, 3, n)
+        keys = [rng.integers(0, 4, (d, n)).astype(float), rng.integers(0, 3, (d, n)).astype(float)]
+        keys[1][rng.random((d, n)) < 0.1] = nan
+        sub = rng.random((d, n)) < 0.7
+        r = Ranking(group, keys)
+        better, worse = r.better(sub), r.worse(sub)
+        for i in range(d):
+            k_i = [k[i] for k in keys]
+            assert np.array_equal(better[i], _brute_rank(group, k_i, sub[i]), equal_nan=True)
+            assert np.array_equal(worse[i], _brute_rank(group, k_i, sub[i], worse=True), equal_nan=True)
