@@ -4,17 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup test lint demo bench clean
+.PHONY: help system setup test lint demo bench clean
+
+# apt-get install $(1) quietly (updating the package lists once if needed); false where apt cannot
+apt = { command -v apt-get >/dev/null && { apt-get install -y -q $(1) >/dev/null 2>&1 || \
+  { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $(1) >/dev/null 2>&1; }; }; }
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-7s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@# a CJK font for Chinese labels in figures (Debian; skipped with a note where apt is not usable)
-	@[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || (command -v apt-get >/dev/null && \
-	  (apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1 || \
-	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q fonts-wqy-microhei >/dev/null 2>&1))) || \
+system:  ## Debian packages the tests use: a CJK font, headless Chromium and its driver (noted where apt cannot)
+	@[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || $(call apt,fonts-wqy-microhei) || \
 	  echo "note: could not install fonts-wqy-microhei; figures will use English labels"
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || $(call apt,chromium chromium-driver) || \
+	  echo "note: could not install chromium and chromium-driver; the browser test of the reports will be skipped"
+
+$(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -22,7 +27,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name 'Python 3 (assesskit)' >/dev/null
 	touch $(STAMP)
 
-setup: $(STAMP)  ## create .venv and install assesskit with its test tools
+setup: system $(STAMP)  ## install the system packages, create .venv and install assesskit with its test tools
 
 lint: setup  ## ruff lint and format check over the package, tests and benchmarks
 	$(BIN)/ruff check assesskit tests benchmarks

@@ -20,7 +20,7 @@ from .pages import (
     page_stem,
     table_html,
 )
-from .runner import RunResult, plan_run, run_report
+from .runner import ReportInterrupted, RunResult, plan_run, run_report
 from .spec import RunSpec, load_run_spec, parse_run_spec
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Html",
     "OverviewPage",
     "ReportContext",
+    "ReportInterrupted",
     "RunResult",
     "RunSpec",
     "UnitPage",

@@ -24,10 +24,12 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import queue
 import random
 import shutil
 import sys
 import tempfile
+import time
 import warnings
 from typing import Any
 
@@ -265,10 +267,15 @@ class KernelSession:
         from jupyter_core.utils import run_sync
 
         msg_id = self.kc.execute(code, silent=True, store_history=False, allow_stdin=False)
+        deadline = time.monotonic() + self.startup_timeout
         while True:
-            try:
-                reply = run_sync(self.kc.get_shell_msg)(timeout=self.startup_timeout)
-            except Exception as exc:  # noqa: BLE001 - queue.Empty or a dead channel
+            try:  # in short waits, so that a kernel that died (or was killed) is noticed at once
+                reply = run_sync(self.kc.get_shell_msg)(timeout=0.5)
+            except queue.Empty:
+                if self._process() is None or time.monotonic() > deadline:
+                    raise KernelError(f"could not {what}: no reply (the kernel died or hangs)") from None
+                continue
+            except Exception as exc:  # noqa: BLE001 - a dead channel
                 raise KernelError(f"could not {what}: no reply ({type(exc).__name__})") from None
             if reply.get("parent_header", {}).get("msg_id") == msg_id:
                 break
@@ -311,6 +318,28 @@ class KernelSession:
         client.kc = self.kc
         self.runs += 1
         return client.execute()
+
+    def _process(self):
+        """The kernel's process while it runs, else None."""
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return proc if proc is not None and proc.poll() is None else None
+
+    def kill(self) -> None:
+        """End the kernel process at once (SIGKILL); what it was running is lost.
+
+        Safe to call from another thread than the one executing a notebook: it only signals
+        a pid, and that thread's nbclient notices the dead kernel within a second. The
+        runner uses it on Ctrl-C (an interrupt request can be lost while the kernel is
+        between messages, which would leave the run waiting for a reply).
+        """
+        import signal
+
+        proc = self._process()
+        if proc is not None:
+            try:
+                os.kill(proc.pid, signal.SIGKILL)
+            except OSError:  # already gone
+                pass
 
     def shutdown(self) -> None:
         from jupyter_core.utils import run_sync

@@ -189,13 +189,25 @@ def parse_run_spec(raw: Any, where: str = "<run spec>") -> RunSpec:
         ) from None
 
 
-def load_run_spec(path: str | os.PathLike) -> RunSpec:
-    """Read and validate a run spec file.
+def load_run_spec(path: str | os.PathLike, base: str | os.PathLike | None = None) -> RunSpec:
+    """Read and validate a run spec file, and check its notebook templates.
+
+    Parameters
+    ----------
+    path : path
+        The spec file.
+    base : path, optional
+        Folder the spec's relative paths are taken from (default: the current directory).
 
     Raises
     ------
     ReportError
-        When the file is missing, is not YAML, or has invalid keys (each named).
+        When the file is missing, is not YAML, has invalid keys (each named), or names a
+        template that is not a notebook with a cell tagged ``parameters``.
     """
+    from .templates import check_templates
+
     p = Path(path)
-    return parse_run_spec(read_yaml(p, ReportError, "run spec"), where=str(p))
+    spec = parse_run_spec(read_yaml(p, ReportError, "run spec"), where=str(p))
+    check_templates(dict(spec.templates), Path(base or Path.cwd()).resolve(), where=str(p))
+    return spec
