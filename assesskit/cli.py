@@ -70,8 +70,9 @@ class _Group(click.Group):
             _exit(f"error: {exc}", 2)
         except OSError as exc:
             _exit(f"error: {describe_os_error(exc, 'read or write a file')}", 2)
-        except KeyboardInterrupt:
-            _exit("interrupted", 130)
+        except KeyboardInterrupt as exc:
+            # a report run says how many pages it kept (ReportInterrupted); anything else just stops
+            _exit(f"interrupted: {exc}" if str(exc) else "interrupted", 130)
         except Exception as exc:
             if os.environ.get("ASSESSKIT_DEBUG"):
                 raise

@@ -15,7 +15,6 @@ import pandas as pd
 
 from .. import __version__
 from .._io import sha256
-from ..data import read_table
 from ..exceptions import AssessKitError, Problem, ReportError
 from ..scheme import resolve_scheme_path
 from .keys import EntryHashes, _h, _row_hashes, code_sha256, declared_parts
@@ -141,16 +140,15 @@ def _sensitivity_sha(path: Path) -> str:
 
 
 def _load_entry(spec: RunSpec, e: SchemeRun, base: Path, multi: bool) -> Entry:
-    from ..data import read_panel
-    from ..scoring import score_panel
+    from ..pipeline import load_inputs, score_inputs
     from ..sensitivity import spec as sens_spec
 
     path = scheme_path(e.scheme, base)
     scheme = load_scheme_variant(path)
     files = _input_files(spec, e, base)
-    tables = {r: read_table(p) for r, p in files.items()}
-    panel = read_panel(scheme, tables["data"], **{r: t for r, t in tables.items() if r != "data"})
-    res = score_panel(scheme, panel)
+    inputs = load_inputs(scheme, files["data"], **{r: p for r, p in files.items() if r != "data"})
+    res = score_inputs(inputs).result  # the one load → validate → score sequence
+    tables = dict(inputs.tables)
     scored = sorted(int(y) for y in res.summary["year"].unique())
     years = _select_years(e, scored)
     bad = [y for y in years if y not in scored]
