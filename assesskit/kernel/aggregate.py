@@ -224,8 +224,9 @@ def aggregate_tree(
     ----------
     nodes : list
         From :func:`tree_nodes` (children before parents).
-    item_scores : ndarray (units, flat items)
-        The items' scores (NaN = missing, drops out of means).
+    item_scores : ndarray (units, flat items) or (draws, units, flat items)
+        The items' scores (NaN = missing, drops out of means), the same in every draw or
+        one set per draw.
     weights : ndarray (draws, nodes), optional
         One weight per node and draw; default the scheme's weights (one draw).
     methods : dict, optional
@@ -235,14 +236,14 @@ def aggregate_tree(
     -------
     ndarray (draws, units, nodes)
     """
-    n_units = item_scores.shape[0]
+    n_units = item_scores.shape[-2]
     if weights is None:
         weights = np.array([[nd.weight for nd in nodes]])
-    d = weights.shape[0]
+    d = max(weights.shape[0], item_scores.shape[0] if item_scores.ndim == 3 else 1)
     out = np.full((d, n_units, len(nodes)), np.nan)
     for i, nd in enumerate(nodes):
         if nd.item >= 0:
-            out[:, :, i] = item_scores[:, nd.item]
+            out[:, :, i] = item_scores[..., nd.item]
             continue
         kids = list(nd.children)
         method = (methods or {}).get(nd.id, nd.aggregate)

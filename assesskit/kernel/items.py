@@ -51,14 +51,24 @@ def _target(inp: Inputs, var: Variation, j: int, item: Item) -> np.ndarray:
     return tg
 
 
+def _choice(var: Variation, j: int, rule) -> tuple[tuple[object, ...], np.ndarray] | None:
+    """Item ``j``'s rule per draw: ``(rules, (d,) codes)`` (None: its own rule in every draw)."""
+    if j in var.rule_choice:
+        return var.rule_choice[j]
+    if j in var.forms:
+        alt_rule, use = var.forms[j]
+        return (rule, alt_rule), np.asarray(use, dtype=np.int64)
+    return None
+
+
 def _credit(inp: Inputs, var: Variation, j: int, values, prev_values, affected, shape) -> np.ndarray:
     """Item ``j``'s credit in every draw (NaN where missing): nominal unless something changed."""
     item = inp.items[j][1]
     r = item.rule
     ind = r.indicator
     new_prev = r.type == "change" and ind in prev_values
-    reform = j in var.forms
-    if inp.credit is not None and not (j in var.target_items or reform or ind in affected or new_prev):
+    choice = _choice(var, j, r)
+    if inp.credit is not None and not (j in var.target_items or choice or ind in affected or new_prev):
         return inp.credit[j][None, :]
     tg = _target(inp, var, j, item)
     v = values[ind]
@@ -66,19 +76,24 @@ def _credit(inp: Inputs, var: Variation, j: int, values, prev_values, affected, 
     prev = inp.previous.get(item.id)
     pv = prev_values[ind] if new_prev else (np.full((1, inp.n), np.nan) if prev is None else prev[None, :])
     d, n = shape
-    if not reform:
+    if choice is None:
         return apply_rule(r, v, tg, pv, item.points, inp.group, shape)
-    alt_rule, use = var.forms[j]
+    rules, codes = choice
+    shared = all(np.ndim(a) < 2 or np.shape(a)[0] == 1 for a in (v, tg, pv))
     f = np.empty(shape)
-    for rule_, rows in ((r, ~use), (alt_rule, use)):  # each form only on the draws that use it
-        idx = np.flatnonzero(rows)
-        if idx.size:
+    for c, rule_ in enumerate(rules):  # each rule only on the draws that use it (a few rules)
+        idx = np.flatnonzero(codes == c)
+        if not idx.size:
+            continue
+        if shared:  # the same inputs in every draw: score once, copy to the draws
+            f[idx] = apply_rule(rule_, v, tg, pv, item.points, inp.group, (1, n))
+            continue
 
-            def sub(a, idx=idx):
-                a = np.asarray(a)
-                return a[idx] if a.ndim == 2 and a.shape[0] == d else a
+        def sub(a, idx=idx):
+            a = np.asarray(a)
+            return a[idx] if a.ndim == 2 and a.shape[0] == d else a
 
-            f[idx] = apply_rule(rule_, sub(v), sub(tg), sub(pv), item.points, inp.group, (idx.size, n))
+        f[idx] = apply_rule(rule_, sub(v), sub(tg), sub(pv), item.points, inp.group, (idx.size, n))
     return f
 
 
@@ -164,25 +179,48 @@ def score_items(
             missed[item.id] = np.broadcast_to((~(f >= full - EPS) | is_missing) & keep, shape)
     for li, ln in enumerate(s.lines):
         if not simple_lines[li]:
-            lines[li] = _tree_scores(inp, points, ln.id)
+            lines[li] = _tree_scores(inp, var, points, ln.id)
     for nid in wanted:
         if not simple_nodes[nid]:
-            nodes[nid] = _tree_scores(inp, points, nid)
+            nodes[nid] = _tree_scores(inp, var, points, nid)
         elif nodes[nid] is None:
             nodes[nid] = np.zeros(shape)  # every item of the node left out
     return ItemScores(lines, nodes, missed, points, status)
 
 
-def _tree_scores(inp: Inputs, points: np.ndarray, node_id: str) -> np.ndarray:
+def _tree_scores(inp: Inputs, var: Variation, points: np.ndarray, node_id: str) -> np.ndarray:
     """A composite node's score per draw and row: weighted means up the tree
-    (:func:`assesskit.kernel.aggregate.aggregate_tree`), items that do not apply left out."""
+    (:func:`assesskit.kernel.aggregate.aggregate_tree`), items that do not apply (or are
+    left out) dropping out, with each draw's weights and aggregations (``var.node_weight``,
+    ``var.aggregation``): the draws are grouped by their combination of aggregations."""
     s = inp.scheme
     node = s.nodes[node_id]
     js = [j for j, (p, _it) in enumerate(s.flat_items) if node_id in p]
     a, b = js[0], js[-1] + 1  # a node's items are contiguous
     _k, d, n = points.shape
-    sub = np.where(inp.applies[a:b][:, None, :], points[a:b], np.nan)  # items × d × n
-    sub = sub.transpose(1, 2, 0).reshape(d * n, b - a)
+    keep = inp.applies[a:b][:, None, :]
+    if var.drop is not None:
+        keep = keep & ~var.drop[:, a:b].T[:, :, None]
+    sub = np.where(keep, points[a:b], np.nan).transpose(1, 2, 0)  # d × n × items
     tree = tree_nodes(node, {it.id: j - a for j, (_p, it) in enumerate(s.flat_items[a:b], a)})
-    units = np.tile(inp.rows["unit"].to_numpy(), d)
-    return aggregate_tree(tree, sub, units=units)[0, :, -1].reshape(d, n)
+    weights = np.array([[nd.weight for nd in tree]])
+    noisy = [(i, var.node_weight[nd.id]) for i, nd in enumerate(tree) if nd.id in var.node_weight]
+    if noisy:
+        weights = np.repeat(weights, d, axis=0)
+        for i, mult in noisy:
+            weights[:, i] = weights[:, i] * mult
+    units = inp.rows["unit"].to_numpy()
+    chosen = [(nd.id, var.aggregation[nd.id]) for nd in tree if nd.id in var.aggregation]
+    if not chosen:
+        return aggregate_tree(tree, sub, weights, units=units)[:, :, -1]
+    combos, which = np.unique(
+        np.stack([codes for _id, (_m, codes) in chosen], axis=1), axis=0, return_inverse=True
+    )
+    which = which.reshape(-1)
+    out = np.empty((d, n))
+    for ci, combo in enumerate(combos):  # a few combinations; every draw inside is one array op
+        idx = np.flatnonzero(which == ci)
+        methods = {nid: alts[c] for (nid, (alts, _codes)), c in zip(chosen, combo)}
+        w = weights[idx] if weights.shape[0] > 1 else weights
+        out[idx] = aggregate_tree(tree, sub[idx], w, methods=methods, units=units)[:, :, -1]
+    return out

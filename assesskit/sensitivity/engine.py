@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Panel, read_panel
-from ..exceptions import DataError, SchemeError
+from ..exceptions import DataError
 from ..kernel import (
     Inputs,
     Outcome,
@@ -36,7 +36,6 @@ from ..kernel import (
     run,
     with_credit,
 )
-from ..kernel.rulecall import score_rule
 from ..rules import rule_type
 from ..scheme import Scheme
 from ..scoring import ScoreResult, result_of
@@ -182,7 +181,6 @@ def baseline(
             years=years,
             allow_missing_columns=allow_missing_columns,
         )
-    _refuse_composite(scheme)
     return _from_inputs(result_of(prepare(scheme, panel, years)))
 
 
@@ -190,26 +188,10 @@ def from_result(res: ScoreResult, panel: Panel | None = None, years: list[int] |
     """A :class:`Baseline` from a nominal result (its kernel inputs are reused).
 
     ``panel`` and ``years`` are those of ``res`` (kept for callers that pass them).
-
-    Raises
-    ------
-    SchemeError
-        For composite-index schemes (normalised items, weighted means, missing values
-        that drop out): their uncertainty analysis is :func:`assesskit.composite.uncertainty`.
+    Point schemes and composite indices alike (composite factors: ``weight_noise``,
+    ``normalisation``, ``aggregation`` in :mod:`.spec`).
     """
-    _refuse_composite(res.scheme)
     return _from_inputs(res)
-
-
-def _refuse_composite(scheme: Scheme) -> None:
-    composite = [it.id for _p, it in scheme.flat_items if score_rule(it.rule.type) or it.points is None] + [
-        ln.id for ln in scheme.lines if not getattr(ln, "is_sum_tree", True)
-    ]
-    if composite or getattr(scheme, "may_drop", False):
-        raise SchemeError(
-            f"scheme '{scheme.id}' is a composite index ({', '.join(composite[:5]) or 'missing: drop'}): "
-            "the sensitivity engine covers point schemes; use assesskit.composite.uncertainty"
-        )
 
 
 def _from_inputs(res: ScoreResult) -> Baseline:
