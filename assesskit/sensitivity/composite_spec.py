@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from ..exceptions import Problem
 from ..kernel.aggregate import SEP, TreeNode, tree_nodes
@@ -178,8 +178,8 @@ def _check_normalisation(f: NormalisationFactor, scheme: Scheme, taken: dict) ->
         for j in sel:
             try:
                 alt.rule_for(flat[j][1].rule)
-            except ValueError as exc:
-                msg = str(exc).splitlines()[-1].strip().removeprefix("Value error, ")
+            except ValidationError as exc:
+                msg = "; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors())
                 probs.append(Problem(_where(f, f"alternatives › {a}"), f"item '{flat[j][1].id}': {msg}"))
                 break
     for j in sel:
@@ -192,6 +192,14 @@ def _check_normalisation(f: NormalisationFactor, scheme: Scheme, taken: dict) ->
                 )
             )
     return probs
+
+
+def _valid(alt: NormalisationAlternative, rule: NormaliseRule) -> NormaliseRule | None:
+    """The alternative's rule, or None when invalid (reported by the normalisation factor)."""
+    try:
+        return alt.rule_for(rule)
+    except ValueError:
+        return None
 
 
 def _lowest(rule: NormaliseRule) -> float:
@@ -233,7 +241,7 @@ def _check_aggregation(f: AggregationFactor, scheme: Scheme, taken: dict) -> lis
             continue
         for j in items:
             rule = alternative_scale(alt, flat[j][1].rule)
-            rules = [rule] + [n.rule_for(rule) for n in norm_alts.get(j, [])]
+            rules = [rule] + [r for n in norm_alts.get(j, []) if (r := _valid(n, rule)) is not None]
             if alt.scale is not None and j in norm_alts and rule.method == "minmax":
                 probs.append(
                     Problem(
