@@ -49,7 +49,6 @@ from .pipeline import (
     write_score_outputs,
 )
 from .scheme import bundled_schemes, load_scheme, resolve_scheme_path, scheme_json_schema
-from .scoring import score_panel
 
 BUG_HINT = (
     "this is a bug in assesskit; please report it with the command you ran and "

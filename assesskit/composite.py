@@ -14,8 +14,8 @@ Its pieces now live by layer:
   ``effective_weights`` here keeps the old columns). The old names here are deprecated
   aliases (a ``DeprecationWarning``), imported on first use so this module imports nothing
   above the kernel;
-- :func:`import_coinr`, which turns COINr's ``iData``/``iMeta`` into a scheme, stays here
-  for now (it moves to the importers).
+- :func:`import_coinr`, which turns COINr's ``iData``/``iMeta`` into a scheme:
+  :mod:`assesskit.importers.coinr` (the old name here is a deprecated alias).
 """
 
 from __future__ import annotations
@@ -24,10 +24,6 @@ import importlib
 import warnings
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from .exceptions import DataError, Problem
 from .kernel.aggregate import (  # noqa: F401  (re-exported: the kernels' old import path)
     AGGREGATES,
     SEP,
@@ -50,6 +46,8 @@ _MOVED = {
     "uncertainty": ("assesskit.analyses.composite", "uncertainty"),
     "Uncertainty": ("assesskit.analyses.composite", "Uncertainty"),
     "composite_counterpart": ("assesskit.analyses.composite", "composite_counterpart"),
+    "import_coinr": ("assesskit.importers.coinr", "import_coinr"),
+    "IMETA_COLUMNS": ("assesskit.importers.coinr", "IMETA_COLUMNS"),
 }
 
 
@@ -64,221 +62,3 @@ def __getattr__(name: str) -> Any:
         stacklevel=2,
     )
     return getattr(importlib.import_module(module), new)
-
-
-# --------------------------------------------------------------------------- COINr import
-IMETA_COLUMNS = ("Level", "iCode", "iName", "Direction", "Weight", "Parent", "Type")
-
-
-def import_coinr(
-    idata: pd.DataFrame,
-    imeta: pd.DataFrame,
-    *,
-    scheme_id: str = "coinr_import",
-    label: str | None = None,
-    normalisation: str = "minmax",
-    scale: tuple[float, float] = (0.0, 100.0),
-    aggregation: str = "mean",
-    year: int | None = None,
-    where: tuple[str, str] = ("<iData>", "<iMeta>"),
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Turn COINr-style ``iData``/``iMeta`` tables into a scheme and a panel.
-
-    Parameters
-    ----------
-    idata : DataFrame
-        One row per unit: ``uCode``, optional ``uName`` and ``Time``, one column per
-        indicator (and COINr's group and denominator columns, carried along).
-    imeta : DataFrame
-        COINr's indicator metadata: ``Level``, ``iCode``, ``iName``, ``Direction``,
-        ``Weight``, ``Parent``, ``Type`` (``Indicator``, ``Aggregate``, ``Group``,
-        ``Denominator``, ``Other``).
-    normalisation : str
-        The ``normalise`` method of every indicator (default ``minmax``).
-    scale : (l, u)
-        The min-max target interval (default [0, 100]; use [1, 100] for a geometric mean).
-    aggregation : {"mean", "geometric", "harmonic", "sum"}
-        The aggregation at every level (default the weighted arithmetic mean).
-    year : int, optional
-        The year of every row when ``idata`` has no ``Time`` column.
-
-    Returns
-    -------
-    scheme : dict
-        A scheme in the YAML format (see :func:`assesskit.scheme.parse_scheme`).
-    data : DataFrame
-        ``unit``, ``name``, ``year`` and the indicator columns (groups kept).
-
-    Raises
-    ------
-    DataError
-        Every problem of the two tables at once, naming the table, row and column.
-    """
-    fi, fm = where
-    probs: list[Problem] = []
-    missing_cols = [c for c in IMETA_COLUMNS if c not in imeta.columns]
-    if missing_cols:
-        raise DataError(
-            "cannot import the COINr tables:",
-            [Problem(fm, f"missing column(s) {missing_cols}; COINr's iMeta has {list(IMETA_COLUMNS)}")],
-        )
-    if "uCode" not in idata.columns:
-        raise DataError(
-            "cannot import the COINr tables:", [Problem(fi, "missing column 'uCode' (the unit code)")]
-        )
-    if aggregation not in AGGREGATES:
-        raise DataError(
-            "cannot import the COINr tables:",
-            [Problem("aggregation", f"'{aggregation}' is not one of {AGGREGATES}")],
-        )
-    meta = imeta.reset_index(drop=True).copy()
-    raw_weight = meta["Weight"].copy()
-    for c in ("Level", "Direction", "Weight"):  # tables read as text (read_table) become numbers
-        meta[c] = pd.to_numeric(meta[c], errors="coerce")
-    types = meta["Type"].astype(str)
-    for i in np.flatnonzero(~types.isin(["Indicator", "Aggregate", "Group", "Denominator", "Other"])):
-        probs.append(Problem(f"{fm}, row {i + 2}, Type", f"'{types[i]}' is not a COINr type"))
-    tree = meta[types.isin(["Indicator", "Aggregate"])]
-    codes = tree["iCode"].astype(str)
-    for c in codes[codes.duplicated()].unique():
-        probs.append(Problem(f"{fm}, iCode", f"'{c}' appears twice"))
-    for i, row in tree.iterrows():  # metadata rows: dozens, validated once at the boundary
-        at = f"{fm}, row {i + 2} ({row['iCode']})"
-        if row["Direction"] not in (1, -1, 1.0, -1.0):
-            probs.append(Problem(f"{at}, Direction", f"expected 1 or -1, got {row['Direction']!r}"))
-        w = pd.to_numeric(pd.Series([row["Weight"]]), errors="coerce")[0]
-        if not (w >= 0):
-            probs.append(Problem(f"{at}, Weight", f"expected a weight ≥ 0, got {raw_weight[i]!r}"))
-        parent = row["Parent"]
-        if pd.notna(parent) and str(parent) not in set(codes[tree["Type"] == "Aggregate"]):
-            probs.append(Problem(f"{at}, Parent", f"'{parent}' is not an Aggregate of the iMeta"))
-        if row["Type"] == "Indicator" and str(row["iCode"]) not in idata.columns:
-            probs.append(Problem(f"{at}", f"indicator '{row['iCode']}' has no column in {fi}"))
-    roots = tree[tree["Parent"].isna()]
-    if len(roots) == 1:  # every row must hang from the one root: no cycles, no orphans
-        kids_of: dict[str, list[str]] = {}
-        for c, par in zip(codes, tree["Parent"], strict=True):
-            if pd.notna(par):
-                kids_of.setdefault(str(par), []).append(c)
-        seen, todo = set(), [str(roots.iloc[0]["iCode"])]
-        while todo:
-            c = todo.pop()
-            if c not in seen:
-                seen.add(c)
-                todo.extend(kids_of.get(c, []))
-        for i, c in zip(tree.index, codes, strict=True):
-            if c not in seen:
-                probs.append(
-                    Problem(
-                        f"{fm}, row {i + 2} ({c}), Parent",
-                        f"'{tree.loc[i, 'Parent']}' does not lead up to the top aggregate "
-                        f"'{roots.iloc[0]['iCode']}' (a cycle, or a branch cut off)",
-                    )
-                )
-    if len(roots) != 1:
-        probs.append(
-            Problem(fm, f"expected exactly one top aggregate (Parent empty), found {list(roots['iCode'])}")
-        )
-    if "Time" not in idata.columns and year is None:
-        probs.append(Problem(fi, "no 'Time' column: give the year (--year)"))
-    if "Time" in idata.columns:
-        t = pd.to_numeric(idata["Time"], errors="coerce")
-        for i in np.flatnonzero((t.isna() | (t % 1 != 0)).to_numpy())[:20]:
-            probs.append(
-                Problem(f"{fi}, row {i + 2}, Time", f"expected a whole year, got {idata['Time'].iloc[i]!r}")
-            )
-    if aggregation in ("geometric", "harmonic") and normalisation == "minmax" and scale[0] <= 0:
-        probs.append(
-            Problem(
-                "scale",
-                f"a {aggregation} mean needs positive scores, but min-max onto [{scale[0]:g}, {scale[1]:g}] "
-                "gives the lowest unit 0; use --scale 1 100",
-            )
-        )
-    if aggregation in ("geometric", "harmonic") and normalisation != "minmax":
-        probs.append(
-            Problem("normalise", f"a {aggregation} mean needs positive scores; use --normalise minmax")
-        )
-    dup = idata.duplicated(["uCode", "Time"] if "Time" in idata.columns else ["uCode"])
-    for i in np.flatnonzero(dup.to_numpy())[:20]:
-        probs.append(Problem(f"{fi}, row {i + 2}", f"unit '{idata['uCode'].iloc[i]}' appears twice"))
-    ind_codes = [str(c) for c in tree.loc[tree["Type"] == "Indicator", "iCode"] if str(c) in idata.columns]
-    values = idata[ind_codes].apply(pd.to_numeric, errors="coerce")
-    bad = values.isna() & idata[ind_codes].notna()
-    for r, c in zip(*np.nonzero(bad.to_numpy()), strict=True):
-        if len(probs) < 50:
-            probs.append(
-                Problem(
-                    f"{fi}, row {r + 2}, column '{ind_codes[c]}'",
-                    f"expected a number, got {idata[ind_codes[c]].iloc[r]!r}",
-                )
-            )
-    if probs:
-        raise DataError(f"cannot import {fi} and {fm}:", probs)
-
-    bounded = normalisation in ("minmax", "goalposts", "percentile")
-    top = {"minmax": scale[1], "percentile": 1.0}.get(normalisation)
-    children: dict[str, list[pd.Series]] = {}
-    for _i, row in tree.iterrows():
-        if pd.notna(row["Parent"]):
-            children.setdefault(str(row["Parent"]), []).append(row)
-
-    def node(row: pd.Series) -> dict[str, Any]:
-        code = str(row["iCode"])
-        out: dict[str, Any] = {"id": code, "label": str(row["iName"]), "label_en": str(row["iName"])}
-        out["weight"] = float(row["Weight"])
-        if row["Type"] == "Indicator":
-            rule: dict[str, Any] = {"type": "normalise", "indicator": code, "method": normalisation}
-            if int(row["Direction"]) == -1:
-                rule["direction"] = -1
-            if normalisation == "minmax":
-                rule["scale"] = [float(scale[0]), float(scale[1])]
-            out["rule"] = rule
-            if bounded and top is not None:
-                out["points"] = float(top)
-            return out
-        kids = [node(c) for c in children.get(code, [])]
-        out["aggregate"] = aggregation
-        out["items"] = kids
-        if aggregation == "sum":
-            out["points"] = float(sum(k.get("points", 0.0) for k in kids))
-        elif bounded and top is not None:
-            out["points"] = float(top)  # a weighted mean of scores ≤ top is ≤ top
-        return out
-
-    line = node(roots.iloc[0])
-    line["unit_kind"] = "unit"
-    line.pop("weight")
-    data = pd.DataFrame(
-        {
-            "unit": idata["uCode"].astype(str),
-            "name": (idata["uName"] if "uName" in idata.columns else idata["uCode"]).astype(str),
-            "year": pd.to_numeric(idata["Time"]).astype(int) if "Time" in idata.columns else int(year),
-        }
-    )
-    data = pd.concat([data, values.reset_index(drop=True)], axis=1)
-    ind = tree[tree["Type"] == "Indicator"]
-    years = sorted(data["year"].unique().tolist())
-    scheme = {
-        "id": scheme_id,
-        "label": label or str(roots.iloc[0]["iName"]),
-        "label_en": label or str(roots.iloc[0]["iName"]),
-        "source": f"imported from COINr-style tables {fi} and {fm}",
-        "years": [int(years[0]), int(years[-1])],
-        "assumptions": [
-            f"every indicator normalised by {normalisation}"
-            + (f" onto [{scale[0]:g}, {scale[1]:g}]" if normalisation == "minmax" else "")
-            + f" among the units of each year; every level aggregated by the weighted {aggregation}",
-            "a missing indicator drops out and the other weights of its parent are rescaled (COINr)",
-        ],
-        "kinds": {"unit": {"label": "unit"}},
-        "missing": "zero" if aggregation == "sum" else "drop",
-        "floor": None,
-        "indicators": {
-            str(r["iCode"]): {"label": str(r["iName"])}
-            | ({"unit": str(r["Unit"])} if "Unit" in r and pd.notna(r["Unit"]) else {})
-            for _i, r in ind.iterrows()
-        },
-        "lines": [line],
-    }
-    return scheme, data

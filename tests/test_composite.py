@@ -19,8 +19,8 @@ from assesskit.analyses.composite import (
     uncertainty,
 )
 from assesskit.cli import main
-from assesskit.composite import import_coinr
 from assesskit.datasets import load
+from assesskit.importers import import_coinr
 from assesskit.kernel.aggregate import aggregate, competition_ranks, normalise
 from assesskit.scheme import NormaliseRule, parse_scheme
 from assesskit.stats.diagnostics import cronbach_alpha as alpha_matrix

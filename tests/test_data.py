@@ -166,7 +166,9 @@ def test_target_rows_for_unknown_units_and_unit_years_without_targets_warn(mini_
     r = score(parse_scheme(mini_raw), FIX / "mini.csv", targets=targets, year=2016)
     text = " ".join(str(w) for w in r.warnings)
     assert "targets for units not in the panel are ignored: Bx" in text
-    assert "no target row for B 2016, C 2016, D 2016" in text  # they fall back to the default 95
+    # they fall back to the default 95, and the warning says so
+    assert "main › basic › pr: no 'pr_target' target for 3 unit-year(s) (B 2016, C 2016, D 2016): " in text
+    assert "the scheme's default target 95 is used" in text
     it = r.items.query("item == 'pr'").set_index("unit")
     assert it.loc["A", "target"] == 99 and it.loc["B", "target"] == 95
 

@@ -5,12 +5,19 @@ Chinese labels need a CJK font. :func:`setup_cjk_font` registers one *explicitly
 Makefile installs ``fonts-wqy-microhei``), or a path in ``$ASSESSKIT_CJK_FONT``. When none
 is found, :func:`label` falls back to the English text and one
 :class:`~assesskit.exceptions.AssessKitWarning` says so.
+
+**Odd data never fails a figure.** A figure draws what it can; every row it could not draw
+(a unit-year without female births, a missing rate, an interval without limits) is recorded
+with the reason, and :func:`left_out` returns those lines so the page can say, under the
+figure, what was left out and why. When nothing at all can be drawn, the axes say so.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
+import weakref
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -67,3 +74,55 @@ def new_axes(ax=None, *, figsize=(7, 4.5)):
     if ax is None:
         _fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
+
+
+# The registry of what each figure left out, keyed by its Axes (weakly: it goes with the figure).
+_LEFT_OUT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def note_left_out(ax, lines: Iterable[str]) -> None:
+    """Record rows a figure could not draw, one line each (``"UNIT 2014 — why"``).
+
+    Figures call this; readers call :func:`left_out`. Lines are kept in order, without
+    repeats.
+    """
+    new = [str(x) for x in lines]
+    if new:
+        old = _LEFT_OUT.get(ax, [])
+        _LEFT_OUT[ax] = list(dict.fromkeys(old + new))
+
+
+def left_out(ax) -> list[str]:
+    """What the figure on ``ax`` left out and why, one line per row (empty when it drew everything).
+
+    Examples
+    --------
+    >>> ax = plot_srb_intervals(sex_ratio(rows))                      # doctest: +SKIP
+    >>> left_out(ax)                                                  # doctest: +SKIP
+    ['hutang 2014 — no female births: the sex ratio is undefined (drawn from its lower limit 125 134.8 on)']
+    """
+    return list(_LEFT_OUT.get(ax, []))
+
+
+def nothing_to_draw(ax, why: str):
+    """Write in the middle of empty axes that there was nothing to draw, and why."""
+    ax.text(
+        0.5,
+        0.5,
+        label("无可绘制的数据", "nothing to draw") + f"\n{why}",
+        ha="center",
+        va="center",
+        transform=ax.transAxes,
+        fontsize=9,
+        color="#666666",
+    )
+    return ax
+
+
+def row_label(unit: object, year: object = None) -> str:
+    """``"UNIT 2014"``: how a left-out row is named (the unit id, and the year when known)."""
+    try:
+        y = "" if year is None or (isinstance(year, float) and year != year) else f" {int(year)}"
+    except (TypeError, ValueError):
+        y = f" {year}"
+    return f"{unit}{y}"

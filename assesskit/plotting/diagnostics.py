@@ -12,7 +12,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from ..stats.diagnostics import _one_group, correlation_matrix
+from ..stats.diagnostics import correlation_matrix, one_group
 from . import label, new_axes
 
 
@@ -65,7 +65,7 @@ def plot_item_correlations(
         Items in scheme order on both axes, labelled in Chinese; colour from −1 (blue) to
         +1 (red); grey cells are undefined (a constant item).
     """
-    sub = _one_group(data, year, kind)
+    sub = one_group(data, year, kind)
     mat = correlation_matrix(sub)
     n = len(mat)
     side = float(np.clip(0.16 * n + 3.0, 5.0, 18.0))
@@ -127,7 +127,7 @@ def plot_effective_weights(data: pd.DataFrame, *, ax=None, year: int | None = No
         the kind's maximum, light) and effective weight (share of the variance of the
         total, dark; negative when the item moves against the rest of the total).
     """
-    sub = _one_group(data, year, kind).reset_index(drop=True)
+    sub = one_group(data, year, kind).reset_index(drop=True)
     n = len(sub)
     ax = new_axes(ax, figsize=(8.0, float(np.clip(0.2 * n + 1.5, 3.5, 20.0))))
     labs = _item_labels(sub["label"], sub["label_en"], sub["item"])
@@ -182,7 +182,7 @@ def plot_ceiling_floor(
         One horizontal bar per item summing to 1: floor (zero points, red), partial
         (grey), ceiling (full marks, blue).
     """
-    sub = _one_group(data, year, kind).reset_index(drop=True)
+    sub = one_group(data, year, kind).reset_index(drop=True)
     if sort:
         sub = sub.sort_values("ceiling_share", ascending=False, kind="stable").reset_index(drop=True)
     n = len(sub)

@@ -20,7 +20,7 @@ import pandas as pd
 from ..exceptions import DataError
 from ..stats.funnel import funnel_limits, level_tag
 from ..stats.quality import _rates, bunching
-from . import label, new_axes, setup_cjk_font
+from . import label, new_axes, note_left_out, nothing_to_draw, row_label, setup_cjk_font
 
 __all__ = ["plot_bunching", "plot_funnel"]
 
@@ -93,6 +93,9 @@ def plot_funnel(
     Returns
     -------
     matplotlib Axes
+        Units without a value (no births; for the sex ratio also no girls, where the ratio is
+        undefined) are left out and listed with the table's note by
+        :func:`assesskit.plotting.left_out`; when no unit has a value the axes say so.
     """
     f = funnel
     if "year" in f.columns and f["year"].nunique() > 1:
@@ -103,9 +106,24 @@ def plot_funnel(
     need = {unit, "measure", "n", "value", "target", "phi", "tau2", "adjustment"}
     if not need <= set(f.columns):
         raise DataError(f"plot_funnel: not a funnel table (missing {sorted(need - set(f.columns))})")
-    f = f[np.isfinite(f["value"].to_numpy(dtype=float)) & np.isfinite(f["n"].to_numpy(dtype=float))]
+    value = f["value"].to_numpy(dtype=float)
+    n = f["n"].to_numpy(dtype=float)
+    ok = np.isfinite(value) & np.isfinite(n) & (n > 0)
+    left: list[str] = []
+    if (f["measure"] == "male_share").all():
+        ok &= value < 1  # no girls: the sex ratio is undefined
+    if (~ok).any():
+        why = f["note"].astype(str).to_numpy() if "note" in f.columns else np.full(len(f), "")
+        years = f["year"] if "year" in f.columns else [None] * len(f)
+        left = [
+            f"{row_label(u, y)} — {w or 'no value'}" for u, y, w, bad in zip(f[unit], years, why, ~ok) if bad
+        ]
+    f = f[ok]
     if f.empty:
-        raise DataError("plot_funnel: no unit with a value to plot")
+        ax = new_axes(ax)
+        note_left_out(ax, left)
+        ax.set_title(title or label(f"漏斗图 {year or ''}", f"Funnel plot {year or ''}").strip())
+        return nothing_to_draw(ax, "no unit has a value to plot")
     targets = f["target"].unique()
     if len(targets) != 1 or f["measure"].nunique() != 1:
         raise DataError(
@@ -131,6 +149,8 @@ def plot_funnel(
             return np.asarray(p, dtype=float) * mult
 
     ax = new_axes(ax)
+    if (~ok).any():
+        note_left_out(ax, left)
     n_max = float(f["n"].max())
     lo_n = max(1.0, float(f["n"].min()) * 0.5)
     grid = np.unique(
@@ -264,7 +284,11 @@ def plot_bunching(
         unit=unit,
     ).iloc[0]
     r, _source = _rates(data, numerator, denominator, rate, scale, "plot_bunching")
-    r = r[np.isfinite(r)]
+    missing = ~np.isfinite(r)
+    years = data["year"] if "year" in data.columns else [None] * len(data)
+    units = data[unit] if unit in data.columns else range(len(data))
+    left = [f"{row_label(u, y)} — no rate" for u, y, m in zip(units, years, missing) if m]
+    r = r[~missing]
     bw = float(bin_width) if bin_width else min(w_below, w_above) / 2
     k = int(np.ceil(span / bw))
     edges = target + bw * np.arange(-k, k + 1)
@@ -273,6 +297,9 @@ def plot_bunching(
     shown = (r >= edges[0]) & (r < edges[-1])
 
     ax = new_axes(ax)
+    note_left_out(ax, left)
+    if not r.size:
+        nothing_to_draw(ax, "no unit-year has a rate")
     ax.axvspan(
         target - w_below,
         target,

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import label, new_axes
+from . import label, new_axes, note_left_out, nothing_to_draw, row_label
 
 __all__ = ["plot_srb_intervals", "plot_srb_series", "plot_trend"]
 
@@ -43,6 +43,62 @@ def _finite_upper(upper: np.ndarray, cap: float) -> np.ndarray:
     return np.where(np.isfinite(upper), upper, cap)
 
 
+def _srb_reasons(d: pd.DataFrame, default: str) -> np.ndarray:
+    """Why a row of a sex-ratio table has no estimate or no interval, from its counts."""
+    n = len(d)
+
+    def col(c: str) -> np.ndarray:
+        return d[c].to_numpy(dtype=float) if c in d.columns else np.full(n, np.nan)
+
+    m, f = col("male_births"), col("female_births")
+    note = d["note"].astype(str).to_numpy() if "note" in d.columns else np.full(n, "")
+    return np.select(
+        [np.isnan(m) | np.isnan(f), (m == 0) & (f == 0), f == 0, note != ""],
+        [
+            "births by sex missing",
+            "no births",
+            "no female births: the sex ratio is undefined",
+            note,
+        ],
+        default=default,
+    )
+
+
+def _left_out_lines(d: pd.DataFrame, unit: str, default: str) -> list[str]:
+    """``"UNIT YEAR — why"`` for each row of ``d`` (a sex-ratio table)."""
+    units = d[unit] if unit in d.columns else pd.Series(range(len(d)))
+    years = d["year"] if "year" in d.columns else [None] * len(d)
+    return [f"{row_label(u, y)} — {why}" for u, y, why in zip(units, years, _srb_reasons(d, default))]
+
+
+def _draw_undefined(ax, d: pd.DataFrame, ypos: np.ndarray, start: np.ndarray, cap: float, unit: str) -> None:
+    """Mark units without an SRB (no female births) at the start of their open interval and
+    name them, with their lower limit, under the figure."""
+    ax.plot(start, ypos, ">", color="black", ms=5, zorder=4)
+    lines = _left_out_lines(d, unit, "no estimate")
+    note_left_out(
+        ax,
+        [
+            f"{line} (drawn as its lower limit {v:,.1f}, open to the right)"
+            if v <= cap
+            else f"{line} (its lower limit {v:,.1f} lies beyond the axis: drawn at the right edge {cap:.1f})"
+            for line, v in zip(lines, d["srb_lower"])
+        ],
+    )
+
+
+def _draw_national_year(ax, nat: pd.DataFrame | None, year: int | None) -> None:
+    """The national SRB of ``year`` as a dashed line (interpolated between published years)."""
+    if nat is None or year is None or not len(nat) or not nat.year.min() <= year <= nat.year.max():
+        return
+    v = nat.loc[nat.year == year, "national_srb"]
+    exact = len(v) > 0
+    value = float(v.iloc[0]) if exact else float(np.interp(year, nat.year, nat.national_srb))
+    zh = f"全国 {year} 年{'' if exact else '（插值）'}: {value:.2f}"
+    en = f"national {year}{'' if exact else ' (interpolated)'}: {value:.2f}"
+    ax.axvline(value, color="black", ls="--", lw=1, label=label(zh, en))
+
+
 def plot_srb_intervals(
     table: pd.DataFrame,
     *,
@@ -52,6 +108,7 @@ def plot_srb_intervals(
     band: tuple[float, float] = (103.0, 107.0),
     national: pd.DataFrame | bool | None = True,
     flag: str = "above_holm",
+    highlight: Sequence[object] = (),
     ax=None,
 ):
     """Forest plot of one year's SRB intervals against the normal band and the national figure.
@@ -74,7 +131,16 @@ def plot_srb_intervals(
         national figure for the year is drawn as a dashed line when it exists.
     flag : str
         Boolean column marking units to highlight (default ``above_holm``); ignored if absent.
+    highlight : sequence, optional
+        Units whose names are written in red (e.g. the unit whose page this is).
     ax : matplotlib Axes, optional
+
+    Notes
+    -----
+    Rows without an interval (no births, missing counts) are left out; a unit without female
+    births has no SRB, only a lower limit, and is drawn as an open interval from that limit
+    (or from the right edge when the limit lies beyond it). Both are listed by
+    :func:`assesskit.plotting.left_out` with the reason.
 
     Returns
     -------
@@ -86,14 +152,23 @@ def plot_srb_intervals(
     else:
         d = table
     ax = new_axes(ax, figsize=(7, max(2.5, 0.32 * len(d) + 1.2)))
-    d = d[np.isfinite(d["srb_lower"].to_numpy(dtype=float))].sort_values("srb", na_position="first")
+    lo_all = d["srb_lower"].to_numpy(dtype=float)
+    note_left_out(ax, _left_out_lines(d[~np.isfinite(lo_all)], unit, "no interval"))
+    d = d[np.isfinite(lo_all)]
+    srb = d["srb"].to_numpy(dtype=float)
+    d = d.iloc[np.argsort(np.where(np.isfinite(srb), srb, np.inf), kind="stable")]
     lo = d["srb_lower"].to_numpy(dtype=float)
-    up_raw = d["srb_upper"].to_numpy(dtype=float)
-    finite_up = up_raw[np.isfinite(up_raw)]
-    cap = max(float(np.nanmax(finite_up)) if finite_up.size else band[1], band[1]) * 1.05
-    up = _finite_upper(up_raw, cap)
     mid = d["srb"].to_numpy(dtype=float)
-    mid = np.where(np.isfinite(mid), mid, up)
+    up_raw = d["srb_upper"].to_numpy(dtype=float)
+    defined = np.isfinite(mid)
+    edges = np.r_[up_raw[defined & np.isfinite(up_raw)], mid[defined], band[1]]
+    cap = float(edges.max()) * 1.05
+    # a unit without female births has no SRB, only a lower limit: drawn from it (or from the
+    # right edge when it lies beyond) to the edge, and named under the figure
+    start = np.minimum(lo, cap)
+    mid = np.where(defined, mid, start)
+    lo = np.minimum(lo, mid)
+    up = np.maximum(_finite_upper(up_raw, cap), mid)
     flagged = d[flag].fillna(False).to_numpy(dtype=bool) if flag in d.columns else np.zeros(len(d), bool)
     ypos = np.arange(len(d))
     ax.axvspan(
@@ -118,15 +193,17 @@ def plot_srb_intervals(
                 ms=4,
                 label=text,
             )
-    nat = _national(national)
-    if nat is not None and year is not None and len(nat) and nat.year.min() <= year <= nat.year.max():
-        v = nat.loc[nat.year == year, "national_srb"]
-        exact = len(v) > 0
-        value = float(v.iloc[0]) if exact else float(np.interp(year, nat.year, nat.national_srb))
-        zh = f"全国 {year} 年{'' if exact else '（插值）'}: {value:.2f}"
-        en = f"national {year}{'' if exact else ' (interpolated)'}: {value:.2f}"
-        ax.axvline(value, color="black", ls="--", lw=1, label=label(zh, en))
+    if (~defined).any():
+        _draw_undefined(ax, d[~defined], ypos[~defined], start[~defined], cap, unit)
+    if not len(d):
+        nothing_to_draw(ax, "no unit has a sex ratio with an interval")
+    _draw_national_year(ax, _national(national), year)
     ax.set_yticks(ypos, [_name(u, names) for u in d[unit]] if unit in d.columns else [str(i) for i in ypos])
+    if highlight and unit in d.columns:
+        marked = set(highlight)
+        for tick, u in zip(ax.get_yticklabels(), d[unit]):
+            if u in marked:
+                tick.set_color(_FLAG_COLOUR)
     ax.set_xlabel(label("出生人口性别比（女=100）", "sex ratio at birth (boys per 100 girls)"))
     title_year = f" {year}" if year is not None else ""
     ax.set_title(label(f"出生人口性别比{title_year}", f"Sex ratio at birth{title_year}"))
@@ -166,6 +243,8 @@ def plot_srb_series(
     Returns
     -------
     matplotlib Axes
+        Unit-years without an SRB (no births, no female births) are left out and listed by
+        :func:`assesskit.plotting.left_out`.
     """
     ax = new_axes(ax)
     d = table if units is None else table[table[unit].isin(list(units))]
@@ -185,19 +264,22 @@ def plot_srb_series(
     for off, u in zip(offsets, order):
         s = d[d[unit] == u].sort_values("year")
         mid = s["srb"].to_numpy(dtype=float)
-        lo = s["srb_lower"].to_numpy(dtype=float)
-        up = _finite_upper(s["srb_upper"].to_numpy(dtype=float), cap)
         ok = np.isfinite(mid)
+        note_left_out(ax, _left_out_lines(s[~ok], unit, "no estimate"))
+        lo = np.minimum(s["srb_lower"].to_numpy(dtype=float), mid)
+        up = np.maximum(_finite_upper(s["srb_upper"].to_numpy(dtype=float), cap), mid)
         ax.errorbar(
             s["year"].to_numpy(dtype=float)[ok] + off,
             mid[ok],
-            yerr=[mid[ok] - lo[ok], up[ok] - mid[ok]],
+            yerr=[np.nan_to_num(mid[ok] - lo[ok]), np.nan_to_num(up[ok] - mid[ok])],
             fmt="o-",
             capsize=2,
             ms=3,
             lw=1,
             label=_name(u, names),
         )
+    if not np.isfinite(d["srb"].to_numpy(dtype=float)).any():
+        nothing_to_draw(ax, "no unit-year has a sex ratio")
     nat = _national(national)
     if nat is not None and years.size:
         s = nat[(nat.year >= years.min()) & (nat.year <= years.max())]
@@ -292,6 +374,8 @@ def plot_trend(
     Returns
     -------
     matplotlib Axes
+        Years without a finite rate are gaps in their line, listed (with the table's ``note``
+        when it has one) by :func:`assesskit.plotting.left_out`.
     """
     ax = new_axes(ax)
     d = rates if (units is None or unit is None) else rates[rates[unit].isin(list(units))]
@@ -313,6 +397,16 @@ def plot_trend(
         text = label("全部", "all") if u is None else _name(u, names)
         if u in tests:
             text = f"{text}: {_test_text(tests[u])}"
+        bad = ~np.isfinite(yv)
+        if bad.any():
+            why = s["note"].astype(str).to_numpy()[bad] if "note" in s.columns else np.full(bad.sum(), "")
+            note_left_out(
+                ax,
+                [
+                    f"{row_label('all units' if u is None else u, yr)} — {w or 'no value'}"
+                    for yr, w in zip(x[bad], why)
+                ],
+            )
         (line,) = ax.plot(x, yv, "o-", ms=3, lw=1.2, label=text)
         if lower and upper and lower in s.columns and upper in s.columns:
             ax.fill_between(
@@ -330,5 +424,7 @@ def plot_trend(
     ax.set_ylabel(ylabel or value)
     kind_zh, kind_en = _test_kind(test)
     ax.set_title(label(f"趋势与检验{kind_zh}", f"Trend and test{kind_en}"))
+    if not np.isfinite(d[value].to_numpy(dtype=float)).any():
+        nothing_to_draw(ax, f"no finite {value}")
     ax.legend(fontsize="small", ncol=2 if len(groups) > 8 else 1)
     return ax

@@ -295,7 +295,10 @@ def test_unknown_grade_and_fractional_count_are_refused(scheme):
 def test_bundled_example_scores_cleanly(scheme):
     res = ak.score(scheme, **example_paths(SID))
     s = res.summary
-    assert res.warnings == ()
+    # the planted missing grade (README) is scored 0, with a warning
+    assert [w.message for w in res.warnings] == [
+        "inflow › management › grassroots_mgmt: no grade for 1 unit-year(s) (P03 2008): scored 0 (missing-data policy 'zero')"
+    ]
     assert len(s) == 10 and sorted(s["year"].unique()) == [2008, 2009]
     assert {"unit", "name", "year", "line_inflow", "total", "max_total", "rank", "veto", "eligible"} <= set(
         s.columns
