@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from assesskit import score
 from assesskit import sensitivity as sa
 from assesskit.cli import main
-from assesskit.composite import import_coinr
 from assesskit.datasets import load
+from assesskit.importers.coinr import import_coinr
 from assesskit.scheme import parse_scheme
 from assesskit.sensitivity.sampling import perturbation, realisation_ids, resolve
 
