@@ -131,6 +131,18 @@ def test_aggregation_draws_pair_the_geometric_mean_with_its_scale(asem):
         np.testing.assert_allclose(got.loc[d, ref.index], ref, rtol=0, atol=1e-9)
 
 
+def test_composite_draws_rebuilt_as_schemes_score_the_same(asem):
+    # the oracle of the point-scheme tests: each draw written back into a scheme and scored
+    from assesskit.scoring import score_panel
+
+    pert = _draws(asem, sa.load_spec("asem", asem.scheme), 4)
+    got = _totals(asem, sa.evaluate(asem, pert))
+    for d in range(4):
+        scheme, panel = sa.materialise(asem, pert, d)
+        ref = score_panel(scheme, panel).summary.set_index("unit")["total"]
+        np.testing.assert_allclose(got.loc[d, ref.index], ref, rtol=1e-13, atol=0)
+
+
 def test_normalisation_alternatives_by_hand(asem):
     # min-max onto [0, 10] instead of [0, 100]: every arithmetic mean is a tenth
     spec = sa.parse_spec(
