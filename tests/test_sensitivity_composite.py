@@ -299,3 +299,32 @@ def test_leaving_out_a_section_of_a_composite_drops_it_from_the_mean():
     total = pd.Series(out.total[0], index=base.rows["unit"])
     np.testing.assert_allclose(total.loc[["u1", "u2", "u3"]], [0, 50, 100])
     assert loo.summary["mean_abs_shift"].iloc[0] == pytest.approx(2 / 3)
+
+
+def test_a_missing_score_takes_the_bottom_of_each_draws_scale():
+    from tests.test_composite import SMALL, small_data
+
+    raw = yaml.safe_load(SMALL)
+    raw["missing"] = "zero"  # ib is missing for u3: the bottom of the scale, 0 or 1
+    base = sa.baseline(parse_scheme(raw), small_data(), year=2020)
+    spec = sa.parse_spec(
+        {
+            "factors": [
+                {
+                    "id": "agg",
+                    "type": "aggregation",
+                    "alternatives": ["mean", {"aggregate": "geometric", "scale": [1, 100]}],
+                }
+            ]
+        },
+        scheme=base.scheme,
+    )
+    pert = _draws(base, spec, 16)
+    geo = pert.aggregation["index"][1] == 1
+    assert geo.any() and (~geo).any()
+    total = pd.DataFrame(sa.evaluate(base, pert).total, columns=base.rows["unit"])["u3"]
+    # u3: ia 100, ib missing → 0 (mean) or 1 (geometric on [1, 100]), ic 100
+    # mean: p1 = 50, p2 = 100 → (3·50 + 100)/4 = 62.5; geometric: p1 = √(100·1) = 10,
+    # index = exp((3 ln 10 + ln 100)/4) = 10^(5/4)
+    np.testing.assert_allclose(total[~geo], 62.5)
+    np.testing.assert_allclose(total[geo], 10**1.25)

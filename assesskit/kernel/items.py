@@ -111,8 +111,12 @@ def _fill_missing(inp: Inputs, var: Variation, j: int, f: np.ndarray, is_missing
     item = inp.items[j][1]
     policy = item.missing or inp.scheme.missing
     if score_rule(item.rule.type):  # the score itself (composite indices), bounded or not
-        lo, hi = item.rule.bounds
-        bottom = lo if np.isfinite(lo) else 0.0  # "zero": the bottom of the scale
+        if j in var.rule_choice:  # each draw's rule has its own scale: (d, 1) levels
+            rules, codes = var.rule_choice[j]
+            lo, hi = (np.array([r.bounds[b] for r in rules])[codes][:, None] for b in (0, 1))
+        else:
+            lo, hi = item.rule.bounds
+        bottom = np.where(np.isfinite(lo), lo, 0.0)  # "zero": the bottom of the scale
         levels = (bottom, hi, lo, hi)
     else:
         levels = (0.0, 1.0, 0.0, 1.0)
