@@ -6,14 +6,17 @@ Its pieces now live by layer:
 
 - kernels (``normalise``, ``aggregate``, ``tree_nodes``, ``aggregate_tree``,
   ``check_aggregable``, ``competition_ranks``): :mod:`assesskit.kernel.aggregate`,
-  re-exported here;
+  re-exported here (``competition_ranks`` is deprecated: the one ranking is
+  :func:`assesskit.kernel.rank.rank_within`);
 - analyses (``node_scores``, ``leave_level_out``, ``node_alpha``, ``uncertainty``,
   ``composite_counterpart``): :mod:`assesskit.analyses.composite`; effective weights:
   :func:`assesskit.stats.diagnostics.effective_weights` (``nominal_weight`` is the old
   ``effective_weight``, ``effective_weight`` the old ``variance_share``; the deprecated
   ``effective_weights`` here keeps the old columns). The old names here are deprecated
   aliases (a ``DeprecationWarning``), imported on first use so this module imports nothing
-  above the kernel;
+  above the kernel. Uncertainty and leave-a-level-out of an index run in the sensitivity
+  engine (:mod:`assesskit.sensitivity`, factor kinds ``weight_noise``, ``normalisation``,
+  ``aggregation``); ``uncertainty`` and ``leave_level_out`` are deprecated wrappers of it;
 - :func:`import_coinr`, which turns COINr's ``iData``/``iMeta`` into a scheme:
   :mod:`assesskit.importers.coinr` (the old name here is a deprecated alias).
 """

@@ -2,8 +2,10 @@
 
 The analysis of issue 5: section weights (COINr levels 2 and 3) perturbed by ±25% and the
 aggregation drawn between the arithmetic mean (min-max onto [0, 100]) and the geometric
-mean (min-max onto [1, 100]), 10,000 replications, with ``assesskit.composite.uncertainty``
-(all draws as arrays). The baseline, timed in the same run, is what a COINr-style analysis
+mean (min-max onto [1, 100]), 10,000 replications, with the sensitivity engine and the
+bundled spec ``params/sensitivity/asem.yaml`` (``assesskit.sensitivity.simulate``: all draws
+as arrays through the scoring kernel; Kendall's τ per draw left out, as the old
+``composite.uncertainty`` had none). The baseline, timed in the same run, is what a COINr-style analysis
 does: rebuild the scheme with each draw's weights and aggregation and score it with the
 main engine, once per replication (timed on a subsample and extrapolated). The reference
 implementation (COINr's ``get_sensitivity``) takes about 15 ms per replication on this kind
@@ -21,8 +23,9 @@ import time
 import numpy as np
 
 from assesskit import score
-from assesskit.composite import import_coinr, uncertainty
+from assesskit import sensitivity as sa
 from assesskit.datasets import load
+from assesskit.importers.coinr import import_coinr
 from assesskit.scheme import parse_scheme
 
 COINR_MS_PER_REP = 15.0
@@ -60,11 +63,12 @@ def main() -> None:
 
     raw, data = import_coinr(load("asem_idata"), load("asem_imeta"), scheme_id="asem")
     res = score(parse_scheme(raw), data)
-    spec = dict(weight_noise={2: 0.25, 3: 0.25}, alternatives=[("mean", (0, 100)), ("geometric", (1, 100))])
-    uncertainty(res, draws=200, seed=a.seed, **spec)  # warm-up
-    t0 = time.perf_counter()
-    u = uncertainty(res, draws=a.draws, seed=a.seed, **spec)
-    dt = time.perf_counter() - t0
+    base = sa.from_result(res)
+    spec = sa.load_spec("asem", base.scheme)
+    sa.simulate(base, spec, draws=200, seed=a.seed, kendall=False)  # warm-up
+    t0, c0 = time.perf_counter(), time.process_time()
+    sim = sa.simulate(base, spec, draws=a.draws, seed=a.seed, kendall=False)
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     per_rep = dt / a.draws
     base = loop_baseline(raw, data, a.loop, a.seed)
 
@@ -72,7 +76,8 @@ def main() -> None:
         f"ASEM: {len(res.summary)} units × {len(res.scheme.flat_items)} indicators, {a.draws:,} replications"
     )
     print(
-        f"vectorised uncertainty: {dt:.2f} s, {a.draws / dt:,.0f} replications/s ({per_rep * 1e3:.3f} ms each)"
+        f"vectorised (sensitivity engine): {dt:.2f} s wall, {cpu:.2f} s CPU, "
+        f"{a.draws / dt:,.0f} replications/s ({per_rep * 1e3:.3f} ms each)"
     )
     print(f"loop baseline (rebuild + score per draw, {a.loop} draws): {base * 1e3:.1f} ms per replication")
     print(f"ratio vectorised / loop baseline: {base / per_rep:,.0f}×")
@@ -80,7 +85,7 @@ def main() -> None:
         f"against COINr's ~{COINR_MS_PER_REP:g} ms per replication: {COINR_MS_PER_REP / 1e3 / per_rep:,.0f}× "
         "(goal ≥ 100×)"
     )
-    widest = u.ranks.assign(width=u.ranks.rank_q95 - u.ranks.rank_q05).nlargest(3, "width")
+    widest = sim.units.assign(width=sim.units.rank_q95 - sim.units.rank_q05).nlargest(3, "width")
     print(
         "widest 5–95% rank intervals:",
         ", ".join(f"{r.unit} {r.rank_q05:g}–{r.rank_q95:g}" for r in widest.itertuples()),

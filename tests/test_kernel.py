@@ -174,3 +174,22 @@ def test_ranking_agrees_with_the_pairwise_definition():
             k_i = [k[i] for k in keys]
             assert np.array_equal(better[i], _brute_rank(group, k_i, sub[i]), equal_nan=True)
             assert np.array_equal(worse[i], _brute_rank(group, k_i, sub[i], worse=True), equal_nan=True)
+
+
+def test_aggregate_tree_takes_item_scores_and_weights_per_draw():
+    from assesskit.kernel.aggregate import TreeNode, aggregate_tree
+
+    nodes = [
+        TreeNode("a", "L › a", 1, 1, "", 1.0, (), 0),
+        TreeNode("b", "L › b", 1, 1, "", 3.0, (), 1),
+        TreeNode("L", "L", 0, 2, "mean", 1.0, (0, 1), -1),
+    ]
+    scores = np.array([[[10.0, 20.0]], [[10.0, np.nan]]])  # draws × units × items
+    weights = np.array([[1.0, 3.0, 1.0], [1.0, 1.0, 1.0]])
+    # draw 0: (1·10 + 3·20)/4 = 17.5; draw 1: b missing drops out → 10
+    full = aggregate_tree(nodes, scores, weights)
+    np.testing.assert_allclose(full[:, 0, -1], [17.5, 10.0])
+    np.testing.assert_allclose(full[:, 0, :2], [[10, 20], [10, np.nan]])
+    # one set of item scores shared by both weight sets, only the top node
+    top = aggregate_tree(nodes, np.array([[10.0, 20.0]]), weights, methods={"L": "geometric"}, top_only=True)
+    np.testing.assert_allclose(top[:, 0], [np.exp((np.log(10) + 3 * np.log(20)) / 4), np.sqrt(200)])

@@ -20,7 +20,6 @@ import assesskit as ak
 from assesskit import sensitivity as sa
 from assesskit.cli import main
 from assesskit.datasets.demo import make_demo_data
-from assesskit.exceptions import SchemeError
 from assesskit.scoring import competition_rank, score_panel
 from assesskit.sensitivity.analysis import kendall_tau
 from assesskit.sensitivity.engine import Perturbation, evaluate, materialise
@@ -417,12 +416,19 @@ def test_a_scheme_against_itself_and_without_vetoes(xpcc):
     assert other.summary["n_veto_changed"].sum() == res.summary["veto"].sum()
 
 
-def test_composite_schemes_are_refused_with_a_pointer(mini):
-    from assesskit.composite import composite_counterpart
+def test_composite_schemes_are_taken_and_their_nominal_draw_is_the_scoring(mini):
+    from assesskit.analyses.composite import composite_counterpart
 
     comp, _notes = composite_counterpart(mini.scheme)
-    with pytest.raises(SchemeError, match="composite.uncertainty"):
-        sa.baseline(comp, FIX / "mini.csv", year=2016)
+    base = sa.baseline(comp, FIX / "mini.csv", year=2016)
+    out = sa.evaluate(base, sa.Perturbation(3))
+    total = base.result.summary["total"].to_numpy()
+    for d in range(3):  # bit for bit: the engine's draws are the kernel's scoring
+        np.testing.assert_array_equal(out.total[d][base.order], total)
+    # a points factor makes no sense on relative weights: refused, pointing to weight_noise
+    bad = sa.parse_spec({"factors": [{"id": "w", "type": "weights"}]})
+    with pytest.raises(sa.SpecError, match="weight_noise"):
+        sa.simulate(base, bad, draws=2)
 
 
 # --------------------------------------------------------------------------- spec files

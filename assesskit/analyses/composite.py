@@ -6,13 +6,15 @@ They re-aggregate the normalised scores of a :class:`~assesskit.scoring.ScoreRes
 many weight sets at once: draws × units × children arrays through the same
 :func:`~assesskit.kernel.aggregate.aggregate` kernel the engine uses.
 
-:func:`uncertainty` and :func:`leave_level_out` are a separate stack from the sensitivity
-engine (which does not yet take composite schemes); they are to be replaced by it, and
-stay here, working, until then.
+:func:`uncertainty` and :func:`leave_level_out` are deprecated wrappers of the sensitivity
+engine (:mod:`assesskit.sensitivity`), which takes composite schemes with the factor kinds
+``weight_noise``, ``normalisation`` and ``aggregation``: they build the perturbation, call
+the engine and keep their old tables for one release.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -24,12 +26,11 @@ from ..kernel.aggregate import (
     SEP,
     TreeNode,
     aggregate_tree,
-    competition_ranks,
-    normalise,
     path_weights,
     tree_nodes,
 )
-from ..kernel.rules import NormaliseRule, rule_type
+from ..kernel.rank import rank_within
+from ..kernel.rules import rule_type
 from ..scheme import Section, parse_scheme
 from ..stats.diagnostics import cronbach_alpha as alpha
 
@@ -48,9 +49,8 @@ class _Arrays:
 
 
 def _arrays(res: ScoreResult) -> _Arrays:
-    """The one place that reads a result's arrays (private today: ``_rows``, ``_applies``,
-    ``_points``, ``_values``; to switch to the public attributes ScoreResult is getting)."""
-    return _Arrays(res._rows, res._applies, res._points, res._values)
+    """The one place that reads a result's arrays (its public attributes)."""
+    return _Arrays(res.rows, res.applies, res.item_points, res.values)
 
 
 def _need_weighted(nodes: list[TreeNode], what: str, instead: str) -> None:
@@ -102,12 +102,14 @@ def node_scores(res: ScoreResult, *, line: str | None = None) -> pd.DataFrame:
 
 
 def _ranks_by_year(scores: np.ndarray, year: np.ndarray) -> np.ndarray:
-    """Competition ranks of (draws × units) scores within each year."""
-    out = np.full(scores.shape, np.nan)
-    for y in np.unique(year):  # a handful of years; everything inside is vectorised
-        m = year == y
-        out[:, m] = competition_ranks(scores[:, m])
-    return out
+    """Competition ranks of (draws × units) scores within each year (NaN unranked)."""
+    return rank_within(pd.factorize(year)[0], [scores], ~np.isnan(scores))
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"assesskit.analyses.composite.{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3
+    )
 
 
 @dataclass(frozen=True)
@@ -131,15 +133,23 @@ class LeaveOneOut:
 
 
 def leave_level_out(res: ScoreResult, level: int, *, line: str | None = None) -> LeaveOneOut:
-    """Remove each node of ``level`` in turn (weight 0) and re-rank: COINr's ``remove_elements``.
+    """Deprecated: remove each node of ``level`` in turn (weight 0) and re-rank (COINr's
+    ``remove_elements``), through the sensitivity engine.
+
+    Each removal is one draw of :func:`assesskit.sensitivity.evaluate` with that node's
+    relative weight multiplied by 0; ranks are competition ranks of the unit's total
+    within each year. For point schemes use :func:`assesskit.sensitivity.leave_one_out`.
 
     Parameters
     ----------
     res : ScoreResult
-        A composite (or point) scheme's scores.
+        A composite scheme's scores.
     level : int
         COINr's level: 1 = indicators, 2 = the groups above them, …, the line highest.
     """
+    _deprecated("leave_level_out", "assesskit.sensitivity.evaluate with node_weight 0 (one draw per node)")
+    from .. import sensitivity as sa
+
     ln = _line(res, line)
     sel, rows = _peer_groups(res, ln)
     index = {it.id: j for j, (_p, it) in enumerate(res.scheme.flat_items)}
@@ -148,11 +158,11 @@ def leave_level_out(res: ScoreResult, level: int, *, line: str | None = None) ->
     at = [i for i, nd in enumerate(nodes) if nd.level == level and i != len(nodes) - 1]
     if not at:
         raise ValueError(f"no node at level {level}; levels run from 1 to {nodes[-1].level - 1}")
-    w0 = np.array([nd.weight for nd in nodes])
-    w = np.repeat(w0[None, :], len(at) + 1, axis=0)  # draw 0: nominal
-    w[np.arange(1, len(at) + 1), at] = 0.0
+    pert = sa.Perturbation(len(at) + 1)  # draw 0: nominal
+    for d, i in enumerate(at, 1):
+        pert.node_weight[nodes[i].id] = np.where(np.arange(len(at) + 1) == d, 0.0, 1.0)
+    top = sa.evaluate(sa.from_result(res), pert).total[:, sel]
     units = rows["unit"].to_numpy()
-    top = aggregate_tree(nodes, _item_scores(res, sel), w, units=units)[:, :, -1]
     year = rows["year"].to_numpy()
     ranks = _ranks_by_year(top, year)
     change = ranks[1:] - ranks[0]
@@ -248,19 +258,6 @@ def node_alpha(res: ScoreResult, node: str, *, line: str | None = None) -> pd.Da
     return pd.DataFrame(rows, columns=["year", "node", "n_children", "n_units", "alpha"])
 
 
-def _noisy_weights(
-    nodes: list[TreeNode], noise_by_level: dict[int, float], draws: int, rng: np.random.Generator
-) -> np.ndarray:
-    """(draws, nodes) weights, uniform within ±factor of nominal at the noisy levels."""
-    w0 = np.array([nd.weight for nd in nodes])
-    levels = np.array([nd.level for nd in nodes])
-    noise = np.zeros(len(nodes))
-    for lv, f in noise_by_level.items():
-        noise[levels == lv] = f
-    u = rng.uniform(-1.0, 1.0, size=(draws, len(nodes)))
-    return w0 * (1.0 + u * noise)
-
-
 @dataclass(frozen=True)
 class Uncertainty:
     """Ranks of a composite index under noisy weights and alternative aggregations.
@@ -296,14 +293,14 @@ def uncertainty(
     chunk: int = 2000,
     line: str | None = None,
 ) -> Uncertainty:
-    """Uncertainty analysis of a composite index, vectorised over draws.
+    """Deprecated: uncertainty analysis of a composite index, through the sensitivity engine.
 
-    Each draw perturbs the weights of the nodes at the levels of ``weight_noise`` uniformly
-    within ±factor of their nominal value (COINr's ``get_noisy_weights``) and picks one of
-    ``alternatives`` with equal probability: an aggregation for every level and, for
-    min-max items, the scale to normalise onto (``None`` keeps the scheme's). All draws
-    run through :func:`aggregate_tree` as draws × units × children arrays, ``chunk`` draws
-    at a time.
+    Builds the spec a ``params/sensitivity`` file would give — one ``weight_noise`` factor
+    per level of ``weight_noise`` (COINr's ``get_noisy_weights``: each relative weight
+    × U(1 − f, 1 + f)) and an ``aggregation`` factor drawing one of ``alternatives``
+    (aggregation of every section of the line, and the min-max scale of its items; ``None``
+    keeps the scheme's) — and runs :func:`assesskit.sensitivity.simulate`. Use that with a
+    spec (e.g. ``params/sensitivity/asem.yaml``) instead: it adds Sobol indices.
 
     Parameters
     ----------
@@ -315,51 +312,53 @@ def uncertainty(
         E.g. ``[("mean", (0, 100)), ("geometric", (1, 100))]``.
     draws, seed, chunk : int
     """
+    _deprecated("uncertainty", "assesskit.sensitivity.simulate with a composite spec")
+    from .. import sensitivity as sa
+
     ln = _line(res, line)
-    sel, rows = _peer_groups(res, ln)
-    flat = res.scheme.flat_items
-    index = {it.id: j for j, (_p, it) in enumerate(flat)}
-    nodes = tree_nodes(ln, index)
+    nodes = tree_nodes(ln, {it.id: j for j, (_p, it) in enumerate(res.scheme.flat_items)})
     _need_weighted(nodes, "uncertainty", "assesskit.sensitivity.simulate")
-    units = rows["unit"].to_numpy()
-    year = rows["year"].to_numpy()
-    group = pd.factorize(year)[0]
-    nominal = _item_scores(res, sel)
-    values = _arrays(res).values
     alts = tuple((a, tuple(sc) if sc is not None else None) for a, sc in alternatives)
-    scores_by_alt = []
-    for _agg, sc in alts:
-        x = nominal.copy()
-        if sc is not None:
-            for j, (_p, it) in enumerate(flat):
-                r = it.rule
-                if isinstance(r, NormaliseRule) and r.method == "minmax" and j in {nd.item for nd in nodes}:
-                    x[:, j] = normalise(values[r.indicator][sel], group, r.model_copy(update={"scale": sc}))
-        scores_by_alt.append(x)
-    rng = np.random.default_rng(seed)
-    weights = _noisy_weights(nodes, weight_noise or {}, draws, rng)
-    choice = rng.integers(0, len(alts), size=draws)
-    top = np.empty((draws, len(units)))
-    for a, (agg, _sc) in enumerate(alts):
-        methods = {nd.id: agg for nd in nodes if nd.item < 0}
-        idx = np.flatnonzero(choice == a)
-        for start in range(0, idx.size, chunk):
-            part = idx[start : start + chunk]
-            top[part] = aggregate_tree(nodes, scores_by_alt[a], weights[part], methods=methods, units=units)[
-                :, :, -1
-            ]
-    ranks = _ranks_by_year(top, year)
-    nominal_top = aggregate_tree(nodes, nominal, units=units)[0, :, -1]
-    nominal_rank = _ranks_by_year(nominal_top[None, :], year)[0]
-    out = rows[["unit", "name", "year"]].assign(
-        nominal_score=nominal_top,
-        nominal_rank=nominal_rank,
+    spec = sa.Spec(draws=draws, seed=seed, factors=_uncertainty_factors(ln, nodes, weight_noise or {}, alts))
+    base = sa.from_result(res)
+    sim = sa.simulate(base, spec, chunk=chunk, kendall=False)
+    table = base.table()
+    sel = np.flatnonzero((table["kind"] == ln.unit_kind).to_numpy())
+    ranks = sim.ranks[:, sel].astype(float)
+    out = table.iloc[sel][["unit", "name", "year"]].reset_index(drop=True)
+    out = out.assign(
+        nominal_score=res.summary["total"].to_numpy()[sel],
+        nominal_rank=base.nominal().rank[0][base.order][sel],
         mean_rank=np.nanmean(ranks, axis=0),
         median_rank=np.nanmedian(ranks, axis=0),
         rank_q05=np.nanquantile(ranks, 0.05, axis=0),
         rank_q95=np.nanquantile(ranks, 0.95, axis=0),
     )
     return Uncertainty(ranks=out, draws=draws, seed=seed, alternatives=alts)
+
+
+def _uncertainty_factors(ln: Section, nodes: list[TreeNode], noise: dict[int, float], alts: tuple) -> list:
+    """The factors of the old ``uncertainty`` arguments (for the sensitivity engine)."""
+    from ..sensitivity import AggregationFactor, WeightNoiseFactor
+
+    factors: list = [
+        WeightNoiseFactor(id=f"weights_level_{lv}", type="weight_noise", level=lv, noise=f, line=ln.id)
+        for lv, f in sorted(noise.items())
+        if f > 0
+    ]
+    nominal = {nd.aggregate for nd in nodes if nd.item < 0}
+    if len(alts) > 1 or alts[0][1] is not None or {alts[0][0]} != nominal:
+        # one alternative that is not the scheme's: listed twice, so every draw uses it
+        choices = [{"aggregate": a, "scale": sc} for a, sc in alts] * (2 if len(alts) == 1 else 1)
+        factors.append(
+            AggregationFactor(
+                id="aggregation",
+                type="aggregation",
+                alternatives=choices,
+                nodes=[nd.id for nd in nodes if nd.item < 0],
+            )
+        )
+    return factors
 
 
 # --------------------------------------------------------------------------- counterparts

@@ -11,19 +11,20 @@ implementation, the JRC's COINr:
   remaining weights are rescaled (COINr's ``a_amean``/``a_gmean``/``a_hmean``);
 - ranks are competition ranks, ties sharing the best rank (R's ``rank(-x, ties = "min")``).
 
-This module imports nothing from the rest of the package but :mod:`assesskit.exceptions`,
+This module imports nothing from the rest of the package but :mod:`assesskit.exceptions`
+(and :mod:`.rank`, in the deprecated :func:`competition_ranks`),
 so every layer above may use it.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
 
 from ..exceptions import DataError, Problem
 
@@ -217,6 +218,7 @@ def aggregate_tree(
     *,
     methods: dict[str, str] | None = None,
     units: Sequence[str] = (),
+    top_only: bool = False,
 ) -> np.ndarray:
     """Scores of every node, from the items up, for one or many weight sets at once.
 
@@ -224,34 +226,58 @@ def aggregate_tree(
     ----------
     nodes : list
         From :func:`tree_nodes` (children before parents).
-    item_scores : ndarray (units, flat items)
-        The items' scores (NaN = missing, drops out of means).
+    item_scores : ndarray (units, flat items) or (draws, units, flat items)
+        The items' scores (NaN = missing, drops out of means), the same in every draw or
+        one set per draw.
     weights : ndarray (draws, nodes), optional
         One weight per node and draw; default the scheme's weights (one draw).
     methods : dict, optional
         Aggregation per node id overriding the scheme's (e.g. every mean → geometric).
+    top_only : bool
+        Return only the last node's scores, (draws, units): children stay as small as
+        they come (an item's scores shared by every draw are not copied into each draw).
 
     Returns
     -------
-    ndarray (draws, units, nodes)
+    ndarray (draws, units, nodes), or (draws, units) with ``top_only``
     """
-    n_units = item_scores.shape[0]
+    n_units = item_scores.shape[-2]
+    scores3 = item_scores if item_scores.ndim == 3 else item_scores[None]
     if weights is None:
         weights = np.array([[nd.weight for nd in nodes]])
-    d = weights.shape[0]
-    out = np.full((d, n_units, len(nodes)), np.nan)
+    d = max(weights.shape[0], scores3.shape[0])
+    vals_of: list[np.ndarray | None] = [None] * len(nodes)
     for i, nd in enumerate(nodes):
         if nd.item >= 0:
-            out[:, :, i] = item_scores[:, nd.item]
+            vals_of[i] = scores3[:, :, nd.item]  # (1 or d, units)
             continue
         kids = list(nd.children)
         method = (methods or {}).get(nd.id, nd.aggregate)
-        vals = out[:, :, kids]  # draws × units × children
+        rows = max(vals_of[c].shape[0] for c in kids)
+        vals = np.stack([np.broadcast_to(vals_of[c], (rows, n_units)) for c in kids], axis=-1)
         check_aggregable(vals, method, nd.path, units)
-        out[:, :, i] = aggregate(vals, weights[:, None, kids], method)
-    return out
+        vals_of[i] = aggregate(vals, weights[:, None, kids], method)
+        if top_only:
+            for c in kids:  # a child is read only by its parent
+                vals_of[c] = None
+    if top_only:
+        return np.broadcast_to(vals_of[-1], (d, n_units))
+    return np.stack([np.broadcast_to(v, (d, n_units)) for v in vals_of], axis=-1)
 
 
 def competition_ranks(scores: np.ndarray) -> np.ndarray:
-    """Ranks along the last axis, highest first, ties sharing the best rank; NaN unranked."""
-    return rankdata(-scores, method="min", axis=-1, nan_policy="omit")
+    """Deprecated: :func:`assesskit.kernel.rank.rank_within` (the package's one ranking).
+
+    Ranks along the last axis, highest first, ties sharing the best rank; NaN unranked.
+    """
+    from .rank import rank_within
+
+    warnings.warn(
+        "assesskit.kernel.aggregate.competition_ranks is deprecated; use assesskit.kernel.rank.rank_within",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    scores = np.asarray(scores, dtype=float)
+    flat = scores.reshape(-1, scores.shape[-1]) if scores.ndim else scores.reshape(1, 1)
+    out = rank_within(np.zeros(flat.shape[-1], dtype=np.int64), [flat], ~np.isnan(flat))
+    return out.reshape(scores.shape)

@@ -60,6 +60,14 @@ class Variation:
         Missing-data policy per item ('full' where True, else 'zero').
     values, values_prev : dict indicator → (d, n) float
         Indicator values replaced (on the scored rows, on their previous years).
+    node_weight : dict node id → (d,) float
+        Composite indices: multiplier of a node's relative weight within its parent
+        (sections and items under a weighted mean; COINr's noisy weights, or 0 to leave
+        the node out).
+    aggregation : dict node id → (methods, (d,) int)
+        Composite indices: the node's aggregation in each draw, ``methods[code]``.
+    rule_choice : dict item index → (rules, (d,) int)
+        The item's rule in each draw, ``rules[code]`` (e.g. another normalisation).
     """
 
     size: int
@@ -74,6 +82,9 @@ class Variation:
     missing_full: np.ndarray | None = None
     values: dict[str, np.ndarray] = field(default_factory=dict)
     values_prev: dict[str, np.ndarray] = field(default_factory=dict)
+    node_weight: dict[str, np.ndarray] = field(default_factory=dict)
+    aggregation: dict[str, tuple[tuple[str, ...], np.ndarray]] = field(default_factory=dict)
+    rule_choice: dict[int, tuple[tuple[object, ...], np.ndarray]] = field(default_factory=dict)
 
     def ensure(self, name: str, k: int, fill) -> np.ndarray:
         """The (d, k) array ``name``, created filled with ``fill`` when absent."""

@@ -51,35 +51,59 @@ def _target(inp: Inputs, var: Variation, j: int, item: Item) -> np.ndarray:
     return tg
 
 
-def _credit(inp: Inputs, var: Variation, j: int, values, prev_values, affected, shape) -> np.ndarray:
-    """Item ``j``'s credit in every draw (NaN where missing): nominal unless something changed."""
+def _choice(var: Variation, j: int, rule) -> tuple[tuple[object, ...], np.ndarray] | None:
+    """Item ``j``'s rule per draw: ``(rules, (d,) codes)`` (None: its own rule in every draw)."""
+    if j in var.rule_choice:
+        return var.rule_choice[j]
+    if j in var.forms:
+        alt_rule, use = var.forms[j]
+        return (rule, alt_rule), np.asarray(use, dtype=np.int64)
+    return None
+
+
+def _credit(
+    inp: Inputs, var: Variation, j: int, values, prev_values, affected, shape
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Item ``j``'s credit in every draw (NaN where missing): nominal unless something changed.
+
+    With a per-draw choice of rule on unchanged inputs, also the draws' choice codes (the
+    credit depends on nothing else); else None.
+    """
     item = inp.items[j][1]
     r = item.rule
     ind = r.indicator
     new_prev = r.type == "change" and ind in prev_values
-    reform = j in var.forms
-    if inp.credit is not None and not (j in var.target_items or reform or ind in affected or new_prev):
-        return inp.credit[j][None, :]
+    choice = _choice(var, j, r)
+    if inp.credit is not None and not (j in var.target_items or choice or ind in affected or new_prev):
+        return inp.credit[j][None, :], None
     tg = _target(inp, var, j, item)
     v = values[ind]
     v = v[None, :] if np.ndim(v) == 1 else v
     prev = inp.previous.get(item.id)
     pv = prev_values[ind] if new_prev else (np.full((1, inp.n), np.nan) if prev is None else prev[None, :])
     d, n = shape
-    if not reform:
-        return apply_rule(r, v, tg, pv, item.points, inp.group, shape)
-    alt_rule, use = var.forms[j]
+    if choice is None:
+        return apply_rule(r, v, tg, pv, item.points, inp.group, shape), None
+    rules, codes = choice
+    shared = all(np.ndim(a) < 2 or np.shape(a)[0] == 1 for a in (v, tg, pv))
     f = np.empty(shape)
-    for rule_, rows in ((r, ~use), (alt_rule, use)):  # each form only on the draws that use it
-        idx = np.flatnonzero(rows)
-        if idx.size:
+    for c, rule_ in enumerate(rules):  # each rule only on the draws that use it (a few rules)
+        idx = np.flatnonzero(codes == c)
+        if not idx.size:
+            continue
+        if shared:  # the same inputs in every draw: score once per run, copy to the draws
+            key = ("rule_credit", j, rule_)
+            if key not in inp._cache:
+                inp._cache[key] = apply_rule(rule_, v, tg, pv, item.points, inp.group, (1, n))
+            f[idx] = inp._cache[key]
+            continue
 
-            def sub(a, idx=idx):
-                a = np.asarray(a)
-                return a[idx] if a.ndim == 2 and a.shape[0] == d else a
+        def sub(a, idx=idx):
+            a = np.asarray(a)
+            return a[idx] if a.ndim == 2 and a.shape[0] == d else a
 
-            f[idx] = apply_rule(rule_, sub(v), sub(tg), sub(pv), item.points, inp.group, (idx.size, n))
-    return f
+        f[idx] = apply_rule(rule_, sub(v), sub(tg), sub(pv), item.points, inp.group, (idx.size, n))
+    return f, (np.asarray(codes) if shared else None)
 
 
 def _fill_missing(inp: Inputs, var: Variation, j: int, f: np.ndarray, is_missing: np.ndarray):
@@ -87,8 +111,12 @@ def _fill_missing(inp: Inputs, var: Variation, j: int, f: np.ndarray, is_missing
     item = inp.items[j][1]
     policy = item.missing or inp.scheme.missing
     if score_rule(item.rule.type):  # the score itself (composite indices), bounded or not
-        lo, hi = item.rule.bounds
-        bottom = lo if np.isfinite(lo) else 0.0  # "zero": the bottom of the scale
+        if j in var.rule_choice:  # each draw's rule has its own scale: (d, 1) levels
+            rules, codes = var.rule_choice[j]
+            lo, hi = (np.array([r.bounds[b] for r in rules])[codes][:, None] for b in (0, 1))
+        else:
+            lo, hi = item.rule.bounds
+        bottom = np.where(np.isfinite(lo), lo, 0.0)  # "zero": the bottom of the scale
         levels = (bottom, hi, lo, hi)
     else:
         levels = (0.0, 1.0, 0.0, 1.0)
@@ -129,7 +157,7 @@ def score_items(
     simple_lines = [_simple(inp, ln) for ln in s.lines]
     simple_nodes = {nid: _simple(inp, s.nodes[nid]) for nid in wanted}
     keep_all = detail or not all(simple_lines) or not all(simple_nodes.values())
-    points = np.zeros((k,) + shape) if keep_all else None
+    kept = _Kept([None] * k, [None] * k) if keep_all else None
     status = np.empty((k,) + shape, dtype=np.int8) if detail else None
     veto_items = {c.missed for v in s.vetoes for c in v.when.walk() if c.missed is not None}
     node_of_item = [[nid for nid in wanted if simple_nodes[nid] and nid in p] for p, _it in flat]
@@ -137,7 +165,7 @@ def score_items(
     nodes: dict[str, np.ndarray | None] = {nid: None for nid in wanted}
     missed: dict[str, np.ndarray] = {}
     for j, (_path, item) in enumerate(flat):
-        f = _credit(inp, var, j, values, prev_values, affected, shape)
+        f, codes = _credit(inp, var, j, values, prev_values, affected, shape)
         is_missing = np.isnan(f)
         f, low, full = _fill_missing(inp, var, j, f, is_missing)
         keep = inp.applies[j][None, :]
@@ -151,8 +179,11 @@ def score_items(
             pts = f * w
             if dropped or not inp.applies[j].all():
                 pts = np.where(keep, pts, 0.0)
-        if points is not None:
-            points[j] = pts
+        if kept is not None:
+            kept.points[j] = pts
+            # the points depend on the draw only through its choice of rule
+            if codes is not None and not dropped and var.missing_full is None and var.weight is None:
+                kept.codes[j] = codes
         if status is not None:
             status[j] = _status(f, is_missing, low, full, shape)
         li = inp.line_of_item[j]
@@ -164,25 +195,80 @@ def score_items(
             missed[item.id] = np.broadcast_to((~(f >= full - EPS) | is_missing) & keep, shape)
     for li, ln in enumerate(s.lines):
         if not simple_lines[li]:
-            lines[li] = _tree_scores(inp, points, ln.id)
+            lines[li] = _tree_scores(inp, var, kept, ln.id, shape)
     for nid in wanted:
         if not simple_nodes[nid]:
-            nodes[nid] = _tree_scores(inp, points, nid)
+            nodes[nid] = _tree_scores(inp, var, kept, nid, shape)
         elif nodes[nid] is None:
             nodes[nid] = np.zeros(shape)  # every item of the node left out
+    points = np.stack([np.broadcast_to(p, shape) for p in kept.points]) if detail else None
     return ItemScores(lines, nodes, missed, points, status)
 
 
-def _tree_scores(inp: Inputs, points: np.ndarray, node_id: str) -> np.ndarray:
+@dataclass
+class _Kept:
+    """Every item's points as computed — (1, n) when the same in every draw, else (d, n) —
+    and, where they vary only with the draw's choice of rule, the choice codes."""
+
+    points: list
+    codes: list
+
+
+def _tree_scores(inp: Inputs, var: Variation, kept: _Kept, node_id: str, shape) -> np.ndarray:
     """A composite node's score per draw and row: weighted means up the tree
-    (:func:`assesskit.kernel.aggregate.aggregate_tree`), items that do not apply left out."""
+    (:func:`assesskit.kernel.aggregate.aggregate_tree`), items that do not apply (or are
+    left out) dropping out, with each draw's weights and aggregations (``var.node_weight``,
+    ``var.aggregation``).
+
+    The draws are grouped by their combination of aggregations and rule choices; inside a
+    group the items' scores are one row shared by every draw (unless they vary otherwise,
+    e.g. with data noise), so the group is one array op over (draws, units, nodes).
+    """
     s = inp.scheme
-    node = s.nodes[node_id]
+    d, n = shape
     js = [j for j, (p, _it) in enumerate(s.flat_items) if node_id in p]
     a, b = js[0], js[-1] + 1  # a node's items are contiguous
-    _k, d, n = points.shape
-    sub = np.where(inp.applies[a:b][:, None, :], points[a:b], np.nan)  # items × d × n
-    sub = sub.transpose(1, 2, 0).reshape(d * n, b - a)
-    tree = tree_nodes(node, {it.id: j - a for j, (_p, it) in enumerate(s.flat_items[a:b], a)})
-    units = np.tile(inp.rows["unit"].to_numpy(), d)
-    return aggregate_tree(tree, sub, units=units)[0, :, -1].reshape(d, n)
+    tree = tree_nodes(s.nodes[node_id], {it.id: j - a for j, (_p, it) in enumerate(s.flat_items[a:b], a)})
+    weights = np.array([[nd.weight for nd in tree]])
+    noisy = [(i, var.node_weight[nd.id]) for i, nd in enumerate(tree) if nd.id in var.node_weight]
+    if noisy:
+        weights = np.repeat(weights, d, axis=0)
+        for i, mult in noisy:
+            weights[:, i] = weights[:, i] * mult
+    units = inp.rows["unit"].to_numpy()
+    pts, codes = kept.points[a:b], kept.codes[a:b]
+    per_draw = any(p.shape[0] > 1 and c is None for p, c in zip(pts, codes)) or (
+        var.drop is not None and var.drop[:, a:b].any()
+    )
+    keys = [
+        codes_
+        for _id, (_m, codes_) in ((nd.id, var.aggregation[nd.id]) for nd in tree if nd.id in var.aggregation)
+    ]
+    chosen = [(nd.id, var.aggregation[nd.id][0]) for nd in tree if nd.id in var.aggregation]
+    shared_codes = {} if per_draw else {id(c): c for c in codes if c is not None}
+    keys += list(shared_codes.values())
+    if keys:
+        combos, which = np.unique(np.stack(keys, axis=1), axis=0, return_inverse=True)
+        which = which.reshape(-1)
+    else:
+        combos, which = np.zeros((1, 0), dtype=np.int64), np.zeros(d, dtype=np.int64)
+    applies = inp.applies[a:b]
+    if per_draw:
+        keep = applies[:, None, :]
+        if var.drop is not None:
+            keep = keep & ~var.drop[:, a:b].T[:, :, None]
+        full = np.stack([np.broadcast_to(p, shape) for p in pts])
+        sub_all = np.where(keep, full, np.nan).transpose(1, 2, 0)  # d × n × items
+    out = np.empty(shape)
+    for ci, combo in enumerate(combos):  # a few combinations; every draw inside is one array op
+        idx = np.flatnonzero(which == ci)
+        methods = {nid: alts[c] for (nid, alts), c in zip(chosen, combo)}
+        if per_draw:
+            sub = sub_all[idx]
+        else:  # one row of item scores for the whole group
+            rep = idx[0]
+            rows = np.stack([p[rep] if c is not None else p[0] for p, c in zip(pts, codes)])
+            sub = np.where(applies, rows, np.nan).T[None, :, :]  # 1 × n × items
+        w = weights[idx] if weights.shape[0] > 1 else weights
+        out[idx] = aggregate_tree(tree, sub, w, methods=methods, units=units, top_only=True)
+    return out

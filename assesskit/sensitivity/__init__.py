@@ -1,7 +1,8 @@
 """Sensitivity of rankings: how much of a league table is design, and how much is noise.
 
 For one scheme and panel (usually one year), assesskit perturbs what researchers doubt —
-item points and section weights, target levels, vetoes, the form of credit, the
+item points and section weights (composite indices: relative weights per level,
+normalisation and aggregation), target levels, vetoes, the form of credit, the
 missing-data policy, the data themselves, which sections are kept — and scores thousands
 of draws at once with the same semantics as the main engine (a test checks that the
 nominal draw reproduces it bit for bit). Pure functions throughout: every random number
@@ -53,15 +54,18 @@ from .engine import (
     rank_draws,
 )
 from .spec import (
+    AggregationFactor,
     LeaveOutFactor,
     MissingFactor,
     NoiseFactor,
+    NormalisationFactor,
     RuleFormFactor,
     SobolSettings,
     Spec,
     SpecError,
     TargetFactor,
     VetoFactor,
+    WeightNoiseFactor,
     WeightsFactor,
     check_spec,
     load_spec,
@@ -69,6 +73,7 @@ from .spec import (
 )
 
 __all__ = [
+    "AggregationFactor",
     "Analysis",
     "Baseline",
     "Comparison",
@@ -76,6 +81,7 @@ __all__ = [
     "LeaveOutFactor",
     "MissingFactor",
     "NoiseFactor",
+    "NormalisationFactor",
     "Outcome",
     "Perturbation",
     "RuleFormFactor",
@@ -86,6 +92,7 @@ __all__ = [
     "SpecError",
     "TargetFactor",
     "VetoFactor",
+    "WeightNoiseFactor",
     "WeightsFactor",
     "analyse",
     "auto_chunk",

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import Panel, read_panel
-from ..exceptions import DataError, SchemeError
+from ..exceptions import DataError
 from ..kernel import (
     Inputs,
     Outcome,
@@ -36,7 +36,6 @@ from ..kernel import (
     run,
     with_credit,
 )
-from ..kernel.rulecall import score_rule
 from ..rules import rule_type
 from ..scheme import Scheme
 from ..scoring import ScoreResult, result_of
@@ -182,7 +181,6 @@ def baseline(
             years=years,
             allow_missing_columns=allow_missing_columns,
         )
-    _refuse_composite(scheme)
     return _from_inputs(result_of(prepare(scheme, panel, years)))
 
 
@@ -190,26 +188,10 @@ def from_result(res: ScoreResult, panel: Panel | None = None, years: list[int] |
     """A :class:`Baseline` from a nominal result (its kernel inputs are reused).
 
     ``panel`` and ``years`` are those of ``res`` (kept for callers that pass them).
-
-    Raises
-    ------
-    SchemeError
-        For composite-index schemes (normalised items, weighted means, missing values
-        that drop out): their uncertainty analysis is :func:`assesskit.composite.uncertainty`.
+    Point schemes and composite indices alike (composite factors: ``weight_noise``,
+    ``normalisation``, ``aggregation`` in :mod:`.spec`).
     """
-    _refuse_composite(res.scheme)
     return _from_inputs(res)
-
-
-def _refuse_composite(scheme: Scheme) -> None:
-    composite = [it.id for _p, it in scheme.flat_items if score_rule(it.rule.type) or it.points is None] + [
-        ln.id for ln in scheme.lines if not getattr(ln, "is_sum_tree", True)
-    ]
-    if composite or getattr(scheme, "may_drop", False):
-        raise SchemeError(
-            f"scheme '{scheme.id}' is a composite index ({', '.join(composite[:5]) or 'missing: drop'}): "
-            "the sensitivity engine covers point schemes; use assesskit.composite.uncertainty"
-        )
 
 
 def _from_inputs(res: ScoreResult) -> Baseline:
@@ -387,8 +369,9 @@ def materialise(base: Baseline, pert: Perturbation, i: int) -> tuple[Scheme, Pan
 
     Item points become ``points × weight``, left-out items are removed (with the veto
     conditions and tie-breaks that name them), switched-off vetoes are removed, targets
-    and rule forms are rewritten, the missing-data policy is set on every item, and
-    replaced panel columns are written into a copy of the panel. The result is scored by
+    and rule forms are rewritten, the missing-data policy is set on every item, composite
+    nodes get the draw's relative weight, aggregation and normalisation, and replaced
+    panel columns are written into a copy of the panel. The result is scored by
     :func:`assesskit.scoring.score_panel`; weights aside (points × weight is rounded once
     more), it reproduces :func:`evaluate` exactly. Beta noise (a rate, not counts) is
     written as a fractional numerator, which is close but not exact.
@@ -401,6 +384,7 @@ def materialise(base: Baseline, pert: Perturbation, i: int) -> tuple[Scheme, Pan
         it.id for j, (_p, it) in enumerate(scheme.flat_items) if pert.drop is not None and pert.drop[i, j]
     }
     _rewrite_structure(base, pert, i, raw, dropped)
+    _rewrite_composite(base, pert, i, raw)
     new_scheme = Scheme.model_validate(raw)
     data = _rewrite_data(base, pert, i, rescale)
     return new_scheme, dataclasses.replace(base.panel, data=data, targets=targets)
@@ -485,6 +469,27 @@ def _rewrite_structure(base: Baseline, pert: Perturbation, i: int, raw: dict, dr
     raw["outcomes"]["single_awards"] = [
         a for a in raw["outcomes"]["single_awards"] if a["rank_by"] not in gone
     ]
+
+
+def _rewrite_composite(base: Baseline, pert: Perturbation, i: int, raw: dict) -> None:
+    """Draw ``i``'s relative weights, aggregations and item rules written into the raw scheme."""
+    flat = base.scheme.flat_items
+    rules = {flat[j][1].id: rs[int(codes[i])] for j, (rs, codes) in pert.rule_choice.items()}
+
+    def visit(node: dict) -> None:
+        nid = node["id"]
+        if nid in pert.node_weight:
+            node["weight"] = node.get("weight", 1.0) * float(pert.node_weight[nid][i])
+        if nid in pert.aggregation:
+            methods, codes = pert.aggregation[nid]
+            node["aggregate"] = methods[int(codes[i])]
+        if nid in rules:
+            node["rule"] = rules[nid].model_dump()
+        for child in node.get("items") or []:
+            visit(child)
+
+    for line in raw["lines"]:
+        visit(line)
 
 
 def _rewrite_data(base: Baseline, pert: Perturbation, i: int, rescale: dict[str, float]) -> pd.DataFrame:

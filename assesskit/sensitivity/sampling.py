@@ -14,15 +14,25 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..scheme import Scheme
+from .composite_spec import (
+    aggregation_nodes,
+    alternative_scale,
+    items_under_nodes,
+    normalised_items,
+    weight_noise_nodes,
+)
 from .engine import Baseline, Perturbation, alternative_rule
 from .spec import (
+    AggregationFactor,
     LeaveOutFactor,
     MissingFactor,
     NoiseFactor,
+    NormalisationFactor,
     RuleFormFactor,
     Spec,
     TargetFactor,
     VetoFactor,
+    WeightNoiseFactor,
     WeightsFactor,
     _has_target,
     check_spec,
@@ -86,6 +96,8 @@ class Resolved:
     alts: dict | None = None
     noise: list[tuple[str, str]] | None = None  # (indicator, column) pairs to resample
     need_prev: bool = False
+    nodes: tuple[str, ...] = ()  # composite: the nodes whose weight or aggregation varies
+    rules: dict | None = None  # composite: item index → its rule in each alternative
 
     @property
     def id(self) -> str:
@@ -163,9 +175,31 @@ def resolve(spec: Spec, base: Baseline) -> list[Resolved]:
         elif isinstance(f, LeaveOutFactor):
             groups = [np.array(node_items(scheme, nid)) for nid in f.nodes]
             out.append(Resolved(f, idx, False, 0, groups=groups))
+        else:
+            out.append(_resolve_composite(f, idx, scheme))
     if probs:
         raise SpecError(f"the spec does not fit the data ({len(probs)} problems)", probs)
     return out
+
+
+def _resolve_composite(f, idx: int, scheme: Scheme) -> Resolved:
+    """Bind a weight_noise, normalisation or aggregation factor to the scheme's tree."""
+    flat = scheme.flat_items
+    if isinstance(f, WeightNoiseFactor):
+        return Resolved(f, idx, True, f.realizations, nodes=tuple(weight_noise_nodes(f, scheme)))
+    if isinstance(f, NormalisationFactor):
+        rules = {
+            j: tuple(a.rule_for(flat[j][1].rule) for a in f.alternatives) for j in normalised_items(scheme, f)
+        }
+        return Resolved(f, idx, False, 0, rules=rules)
+    nodes = aggregation_nodes(f, scheme)
+    rules = {}
+    if any(a.scale is not None for a in f.alternatives):
+        rules = {
+            j: tuple(alternative_scale(a, flat[j][1].rule) for a in f.alternatives)
+            for j in items_under_nodes(scheme, nodes)
+        }
+    return Resolved(f, idx, False, 0, nodes=tuple(nodes), rules=rules)
 
 
 # --------------------------------------------------------------------------- noise
@@ -327,6 +361,35 @@ def _leave_out(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed
             drop[:, items] |= ((uc >= p_keep) & (which == gi))[:, None]
 
 
+def _weight_noise(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    """COINr's noisy weights: each node's relative weight × U(1 − noise, 1 + noise)."""
+    g, noise = len(rf.nodes), rf.factor.noise
+
+    def gen(rng, size):
+        return 1 + noise * (2 * rng.random((size, g)) - 1)
+
+    mult = _realise(seed, (rf.index, 0), rid_c, gen)
+    for i, nid in enumerate(rf.nodes):
+        old = pert.node_weight.get(nid)
+        pert.node_weight[nid] = mult[:, i] if old is None else old * mult[:, i]
+
+
+def _normalisation(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    code = _pick(uc, len(rf.factor.alternatives))
+    for j, rules in rf.rules.items():
+        pert.rule_choice[j] = (rules, code)
+
+
+def _aggregation(pert: Perturbation, base: Baseline, rf: Resolved, uc, rid_c, seed: int, cache) -> None:
+    alts = rf.factor.alternatives
+    code = _pick(uc, len(alts))
+    methods = tuple(a.aggregate for a in alts)
+    for nid in rf.nodes:
+        pert.aggregation[nid] = (methods, code)
+    for j, rules in rf.rules.items():
+        pert.rule_choice[j] = (rules, code)
+
+
 _APPLY = {
     WeightsFactor: _weights,
     TargetFactor: _target,
@@ -335,6 +398,9 @@ _APPLY = {
     MissingFactor: _missing,
     NoiseFactor: _noise,
     LeaveOutFactor: _leave_out,
+    WeightNoiseFactor: _weight_noise,
+    NormalisationFactor: _normalisation,
+    AggregationFactor: _aggregation,
 }
 """How each factor kind sets its part of a chunk's :class:`Perturbation`."""
 

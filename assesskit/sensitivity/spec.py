@@ -11,7 +11,9 @@ comes from one uniform number ``u`` in [0, 1):
 * **continuous** factors map ``u`` onto a range (a target shift of −1 … +1);
 * **discrete** factors pick one of their alternatives (a veto on or off, a missing-data
   policy, which section is left out);
-* **random-vector** factors (weights, data noise) need many numbers per draw: each draw
+* composite indices have three kinds of their own: ``weight_noise`` (COINr's noisy
+  weights at one level), ``normalisation`` and ``aggregation`` alternatives;
+* **random-vector** factors (weights, weight noise, data noise) need many numbers per draw: each draw
   gets a *realisation*, one of ``realizations`` seeded realisations picked by ``u`` in
   Sobol runs (a "trigger"). In Monte Carlo runs weights are drawn afresh for every draw;
   data noise cycles through its ``realizations`` (default 1000: draw *i* uses realisation
@@ -26,7 +28,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from .._io import read_yaml
 from ..exceptions import AssessKitError, Problem
@@ -41,14 +43,13 @@ class SpecError(AssessKitError):
     """A sensitivity spec is malformed or names what its scheme does not have."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Factor(_Model):
-    id: str = Field(min_length=1)
-    label: str | None = None
-    assumption: str | None = None
+from .composite_spec import (  # noqa: E402
+    COMPOSITE_CHECKS,
+    AggregationFactor,
+    NormalisationFactor,
+    WeightNoiseFactor,
+)
+from .factor_base import _Factor, _Model  # noqa: E402
 
 
 class WeightsFactor(_Factor):
@@ -192,7 +193,16 @@ class LeaveOutFactor(_Factor):
 
 Factor = Annotated[
     Union[
-        WeightsFactor, TargetFactor, VetoFactor, RuleFormFactor, MissingFactor, NoiseFactor, LeaveOutFactor
+        WeightsFactor,
+        TargetFactor,
+        VetoFactor,
+        RuleFormFactor,
+        MissingFactor,
+        NoiseFactor,
+        LeaveOutFactor,
+        WeightNoiseFactor,
+        NormalisationFactor,
+        AggregationFactor,
     ],
     Field(discriminator="type"),
 ]
@@ -261,7 +271,8 @@ def check_spec(spec: Spec, scheme: Scheme) -> list[Problem]:
     for fid, c in seen.items():
         if c > 1:
             probs.append(Problem(f"factors › {fid}", f"factor id '{fid}' is used {c} times"))
-    taken: dict[str, dict] = {"form_items": {}, "noise_cols": {}}  # what earlier factors claimed
+    # what earlier factors claimed (and the spec, for checks that read other factors)
+    taken: dict = {"form_items": {}, "noise_cols": {}, "norm_items": {}, "spec": spec}
     for f in spec.factors:
         probs += _FACTOR_CHECKS[type(f)](f, scheme, taken)
     return probs
@@ -284,11 +295,22 @@ def _known_nodes(f, key: str, ids: list[str], scheme: Scheme, *, lines: bool = T
 
 
 def _check_weights(f: WeightsFactor, scheme: Scheme, taken: dict) -> list[Problem]:
+    if f.nodes is not None and (probs := _known_nodes(f, "nodes", f.nodes, scheme)):
+        return probs
+    flat = scheme.flat_items
+    sel = range(len(flat)) if f.nodes is None else {j for nid in f.nodes for j in _items_under(scheme, nid)}
+    scored = [flat[j][1].id for j in sel if rule_type(flat[j][1].rule.type).score]
+    if scored:
+        return [
+            Problem(
+                _where(f, "nodes"),
+                f"item(s) {', '.join(scored[:5])} are scores of a composite index with relative weights, "
+                "not points: vary them with a weight_noise factor",
+            )
+        ]
     if f.nodes is None:
         return []
-    probs = _known_nodes(f, "nodes", f.nodes, scheme)
-    if probs:
-        return probs
+    probs = []
     sets = {nid: set(_items_under(scheme, nid)) for nid in f.nodes}
     ids = list(sets)
     for a in range(len(ids)):
@@ -451,7 +473,7 @@ def _check_noise(f: NoiseFactor, scheme: Scheme, taken: dict) -> list[Problem]:
     return probs
 
 
-_FACTOR_CHECKS = {
+_FACTOR_CHECKS: dict = {
     WeightsFactor: _check_weights,
     TargetFactor: _check_item_factor,
     RuleFormFactor: _check_item_factor,
@@ -459,6 +481,7 @@ _FACTOR_CHECKS = {
     MissingFactor: _check_missing,
     NoiseFactor: _check_noise,
     LeaveOutFactor: _check_leave_out,
+    **COMPOSITE_CHECKS,
 }
 
 
@@ -539,7 +562,18 @@ def _drop_tags(loc: tuple) -> tuple:
     return tuple(out)
 
 
-_FACTOR_TAGS = ("weights", "target", "veto", "rule_form", "missing_policy", "data_noise", "leave_out")
+_FACTOR_TAGS = (
+    "weights",
+    "target",
+    "veto",
+    "rule_form",
+    "missing_policy",
+    "data_noise",
+    "leave_out",
+    "weight_noise",
+    "normalisation",
+    "aggregation",
+)
 
 
 def specs_dir() -> Path:
