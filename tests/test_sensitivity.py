@@ -416,6 +416,18 @@ def test_a_scheme_against_itself_and_without_vetoes(xpcc):
     assert other.summary["n_veto_changed"].sum() == res.summary["veto"].sum()
 
 
+def test_constant_ranks_have_no_correlation_and_no_warning(xpcc):
+    """Units all tied in a group: the rank correlations are NaN, without scipy's ConstantInputWarning."""
+    import warnings
+
+    res = xpcc.result
+    tied = dataclasses.replace(res, summary=res.summary.assign(rank=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cmp = sa.compare_schemes(tied, tied)
+    assert cmp.summary["spearman"].isna().all() and cmp.summary["kendall_tau"].isna().all()
+
+
 def test_composite_schemes_are_taken_and_their_nominal_draw_is_the_scoring(mini):
     from assesskit.analyses.composite import composite_counterpart
 

@@ -302,8 +302,10 @@ def _summary_rows(units, group, both, ra, rb, shift) -> list[dict]:
     for g in np.unique(group):
         m = group == g
         mb = m & both
-        rho = spearmanr(ra[mb], rb[mb]).statistic if mb.sum() > 2 else np.nan
-        tau = kendalltau(ra[mb], rb[mb]).statistic if mb.sum() > 2 else np.nan
+        # constant ranks have no correlation (and scipy would warn): NaN, as for < 3 units
+        ok = mb.sum() > 2 and np.ptp(ra[mb]) > 0 and np.ptp(rb[mb]) > 0
+        rho = spearmanr(ra[mb], rb[mb]).statistic if ok else np.nan
+        tau = kendalltau(ra[mb], rb[mb]).statistic if ok else np.nan
         ab = np.abs(shift[m])
         sums.append(
             {

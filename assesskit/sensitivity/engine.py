@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data import Panel, read_panel
+from ..data import Panel
 from ..exceptions import DataError
 from ..kernel import (
     Inputs,
@@ -172,7 +172,9 @@ def baseline(
     if isinstance(data, Panel):
         panel = data
     else:
-        panel = read_panel(
+        from ..pipeline import load_inputs  # the one load → validate sequence
+
+        panel = load_inputs(
             scheme,
             data,
             units=units,
@@ -180,7 +182,7 @@ def baseline(
             grades=grades,
             years=years,
             allow_missing_columns=allow_missing_columns,
-        )
+        ).panel
     return _from_inputs(result_of(prepare(scheme, panel, years)))
 
 
