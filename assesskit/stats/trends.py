@@ -286,8 +286,16 @@ def logistic_trend(
     t = pd.DataFrame({"unit": df[unit].to_numpy()[use], "year": y[use], "x": x[use], "n": n[use]})
     t["fail"] = t.n - t.x
     t["c"] = t.year - t.year.mean() if len(t) else t.year
+    s = _unit_facts(t, pd.Index(pd.unique(df[unit]), name="unit").sort_values())
+    rows = _unit_slopes(t, s, scale)
+    if pooled:
+        rows = pd.concat([rows, _pooled_slope(t, s, scale)], ignore_index=True)
+    return _with_wald(rows, alpha)
 
-    # per-unit facts, vectorised: years used, totals, and separation
+
+def _unit_facts(t: pd.DataFrame, all_units: pd.Index) -> pd.DataFrame:
+    """Per-unit facts, vectorised: years used ``k``, totals, and the flags ``no_var``,
+    ``separable`` and ``fit_ok``; one row per unit of ``all_units``."""
     g = t.groupby("unit", sort=True)
     s = g.agg(k=("year", "size"), x=("x", "sum"), n=("n", "sum"))
     s["fail"] = s.n - s.x
@@ -299,17 +307,19 @@ def logistic_trend(
         .agg(smin=("ys", "min"), smax=("ys", "max"), fmin=("yf", "min"), fmax=("yf", "max"))
     )
     s = s.join(sep)
-    all_units = pd.Index(pd.unique(df[unit]), name="unit").sort_values()
     s = s.reindex(all_units)
     s[["k", "x", "n", "fail"]] = s[["k", "x", "n", "fail"]].fillna(0)
-    no_var = (s.x == 0) | (s.fail == 0)
-    separable = ~no_var & ((s.fmax <= s.smin) | (s.smax <= s.fmin))
-    fit_ok = (s.k >= 2) & ~no_var & ~separable
+    s["no_var"] = (s.x == 0) | (s.fail == 0)
+    s["separable"] = ~s.no_var & ((s.fmax <= s.smin) | (s.smax <= s.fmin))
+    s["fit_ok"] = (s.k >= 2) & ~s.no_var & ~s.separable
+    return s
 
-    z = stats.norm.ppf(1 - alpha / 2)
+
+def _unit_slopes(t: pd.DataFrame, s: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """The per-unit rows: the slope, its standard error and the dispersion of each unit's GLM."""
     fitted: dict[object, tuple[float, float, float]] = {}
     # one GLM per unit: a model has to be fitted for each unit, so this loop is over units
-    for u, d in t[t.unit.isin(s.index[fit_ok])].groupby("unit", sort=True):
+    for u, d in t[t.unit.isin(s.index[s.fit_ok])].groupby("unit", sort=True):
         fitted[u] = _fit_binomial(d[["x", "fail"]].to_numpy(), sm.add_constant(d["c"].to_numpy()), scale)
     est = np.array([fitted.get(u, (np.nan, np.nan, np.nan)) for u in s.index], dtype=float).reshape(-1, 3)
     k = s.k.to_numpy()
@@ -317,15 +327,15 @@ def logistic_trend(
         len(s),
         (k < 2, "fewer than two years with a positive denominator: no trend to estimate"),
         (
-            (k >= 2) & no_var.to_numpy(),
+            (k >= 2) & s.no_var.to_numpy(dtype=bool),
             "no variation (all successes or all failures): the slope is not estimable",
         ),
         (
-            (k >= 2) & separable.to_numpy(),
+            (k >= 2) & s.separable.to_numpy(dtype=bool),
             "the years with failures and with successes do not overlap (separation): the slope is infinite",
         ),
     )
-    rows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "unit": s.index.to_numpy(dtype=object),
             "n_years": k,
@@ -338,37 +348,37 @@ def logistic_trend(
         }
     )
 
-    if pooled:
-        inform = s.index[(~no_var) & (s.k >= 1)]
-        d = t[t.unit.isin(inform)]
-        left_out = int(len(s) - len(inform))
-        p_note = "" if not left_out else f"{left_out} unit(s) without variation (or data) left out"
-        if d.year.nunique() >= 2 and len(d):
-            dummies = pd.get_dummies(d.unit, dtype=float).to_numpy()
-            X = np.column_stack([dummies, d.c.to_numpy()])
-            slope, se, disp = _fit_binomial(d[["x", "fail"]].to_numpy(), X, scale)
-        else:
-            slope = se = disp = np.nan
-            p_note = "; ".join(filter(None, [p_note, "fewer than two years: no trend to estimate"]))
-        rows = pd.concat(
-            [
-                rows,
-                pd.DataFrame(
-                    {
-                        "unit": [POOLED],
-                        "n_years": [d.year.nunique()],
-                        "successes": [d.x.sum()],
-                        "trials": [d.n.sum()],
-                        "slope": [slope],
-                        "se": [se],
-                        "dispersion": [disp],
-                        "note": [p_note],
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
 
+def _pooled_slope(t: pd.DataFrame, s: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """The pooled row: a common slope with an intercept per unit, over the units with variation."""
+    inform = s.index[(~s.no_var) & (s.k >= 1)]
+    d = t[t.unit.isin(inform)]
+    left_out = int(len(s) - len(inform))
+    p_note = "" if not left_out else f"{left_out} unit(s) without variation (or data) left out"
+    if d.year.nunique() >= 2 and len(d):
+        dummies = pd.get_dummies(d.unit, dtype=float).to_numpy()
+        X = np.column_stack([dummies, d.c.to_numpy()])
+        slope, se, disp = _fit_binomial(d[["x", "fail"]].to_numpy(), X, scale)
+    else:
+        slope = se = disp = np.nan
+        p_note = "; ".join(filter(None, [p_note, "fewer than two years: no trend to estimate"]))
+    return pd.DataFrame(
+        {
+            "unit": [POOLED],
+            "n_years": [d.year.nunique()],
+            "successes": [d.x.sum()],
+            "trials": [d.n.sum()],
+            "slope": [slope],
+            "se": [se],
+            "dispersion": [disp],
+            "note": [p_note],
+        }
+    )
+
+
+def _with_wald(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The rows with the Wald interval, odds ratios, z and p, in the documented column order."""
+    z = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = rows.slope / rows.se
     lo = rows.slope - z * rows.se
