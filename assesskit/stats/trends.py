@@ -142,47 +142,8 @@ def cochran_armitage(
     """
     what = "cochran_armitage"
     alternative = _check_alternative(alternative)
-    cols = [year] + ([unit] if unit else [])
-    _require_columns(df, cols, what)
-    x, n = _counts(df, numerator, denominator, what)
-    y = _years(df, year, what)
-    use = np.isfinite(x) & np.isfinite(n) & (n > 0)
-    t = pd.DataFrame(
-        {
-            "_u": df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int),
-            "year": y,
-            "x": np.where(use, x, 0.0),
-            "n": np.where(use, n, 0.0),
-            "used": use.astype(int),
-            "dropped": (~use).astype(int),
-        }
-    )
-    if unit:
-        _no_duplicates(df, [unit, year], what)
-    else:  # sum over units within each year
-        t = t.groupby(["_u", "year"], as_index=False)[["x", "n", "used", "dropped"]].sum()
-        t["used"] = (t["n"] > 0).astype(int)
-    # centre the scores on a constant (numerical stability; T and Var(T) do not change)
-    s = t["year"] - t["year"].min()
-    t = t.assign(
-        ns=t.n * s,
-        ns2=t.n * s * s,
-        xs=t.x * s,
-        first=np.where(t.n > 0, t.year, np.nan),
-        last=np.where(t.n > 0, t.year, np.nan),
-    )
-    g = t.groupby("_u", sort=True)
-    a = g.agg(
-        x=("x", "sum"),
-        n=("n", "sum"),
-        ns=("ns", "sum"),
-        ns2=("ns2", "sum"),
-        xs=("xs", "sum"),
-        k=("used", "sum"),
-        dropped=("dropped", "sum"),
-        first=("first", "min"),
-        last=("last", "max"),
-    )
+    t = _ca_rows(df, numerator, denominator, unit, year, what)
+    a = _ca_sums(t)
     sx, sn, sns, sns2, sxs = (a[c].to_numpy(dtype=float) for c in ("x", "n", "ns", "ns2", "xs"))
     with np.errstate(divide="ignore", invalid="ignore"):
         pbar = sx / sn
@@ -215,6 +176,60 @@ def cochran_armitage(
         direction=_direction(z, p, alpha),
         note=note,
     )
+
+
+def _ca_rows(
+    df: pd.DataFrame, numerator: str, denominator: str, unit: str | None, year: str, what: str
+) -> pd.DataFrame:
+    """The checked counts by unit (``_u``; one pseudo-unit when ``unit`` is None) and year,
+    rows without a positive denominator counted as ``dropped`` and their counts set to 0."""
+    cols = [year] + ([unit] if unit else [])
+    _require_columns(df, cols, what)
+    x, n = _counts(df, numerator, denominator, what)
+    y = _years(df, year, what)
+    use = np.isfinite(x) & np.isfinite(n) & (n > 0)
+    t = pd.DataFrame(
+        {
+            "_u": df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int),
+            "year": y,
+            "x": np.where(use, x, 0.0),
+            "n": np.where(use, n, 0.0),
+            "used": use.astype(int),
+            "dropped": (~use).astype(int),
+        }
+    )
+    if unit:
+        _no_duplicates(df, [unit, year], what)
+    else:  # sum over units within each year
+        t = t.groupby(["_u", "year"], as_index=False)[["x", "n", "used", "dropped"]].sum()
+        t["used"] = (t["n"] > 0).astype(int)
+    return t
+
+
+def _ca_sums(t: pd.DataFrame) -> pd.DataFrame:
+    """Per unit: Σx, Σn, Σn·s, Σn·s², Σx·s over year scores s, years used, rows dropped, first/last year."""
+    # centre the scores on a constant (numerical stability; T and Var(T) do not change)
+    s = t["year"] - t["year"].min()
+    t = t.assign(
+        ns=t.n * s,
+        ns2=t.n * s * s,
+        xs=t.x * s,
+        first=np.where(t.n > 0, t.year, np.nan),
+        last=np.where(t.n > 0, t.year, np.nan),
+    )
+    g = t.groupby("_u", sort=True)
+    a = g.agg(
+        x=("x", "sum"),
+        n=("n", "sum"),
+        ns=("ns", "sum"),
+        ns2=("ns2", "sum"),
+        xs=("xs", "sum"),
+        k=("used", "sum"),
+        dropped=("dropped", "sum"),
+        first=("first", "min"),
+        last=("last", "max"),
+    )
+    return a
 
 
 # --------------------------------------------------------------------------------------------
