@@ -580,49 +580,14 @@ def mann_kendall(
     """
     what = "mann_kendall"
     alternative = _check_alternative(alternative)
-    _require_columns(df, [year, value] + ([unit] if unit else []), what)
-    y = _years(df, year, what)
-    v = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(v) & df[value].notna().to_numpy()
-    if bad.any():
-        raise DataError(
-            f"{what}: {value!r} must be numeric",
-            [
-                Problem(f"row {i}, column {value!r}", f"not a number: {df.loc[i, value]!r}")
-                for i in df.index[bad][:20]
-            ],
-        )
-    _no_duplicates(df, [unit, year] if unit else [year], what)
-    u = df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int)
-    keep = np.isfinite(v)
-    dropped = pd.Series(~keep).groupby(u).sum()
-    t = (
-        pd.DataFrame({"u": u[keep], "year": y[keep], "v": v[keep]})
-        .sort_values(["u", "year"], kind="stable")
-        .reset_index(drop=True)
-    )
-    t["i"] = t.groupby("u").cumcount()
-
-    # all pairs i < j within each unit (vectorised self-join; series are short)
-    pr = t.merge(t, on="u", suffixes=("_a", "_b"))
-    pr = pr[pr.i_a < pr.i_b]
-    pr = pr.assign(sgn=np.sign(pr.v_b - pr.v_a), slope=(pr.v_b - pr.v_a) / (pr.year_b - pr.year_a))
+    t, u, dropped = _mk_series(df, value, unit, year, what)
     units = pd.Index(pd.unique(u)).sort_values()
-    S = pr.groupby("u")["sgn"].sum().reindex(units, fill_value=0).to_numpy().astype(int)
-    sen = pr.groupby("u")["slope"].median().reindex(units).to_numpy(dtype=float)
+    S, sen = _mk_pairs(t, units)
     g = t.groupby("u")
     nn = g.size().reindex(units, fill_value=0).to_numpy()
     first = g.year.min().reindex(units).to_numpy(dtype=float)
     last = g.year.max().reindex(units).to_numpy(dtype=float)
-    # tie groups: sizes of groups of equal values within each unit
-    tg = t.groupby(["u", "v"]).size().rename("t").reset_index()
-    tg = tg[tg.t > 1]
-    tie_term = (
-        (tg.t * (tg.t - 1) * (2 * tg.t + 5)).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
-    )
-    tie_pairs = (tg.t * (tg.t - 1) // 2).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
-    ties_of = tg.groupby("u")["t"].agg(lambda s: tuple(sorted(s))).reindex(units)
-    ties_of = [tp if isinstance(tp, tuple) else () for tp in ties_of]
+    tie_term, tie_pairs, ties_of = _mk_ties(t, units)
 
     var = (nn * (nn - 1) * (2 * nn + 5) - tie_term) / 18.0
     ok = (nn >= 2) & (var > 0)
@@ -666,3 +631,58 @@ def mann_kendall(
         direction=_direction(np.where(ok, np.sign(S), np.nan), p, alpha),
         note=note,
     )
+
+
+def _mk_series(
+    df: pd.DataFrame, value: str, unit: str | None, year: str, what: str
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """The checked series, sorted by unit ``u`` and year with position ``i``; the unit of every
+    row of ``df``; the missing values dropped per unit."""
+    _require_columns(df, [year, value] + ([unit] if unit else []), what)
+    y = _years(df, year, what)
+    v = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(v) & df[value].notna().to_numpy()
+    if bad.any():
+        raise DataError(
+            f"{what}: {value!r} must be numeric",
+            [
+                Problem(f"row {i}, column {value!r}", f"not a number: {df.loc[i, value]!r}")
+                for i in df.index[bad][:20]
+            ],
+        )
+    _no_duplicates(df, [unit, year] if unit else [year], what)
+    u = df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int)
+    keep = np.isfinite(v)
+    dropped = pd.Series(~keep).groupby(u).sum()
+    t = (
+        pd.DataFrame({"u": u[keep], "year": y[keep], "v": v[keep]})
+        .sort_values(["u", "year"], kind="stable")
+        .reset_index(drop=True)
+    )
+    t["i"] = t.groupby("u").cumcount()
+    return t, u, dropped
+
+
+def _mk_pairs(t: pd.DataFrame, units: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit: S (the sum of the signs of all later-minus-earlier differences) and Sen's slope."""
+    # all pairs i < j within each unit (vectorised self-join; series are short)
+    pr = t.merge(t, on="u", suffixes=("_a", "_b"))
+    pr = pr[pr.i_a < pr.i_b]
+    pr = pr.assign(sgn=np.sign(pr.v_b - pr.v_a), slope=(pr.v_b - pr.v_a) / (pr.year_b - pr.year_a))
+    S = pr.groupby("u")["sgn"].sum().reindex(units, fill_value=0).to_numpy().astype(int)
+    sen = pr.groupby("u")["slope"].median().reindex(units).to_numpy(dtype=float)
+    return S, sen
+
+
+def _mk_ties(t: pd.DataFrame, units: pd.Index) -> tuple[np.ndarray, np.ndarray, list[tuple[int, ...]]]:
+    """Per unit: the tie term of Var(S), the number of tied pairs, and the tie sizes (sorted)."""
+    # tie groups: sizes of groups of equal values within each unit
+    tg = t.groupby(["u", "v"]).size().rename("t").reset_index()
+    tg = tg[tg.t > 1]
+    tie_term = (
+        (tg.t * (tg.t - 1) * (2 * tg.t + 5)).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
+    )
+    tie_pairs = (tg.t * (tg.t - 1) // 2).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
+    ties_of = tg.groupby("u")["t"].agg(lambda s: tuple(sorted(s))).reindex(units)
+    ties_of = [tp if isinstance(tp, tuple) else () for tp in ties_of]
+    return tie_term, tie_pairs, ties_of
