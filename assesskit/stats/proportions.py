@@ -610,29 +610,7 @@ def proportion_change(
     what = "proportion_change"
     _require_columns(df, [unit, year], what)
     x, n = _counts(df, numerator, denominator, what)
-    dup = df.duplicated([unit, year], keep=False).to_numpy()
-    if dup.any():
-        raise DataError(
-            f"{what}: duplicate unit-years",
-            [
-                Problem(
-                    f"row {i}",
-                    f"{unit}={df[unit].iloc[j]!r}, {year}={df[year].iloc[j]!r} appears more than once",
-                )
-                for j, i in enumerate(df.index)
-                if dup[j]
-            ][:20],
-        )
-    t = (
-        pd.DataFrame({unit: df[unit].to_numpy(), year: df[year].to_numpy(), "successes": x, "trials": n})
-        .sort_values([unit, year], kind="stable")
-        .reset_index(drop=True)
-    )
-    g = t.groupby(unit, sort=False)
-    prev = g[[year, "successes", "trials"]].shift(1)
-    t = t.assign(
-        prev_year=prev[year].astype(float), prev_successes=prev["successes"], prev_trials=prev["trials"]
-    )
+    t = _with_previous(df, x, n, unit, year, what)
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.where(t.trials > 0, t.successes / t.trials, np.nan)
         pest = np.where(t.prev_trials > 0, t.prev_successes / t.prev_trials, np.nan)
@@ -685,6 +663,37 @@ def proportion_change(
             "note",
         ]
     ]
+
+
+def _with_previous(
+    df: pd.DataFrame, x: np.ndarray, n: np.ndarray, unit: str, year: str, what: str
+) -> pd.DataFrame:
+    """The counts sorted by unit and year, each row with the unit's previous available year
+    (``prev_year``, ``prev_successes``, ``prev_trials``); duplicate unit-years refused."""
+    dup = df.duplicated([unit, year], keep=False).to_numpy()
+    if dup.any():
+        raise DataError(
+            f"{what}: duplicate unit-years",
+            [
+                Problem(
+                    f"row {i}",
+                    f"{unit}={df[unit].iloc[j]!r}, {year}={df[year].iloc[j]!r} appears more than once",
+                )
+                for j, i in enumerate(df.index)
+                if dup[j]
+            ][:20],
+        )
+    t = (
+        pd.DataFrame({unit: df[unit].to_numpy(), year: df[year].to_numpy(), "successes": x, "trials": n})
+        .sort_values([unit, year], kind="stable")
+        .reset_index(drop=True)
+    )
+    g = t.groupby(unit, sort=False)
+    prev = g[[year, "successes", "trials"]].shift(1)
+    t = t.assign(
+        prev_year=prev[year].astype(float), prev_successes=prev["successes"], prev_trials=prev["trials"]
+    )
+    return t
 
 
 def heterogeneity(
