@@ -183,30 +183,104 @@ def _size_factor(col: str, rng: np.random.Generator) -> tuple[str, float]:
     return "births", rng.uniform(0.3, 3.0)
 
 
-def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
-    """Generate the demo panel for one scheme (pure: no files)."""
-    rng = np.random.default_rng([seed, zlib.crc32(scheme.id.encode())])
-    reg = _registry(scheme)
+@dataclass
+class _Grid:
+    """The unit × year rows of one panel, unit-major, and the arrays that index them."""
+
+    reg: pd.DataFrame
+    years: np.ndarray
+    y0: int
+    y1: int
+    nu: int
+    n: int
+    unit: np.ndarray
+    kind: np.ndarray
+    year: np.ndarray
+    t: np.ndarray  # years since the start
+    ui: np.ndarray  # the unit's position in the registry
+    names: np.ndarray
+
+
+def _grid(scheme: Scheme, reg: pd.DataFrame) -> _Grid:
     y0, y1 = YEARS.get(scheme.id, (scheme.years[0] - 1, scheme.years[1]))
     years = np.arange(y0, y1 + 1)
     nu, ny = len(reg), len(years)
-    n = nu * ny
-    unit = np.repeat(reg["unit"].to_numpy(), ny)
-    kind = np.repeat(reg["kind"].to_numpy(), ny)
-    year = np.tile(years, nu)
-    t = np.tile(np.arange(ny), nu)  # years since the start
-    ui = np.repeat(np.arange(nu), ny)
-    planted: list[str] = []
-    users = _users(scheme)
+    return _Grid(
+        reg=reg,
+        years=years,
+        y0=y0,
+        y1=y1,
+        nu=nu,
+        n=nu * ny,
+        unit=np.repeat(reg["unit"].to_numpy(), ny),
+        kind=np.repeat(reg["kind"].to_numpy(), ny),
+        year=np.tile(years, nu),
+        t=np.tile(np.arange(ny), nu),
+        ui=np.repeat(np.arange(nu), ny),
+        names=reg["name"].to_numpy(),
+    )
+
+
+def _demo_kinds(scheme: Scheme) -> set[str]:
+    """The unit kinds whose lines read a rate: they get births, sex ratio and compliance."""
     line_kind = {ln.id: ln.unit_kind for ln in scheme.lines}
     kind_reads = {k: set() for k in scheme.kinds}
     for path, it in scheme.flat_items:
         kind_reads[line_kind[path[0]]].add(it.rule.indicator)
-    demo_kinds = {k for k, inds in kind_reads.items() if any(scheme.indicators[i].is_rate for i in inds)}
-    has_demo = np.isin(kind, list(demo_kinds))
+    return {k for k, inds in kind_reads.items() if any(scheme.indicators[i].is_rate for i in inds)}
 
-    cols: dict[str, np.ndarray] = {}
-    # ---- demography: births, sex ratio, compliance, population, deaths
+
+def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
+    """Generate the demo panel for one scheme (pure: no files)."""
+    # the steps draw from one generator in a fixed order: reordering them changes every file
+    rng = np.random.default_rng([seed, zlib.crc32(scheme.id.encode())])
+    reg = _registry(scheme)
+    g = _grid(scheme, reg)
+    planted: list[str] = []
+    users = _users(scheme)
+    demo_kinds = _demo_kinds(scheme)
+    has_demo = np.isin(g.kind, list(demo_kinds))
+
+    cols, srb_true, comp = _demography(g, demo_kinds, rng, planted)
+    cols["policy_births"] = _plant_bunching(scheme, g, cols["births"], cols["policy_births"], rng, planted)
+    cols["female_births"] = cols["births"] - cols["male_births"]
+    cols = {c: cols[c] for c in STANDARD}  # the column order of the files
+    _rate_columns(scheme, g, cols, users, rng)
+    special = _special_columns(scheme)
+    grades_long = _plain_columns(scheme, g, cols, users, special, rng)
+    _clip_to_ranges(scheme, cols)
+    _plant_falsification(scheme, g, cols, has_demo, rng, planted)
+    _plant_missing(scheme, g, cols, special, rng, planted)
+
+    data = pd.DataFrame({"unit": g.unit, "year": g.year})
+    for c, v in cols.items():
+        v = np.where(has_demo, v, np.nan) if c in STANDARD or c == "policy_rate_reported" else v
+        s = pd.Series(v)
+        if c != "policy_rate_reported" and s.dtype.kind in "fi" and np.allclose(s.dropna() % 1, 0):
+            s = s.astype("Int64")
+        data[c] = s
+    data = data.copy()
+    grades = pd.concat(grades_long, ignore_index=True) if grades_long else None
+    if grades is not None:
+        grades = grades[np.isin(grades["unit"], reg["unit"][reg["kind"].isin(_graded_kinds(scheme))])]
+        grades = grades.reset_index(drop=True)
+    targets = _targets(scheme, reg, g.years, rng)
+    truth = pd.DataFrame(
+        {
+            "unit": g.unit,
+            "year": g.year,
+            "srb_true": np.round(srb_true, 4),
+            "compliance_true": np.round(comp * 100, 4),
+        }
+    )[has_demo].reset_index(drop=True)
+    return DemoPanel(scheme.id, data, reg, targets, grades, planted, truth)
+
+
+def _demography(
+    g: _Grid, demo_kinds: set[str], rng: np.random.Generator, planted: list[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Births, sex ratio, compliance, population, deaths; and the true sex ratio and compliance."""
+    nu, n, ui, t, reg = g.nu, g.n, g.ui, g.t, g.reg
     lo, hi = BIRTHS.get(next(iter(demo_kinds), "town"), (300, 3000))
     size_u = np.exp(rng.uniform(np.log(lo), np.log(hi), nu))
     births = np.round(size_u[ui] * rng.uniform(0.9, 1.1, n) * (1 - 0.02 * t)).astype(np.int64)
@@ -226,41 +300,50 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
     policy = rng.binomial(births, comp)
     pop = np.round(births / rng.uniform(0.009, 0.0113, nu)[ui]).astype(np.int64)  # birth rate 9–11.3‰
     deaths = rng.binomial(pop, rng.uniform(0.005, 0.007, nu)[ui])
-    names = reg["name"].to_numpy()
     planted.append(
         "sex ratio at birth stays far above 107 (no drift toward normal) in: "
-        + ", ".join(f"{names[i]} ({reg['unit'][i]})" for i in high)
+        + ", ".join(f"{g.names[i]} ({reg['unit'][i]})" for i in high)
     )
+    cols = dict(births=births, male_births=male, policy_births=policy, population=pop, deaths=deaths)
+    return cols, srb_true, comp
 
-    # ---- bunching just above a 99% target (schemes with a 99% compliance threshold)
+
+def _plant_bunching(
+    scheme: Scheme,
+    g: _Grid,
+    births: np.ndarray,
+    policy: np.ndarray,
+    rng: np.random.Generator,
+    planted: list[str],
+) -> np.ndarray:
+    """Bunching just above a 99% target (schemes with a 99% compliance threshold): the new policy births."""
     target99 = any(
         it.rule.type == "threshold"
         and _typical_target(it.rule) == 99
         and scheme.indicators[it.rule.indicator].numerator == ["policy_births"]
         for _p, it in scheme.flat_items
     )
-    if target99:
-        late = year >= max(y1 - 2, y0)
-        cand = np.flatnonzero(late & (policy / births < 0.99) & (policy / births >= 0.97))
-        pick = np.sort(rng.choice(cand, size=min(len(cand), max(3, nu // 2 * 3 // 2)), replace=False))
-        policy[pick] = np.ceil(0.99 * births[pick]).astype(np.int64) + rng.integers(0, 2, pick.size)
-        policy = np.minimum(policy, births)
-        bunch_units = sorted({names[ui[i]] for i in pick})
-        planted.append(
-            f"bunching just above the 99% compliance target: {pick.size} unit-years in {y1 - 2}–{y1} whose "
-            f"true compliance was 97–99% report counts giving 99.0–99.1% ({', '.join(bunch_units)})"
-        )
-
-    cols.update(
-        births=births,
-        male_births=male,
-        female_births=births - male,
-        policy_births=policy,
-        population=pop,
-        deaths=deaths,
+    if not target99:
+        return policy
+    y0, y1 = g.y0, g.y1
+    late = g.year >= max(y1 - 2, y0)
+    cand = np.flatnonzero(late & (policy / births < 0.99) & (policy / births >= 0.97))
+    pick = np.sort(rng.choice(cand, size=min(len(cand), max(3, g.nu // 2 * 3 // 2)), replace=False))
+    policy[pick] = np.ceil(0.99 * births[pick]).astype(np.int64) + rng.integers(0, 2, pick.size)
+    policy = np.minimum(policy, births)
+    bunch_units = sorted({g.names[g.ui[i]] for i in pick})
+    planted.append(
+        f"bunching just above the 99% compliance target: {pick.size} unit-years in {y1 - 2}–{y1} whose "
+        f"true compliance was 97–99% report counts giving 99.0–99.1% ({', '.join(bunch_units)})"
     )
+    return policy
 
-    # ---- every other rate: denominator by a size heuristic, numerator near the target
+
+def _rate_columns(
+    scheme: Scheme, g: _Grid, cols: dict[str, np.ndarray], users: dict[str, list], rng: np.random.Generator
+) -> None:
+    """Every other rate: denominator by a size heuristic, numerator near the target (into ``cols``)."""
+    n, nu, ui, t = g.n, g.nu, g.ui, g.t
     for ind_id, ind in scheme.indicators.items():
         if not ind.is_rate:
             continue
@@ -268,7 +351,7 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
         for d in dens:
             if d not in cols:
                 how, f = _size_factor(d, rng)
-                base = {"population": pop, "births": births, "fixed": np.ones(n)}[how]
+                base = {"population": cols["population"], "births": cols["births"], "fixed": np.ones(n)}[how]
                 cols[d] = np.maximum(np.round(base * f * rng.uniform(0.9, 1.1, n)), 1).astype(np.int64)
         den = np.sum([-cols[c[1:]] if c.startswith("-") else cols[c] for c in ind.denominator], axis=0)
         den = np.maximum(den, 0)
@@ -293,10 +376,34 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
             else:
                 cols[c] = np.round(den * rng.uniform(0.8, 1.1, n)).astype(np.int64)
 
-    # ---- plain numbers, counts, grades
-    adj_cols = {c: a.kind for a in scheme.adjustments for c in a.per_case}
-    assessed = {a.assessed.indicator: a.assessed for a in scheme.adjustments if a.assessed}
-    cond_cols = {c.indicator for v in scheme.vetoes for c in v.when.walk() if c.indicator}
+
+@dataclass
+class _Special:
+    """Columns with a role beyond a plain indicator: adjustments, assessed amounts, veto conditions."""
+
+    adj_cols: dict[str, str]
+    assessed: dict[str, object]
+    cond_cols: set[str]
+
+
+def _special_columns(scheme: Scheme) -> _Special:
+    return _Special(
+        adj_cols={c: a.kind for a in scheme.adjustments for c in a.per_case},
+        assessed={a.assessed.indicator: a.assessed for a in scheme.adjustments if a.assessed},
+        cond_cols={c.indicator for v in scheme.vetoes for c in v.when.walk() if c.indicator},
+    )
+
+
+def _plain_columns(
+    scheme: Scheme,
+    g: _Grid,
+    cols: dict[str, np.ndarray],
+    users: dict[str, list],
+    sp: _Special,
+    rng: np.random.Generator,
+) -> list[pd.DataFrame]:
+    """Plain numbers and counts (into ``cols``); the grades, long, returned."""
+    n = g.n
     grades_long = []
     for ind_id, ind in scheme.indicators.items():
         col = ind.column or ind_id
@@ -305,26 +412,19 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
         us = users.get(ind_id, [])
         rule = us[0].rule if us else None
         if rule is not None and rule.type == "graded":
-            pts = us[0].points
-            if rule.scale == "labels":
-                labs = sorted(rule.labels, key=lambda k: -rule.labels[k])
-                probs = np.array([0.6, 0.3, 0.1, 0.05, 0.05][: len(labs)])
-                g = np.array(labs, dtype=object)[rng.choice(len(labs), n, p=probs / probs.sum())]
-            else:
-                top = {"points": pts, "fraction": 1.0, "percent": 100.0}[rule.scale]
-                g = np.round(top * np.clip(rng.beta(6, 1.2, n), 0, 1), 1 if rule.scale != "fraction" else 2)
-            grades_long.append(pd.DataFrame({"unit": unit, "year": year, "item": ind_id, "grade": g}))
+            drawn = _grade_draws(rule, us[0].points, n, rng)
+            grades_long.append(pd.DataFrame({"unit": g.unit, "year": g.year, "item": ind_id, "grade": drawn}))
             continue
-        if col in assessed:
-            a = assessed[col]
+        if col in sp.assessed:
+            a = sp.assessed[col]
             hit = rng.random(n) < 0.04
             cols[col] = np.where(hit, np.round(rng.uniform(a.min, a.max, n) / 5) * 5, 0).astype(np.int64)
         elif "falsif" in col:
             cols[col] = np.zeros(n, dtype=np.int64)
-        elif col in adj_cols:
-            rate = 0.2 if adj_cols[col] == "bonus" else 0.06
+        elif col in sp.adj_cols:
+            rate = 0.2 if sp.adj_cols[col] == "bonus" else 0.06
             cols[col] = rng.poisson(rate, n)
-        elif col in cond_cols:
+        elif col in sp.cond_cols:
             cols[col] = (rng.random(n) < 0.02).astype(np.int64)
         elif ind.kind == "count":
             tgt = _typical_target(rule) if rule is not None else None
@@ -343,8 +443,21 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
             else:
                 v = np.round(np.clip(rng.normal(tgt + 3, 1.5, n), 0, 100), 1)
             cols[col] = v
+    return grades_long
 
-    # every plain column inside its indicator's declared range
+
+def _grade_draws(rule, pts: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` grades of a graded rule: mostly the best labels, or a high share of the top."""
+    if rule.scale == "labels":
+        labs = sorted(rule.labels, key=lambda k: -rule.labels[k])
+        probs = np.array([0.6, 0.3, 0.1, 0.05, 0.05][: len(labs)])
+        return np.array(labs, dtype=object)[rng.choice(len(labs), n, p=probs / probs.sum())]
+    top = {"points": pts, "fraction": 1.0, "percent": 100.0}[rule.scale]
+    return np.round(top * np.clip(rng.beta(6, 1.2, n), 0, 1), 1 if rule.scale != "fraction" else 2)
+
+
+def _clip_to_ranges(scheme: Scheme, cols: dict[str, np.ndarray]) -> None:
+    """Every plain column inside its indicator's declared range."""
     for ind_id, ind in scheme.indicators.items():
         col = ind.column or ind_id
         if not ind.is_rate and col in cols and (ind.min is not None or ind.max is not None):
@@ -354,7 +467,17 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
             )
             cols[col] = np.clip(cols[col], lo_, hi_).astype(cols[col].dtype)
 
-    # ---- one falsification case, and its inflated reported compliance
+
+def _plant_falsification(
+    scheme: Scheme,
+    g: _Grid,
+    cols: dict[str, np.ndarray],
+    has_demo: np.ndarray,
+    rng: np.random.Generator,
+    planted: list[str],
+) -> None:
+    """One falsification case, and its inflated reported compliance (``policy_rate_reported``)."""
+    births, policy, year = cols["births"], cols["policy_births"], g.year
     fals_cols = [c for c in cols if "falsif" in c]
     if "falsification_serious_cases" in fals_cols:  # graded severity: plant the minor one
         fals_cols = [c for c in fals_cols if "minor" in c]
@@ -369,49 +492,35 @@ def make_panel(scheme: Scheme, seed: int = 0) -> DemoPanel:
         true_rate = reported[r]
         reported[r] = round(min(99.8, true_rate + rng.uniform(1.5, 3.0)), 2)
         planted.append(
-            f"one data-falsification case: {names[ui[r]]} ({unit[r]}) in {year[r]} ({fals_cols[0]} = 1); its "
-            f"reported compliance {reported[r]:.2f}% exceeds the {true_rate:.2f}% its counts give"
+            f"one data-falsification case: {g.names[g.ui[r]]} ({g.unit[r]}) in {year[r]} ({fals_cols[0]} = 1); "
+            f"its reported compliance {reported[r]:.2f}% exceeds the {true_rate:.2f}% its counts give"
         )
     cols["policy_rate_reported"] = reported
 
-    # ---- a few missing cells, never in the standard counts or behind vetoes
-    protected = set(STANDARD) | cond_cols | set(adj_cols) | set(assessed) | {"policy_rate_reported"}
+
+def _plant_missing(
+    scheme: Scheme,
+    g: _Grid,
+    cols: dict[str, np.ndarray],
+    sp: _Special,
+    rng: np.random.Generator,
+    planted: list[str],
+) -> None:
+    """A few missing cells, never in the standard counts or behind vetoes."""
+    protected = set(STANDARD) | sp.cond_cols | set(sp.adj_cols) | set(sp.assessed) | {"policy_rate_reported"}
     for ind in scheme.indicators.values():
         if ind.is_rate and any(c.lstrip("-") == "policy_births" for c in ind.numerator):
             protected |= {c.lstrip("-") for c in ind.numerator + ind.denominator}
     optional = [c for c in cols if c not in protected and cols[c].dtype != object]
     n_missing = 0
     for c in optional:
-        hole = rng.random(n) < 0.004
+        hole = rng.random(g.n) < 0.004
         if hole.any():
             cols[c] = np.where(hole, np.nan, cols[c].astype(float))
             n_missing += int(hole.sum())
     planted.append(
         f"{n_missing} missing cells scattered over optional columns (scored by the missing-data policy)"
     )
-
-    data = pd.DataFrame({"unit": unit, "year": year})
-    for c, v in cols.items():
-        v = np.where(has_demo, v, np.nan) if c in STANDARD or c == "policy_rate_reported" else v
-        s = pd.Series(v)
-        if c != "policy_rate_reported" and s.dtype.kind in "fi" and np.allclose(s.dropna() % 1, 0):
-            s = s.astype("Int64")
-        data[c] = s
-    data = data.copy()
-    grades = pd.concat(grades_long, ignore_index=True) if grades_long else None
-    if grades is not None:
-        grades = grades[np.isin(grades["unit"], reg["unit"][reg["kind"].isin(_graded_kinds(scheme))])]
-        grades = grades.reset_index(drop=True)
-    targets = _targets(scheme, reg, years, rng)
-    truth = pd.DataFrame(
-        {
-            "unit": unit,
-            "year": year,
-            "srb_true": np.round(srb_true, 4),
-            "compliance_true": np.round(comp * 100, 4),
-        }
-    )[has_demo].reset_index(drop=True)
-    return DemoPanel(scheme.id, data, reg, targets, grades, planted, truth)
 
 
 def _graded_kinds(scheme: Scheme) -> set[str]:

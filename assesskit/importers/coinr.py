@@ -63,7 +63,71 @@ def import_coinr(
         Every problem of the two tables at once, naming the table, row and column.
     """
     fi, fm = where
+    _check_columns(idata, imeta, aggregation, where)
+    from ..numbers import parse_numbers  # one strict reading of numbers: no inf/nan, no decimal commas
+
     probs: list[Problem] = []
+    meta, raw_weight = _read_meta(imeta)
+    idata = idata.reset_index(drop=True)
+    types = meta["Type"].astype(str)
+    for i in np.flatnonzero(~types.isin(["Indicator", "Aggregate", "Group", "Denominator", "Other"])):
+        probs.append(Problem(f"{fm}, row {i + 2}, Type", f"'{types[i]}' is not a COINr type"))
+    tree = meta[types.isin(["Indicator", "Aggregate"])]
+    codes = tree["iCode"].astype(str)
+    for c in codes[codes.duplicated()].unique():
+        probs.append(Problem(f"{fm}, iCode", f"'{c}' appears twice"))
+    probs += _tree_problems(tree, codes, raw_weight, idata, where)
+    roots = tree[tree["Parent"].isna()]
+    probs += _reach_problems(tree, codes, roots, fm)
+    probs += _idata_problems(idata, year, fi)
+    probs += _option_problems(normalisation, scale, aggregation)
+    dup = idata.duplicated(["uCode", "Time"] if "Time" in idata.columns else ["uCode"])
+    for i in np.flatnonzero(dup.to_numpy())[:20]:
+        probs.append(Problem(f"{fi}, row {i + 2}", f"unit '{idata['uCode'].iloc[i]}' appears twice"))
+    values = _read_indicators(idata, tree, fi, probs)
+    if probs:
+        raise DataError(f"cannot import {fi} and {fm}:", probs)
+
+    line = _build_line(tree, roots.iloc[0], normalisation, scale, aggregation)
+    data = pd.DataFrame(
+        {
+            "unit": idata["uCode"].astype(str).str.strip(),
+            "name": (idata["uName"] if "uName" in idata.columns else idata["uCode"]).astype(str),
+            "year": parse_numbers(idata["Time"]).values.astype(int) if "Time" in idata.columns else int(year),
+        }
+    )
+    data = pd.concat([data, values.reset_index(drop=True)], axis=1)
+    years = sorted(data["year"].unique().tolist())
+    scheme = {
+        "id": scheme_id,
+        "label": label or str(roots.iloc[0]["iName"]),
+        "label_en": label or str(roots.iloc[0]["iName"]),
+        "source": f"imported from COINr-style tables {fi} and {fm}",
+        "years": [int(years[0]), int(years[-1])],
+        "assumptions": [
+            f"every indicator normalised by {normalisation}"
+            + (f" onto [{scale[0]:g}, {scale[1]:g}]" if normalisation == "minmax" else "")
+            + f" among the units of each year; every level aggregated by the weighted {aggregation}",
+            "a missing indicator drops out and the other weights of its parent are rescaled (COINr)",
+        ],
+        "kinds": {"unit": {"label": "unit"}},
+        "missing": "zero" if aggregation == "sum" else "drop",
+        "floor": None,
+        "indicators": {
+            str(r["iCode"]): {"label": str(r["iName"])}
+            | ({"unit": str(r["Unit"])} if "Unit" in r and pd.notna(r["Unit"]) else {})
+            for _i, r in tree[tree["Type"] == "Indicator"].iterrows()
+        },
+        "lines": [line],
+    }
+    return scheme, data
+
+
+def _check_columns(
+    idata: pd.DataFrame, imeta: pd.DataFrame, aggregation: str, where: tuple[str, str]
+) -> None:
+    """Refuse at once tables without the columns every later check reads, or an unknown aggregation."""
+    fi, fm = where
     missing_cols = [c for c in IMETA_COLUMNS if c not in imeta.columns]
     if missing_cols:
         raise DataError(
@@ -79,7 +143,11 @@ def import_coinr(
             "cannot import the COINr tables:",
             [Problem("aggregation", f"'{aggregation}' is not one of {AGGREGATES}")],
         )
-    from ..numbers import parse_numbers  # one strict reading of numbers: no inf/nan, no decimal commas
+
+
+def _read_meta(imeta: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """The iMeta with NA parents read as none and numeric columns as numbers; and the weights as written."""
+    from ..numbers import parse_numbers
 
     meta = imeta.reset_index(drop=True).copy()
     # iMeta written by R marks the root's Parent (and an absent Unit) as NA; tables are read
@@ -87,17 +155,18 @@ def import_coinr(
     for c in ("Parent", "Unit"):
         if c in meta.columns and not (c == "Parent" and "NA" in set(meta["iCode"].astype(str))):
             meta[c] = meta[c].astype(object).where(meta[c].astype(object) != "NA", None)
-    idata = idata.reset_index(drop=True)
     raw_weight = meta["Weight"].copy()
     for c in ("Level", "Direction", "Weight"):  # tables read as text (read_table) become numbers
         meta[c] = parse_numbers(meta[c]).values
-    types = meta["Type"].astype(str)
-    for i in np.flatnonzero(~types.isin(["Indicator", "Aggregate", "Group", "Denominator", "Other"])):
-        probs.append(Problem(f"{fm}, row {i + 2}, Type", f"'{types[i]}' is not a COINr type"))
-    tree = meta[types.isin(["Indicator", "Aggregate"])]
-    codes = tree["iCode"].astype(str)
-    for c in codes[codes.duplicated()].unique():
-        probs.append(Problem(f"{fm}, iCode", f"'{c}' appears twice"))
+    return meta, raw_weight
+
+
+def _tree_problems(
+    tree: pd.DataFrame, codes: pd.Series, raw_weight: pd.Series, idata: pd.DataFrame, where: tuple[str, str]
+) -> list[Problem]:
+    """The problems of each indicator/aggregate row: direction, weight, parent, data column."""
+    fi, fm = where
+    probs: list[Problem] = []
     for i, row in tree.iterrows():  # metadata rows: dozens, validated once at the boundary
         at = f"{fm}, row {i + 2} ({row['iCode']})"
         if row["Direction"] not in (1, -1, 1.0, -1.0):
@@ -110,31 +179,43 @@ def import_coinr(
             probs.append(Problem(f"{at}, Parent", f"'{parent}' is not an Aggregate of the iMeta"))
         if row["Type"] == "Indicator" and str(row["iCode"]) not in idata.columns:
             probs.append(Problem(f"{at}", f"indicator '{row['iCode']}' has no column in {fi}"))
-    roots = tree[tree["Parent"].isna()]
-    if len(roots) == 1:  # every row must hang from the one root: no cycles, no orphans
-        kids_of: dict[str, list[str]] = {}
-        for c, par in zip(codes, tree["Parent"], strict=True):
-            if pd.notna(par):
-                kids_of.setdefault(str(par), []).append(c)
-        seen, todo = set(), [str(roots.iloc[0]["iCode"])]
-        while todo:
-            c = todo.pop()
-            if c not in seen:
-                seen.add(c)
-                todo.extend(kids_of.get(c, []))
-        for i, c in zip(tree.index, codes, strict=True):
-            if c not in seen:
-                probs.append(
-                    Problem(
-                        f"{fm}, row {i + 2} ({c}), Parent",
-                        f"'{tree.loc[i, 'Parent']}' does not lead up to the top aggregate "
-                        f"'{roots.iloc[0]['iCode']}' (a cycle, or a branch cut off)",
-                    )
-                )
+    return probs
+
+
+def _reach_problems(tree: pd.DataFrame, codes: pd.Series, roots: pd.DataFrame, fm: str) -> list[Problem]:
+    """Exactly one top aggregate, and every row hangs from it: no cycles, no orphans."""
+    probs: list[Problem] = []
     if len(roots) != 1:
-        probs.append(
+        return [
             Problem(fm, f"expected exactly one top aggregate (Parent empty), found {list(roots['iCode'])}")
-        )
+        ]
+    kids_of: dict[str, list[str]] = {}
+    for c, par in zip(codes, tree["Parent"], strict=True):
+        if pd.notna(par):
+            kids_of.setdefault(str(par), []).append(c)
+    seen, todo = set(), [str(roots.iloc[0]["iCode"])]
+    while todo:
+        c = todo.pop()
+        if c not in seen:
+            seen.add(c)
+            todo.extend(kids_of.get(c, []))
+    for i, c in zip(tree.index, codes, strict=True):
+        if c not in seen:
+            probs.append(
+                Problem(
+                    f"{fm}, row {i + 2} ({c}), Parent",
+                    f"'{tree.loc[i, 'Parent']}' does not lead up to the top aggregate "
+                    f"'{roots.iloc[0]['iCode']}' (a cycle, or a branch cut off)",
+                )
+            )
+    return probs
+
+
+def _idata_problems(idata: pd.DataFrame, year: int | None, fi: str) -> list[Problem]:
+    """The year and unit-code problems of the iData (at most 20 rows of each)."""
+    from ..numbers import parse_numbers
+
+    probs: list[Problem] = []
     if "Time" not in idata.columns and year is None:
         probs.append(Problem(fi, "no 'Time' column: give the year (--year)"))
     ucode = idata["uCode"].astype(object)
@@ -146,6 +227,12 @@ def import_coinr(
             probs.append(
                 Problem(f"{fi}, row {i + 2}, Time", f"expected a whole year, got {idata['Time'].iloc[i]!r}")
             )
+    return probs
+
+
+def _option_problems(normalisation: str, scale: tuple[float, float], aggregation: str) -> list[Problem]:
+    """A geometric or harmonic mean needs positive scores: min-max onto a positive interval."""
+    probs: list[Problem] = []
     if aggregation in ("geometric", "harmonic") and normalisation == "minmax" and scale[0] <= 0:
         probs.append(
             Problem(
@@ -158,9 +245,13 @@ def import_coinr(
         probs.append(
             Problem("normalise", f"a {aggregation} mean needs positive scores; use --normalise minmax")
         )
-    dup = idata.duplicated(["uCode", "Time"] if "Time" in idata.columns else ["uCode"])
-    for i in np.flatnonzero(dup.to_numpy())[:20]:
-        probs.append(Problem(f"{fi}, row {i + 2}", f"unit '{idata['uCode'].iloc[i]}' appears twice"))
+    return probs
+
+
+def _read_indicators(idata: pd.DataFrame, tree: pd.DataFrame, fi: str, probs: list[Problem]) -> pd.DataFrame:
+    """The indicator columns as numbers; each unreadable cell is added to ``probs`` (up to 50 in all)."""
+    from ..numbers import parse_numbers
+
     ind_codes = [str(c) for c in tree.loc[tree["Type"] == "Indicator", "iCode"] if str(c) in idata.columns]
     parsed = {c: parse_numbers(idata[c]) for c in ind_codes}
     values = pd.DataFrame({c: n.values for c, n in parsed.items()}, index=idata.index, columns=ind_codes)
@@ -168,9 +259,13 @@ def import_coinr(
     for r, c in zip(*np.nonzero((errors != "").to_numpy()), strict=True):
         if len(probs) < 50:
             probs.append(Problem(f"{fi}, row {r + 2}, column '{ind_codes[c]}'", errors.iat[r, c]))
-    if probs:
-        raise DataError(f"cannot import {fi} and {fm}:", probs)
+    return values
 
+
+def _build_line(
+    tree: pd.DataFrame, root: pd.Series, normalisation: str, scale: tuple[float, float], aggregation: str
+) -> dict[str, Any]:
+    """The scheme line: the iMeta tree from ``root`` as nested items, indicators as normalise rules."""
     bounded = normalisation in ("minmax", "goalposts", "percentile")
     top = {"minmax": scale[1], "percentile": 1.0}.get(normalisation)
     children: dict[str, list[pd.Series]] = {}
@@ -201,39 +296,7 @@ def import_coinr(
             out["points"] = float(top)  # a weighted mean of scores ≤ top is ≤ top
         return out
 
-    line = node(roots.iloc[0])
+    line = node(root)
     line["unit_kind"] = "unit"
     line.pop("weight")
-    data = pd.DataFrame(
-        {
-            "unit": idata["uCode"].astype(str).str.strip(),
-            "name": (idata["uName"] if "uName" in idata.columns else idata["uCode"]).astype(str),
-            "year": parse_numbers(idata["Time"]).values.astype(int) if "Time" in idata.columns else int(year),
-        }
-    )
-    data = pd.concat([data, values.reset_index(drop=True)], axis=1)
-    ind = tree[tree["Type"] == "Indicator"]
-    years = sorted(data["year"].unique().tolist())
-    scheme = {
-        "id": scheme_id,
-        "label": label or str(roots.iloc[0]["iName"]),
-        "label_en": label or str(roots.iloc[0]["iName"]),
-        "source": f"imported from COINr-style tables {fi} and {fm}",
-        "years": [int(years[0]), int(years[-1])],
-        "assumptions": [
-            f"every indicator normalised by {normalisation}"
-            + (f" onto [{scale[0]:g}, {scale[1]:g}]" if normalisation == "minmax" else "")
-            + f" among the units of each year; every level aggregated by the weighted {aggregation}",
-            "a missing indicator drops out and the other weights of its parent are rescaled (COINr)",
-        ],
-        "kinds": {"unit": {"label": "unit"}},
-        "missing": "zero" if aggregation == "sum" else "drop",
-        "floor": None,
-        "indicators": {
-            str(r["iCode"]): {"label": str(r["iName"])}
-            | ({"unit": str(r["Unit"])} if "Unit" in r and pd.notna(r["Unit"]) else {})
-            for _i, r in ind.iterrows()
-        },
-        "lines": [line],
-    }
-    return scheme, data
+    return line

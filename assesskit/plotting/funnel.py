@@ -97,6 +97,56 @@ def plot_funnel(
         undefined) are left out and listed with the table's note by
         :func:`assesskit.plotting.left_out`; when no unit has a value the axes say so.
     """
+    f, year, left = _one_funnel(funnel, year, unit)
+    if f.empty:
+        ax = new_axes(ax)
+        note_left_out(ax, left)
+        ax.set_title(title or label(f"漏斗图 {year or ''}", f"Funnel plot {year or ''}").strip())
+        return nothing_to_draw(ax, "no unit has a value to plot")
+    targets = f["target"].unique()
+    if len(targets) != 1 or f["measure"].nunique() != 1:
+        raise DataError(
+            "plot_funnel: the table holds more than one funnel (several targets); "
+            "filter it to one group first, e.g. f[f['year'] == 2016]"
+        )
+    theta = float(targets[0])
+    measure = str(f["measure"].iloc[0])
+    tags = sorted({c[len("lower_") :] for c in f.columns if c.startswith("lower_")}, key=_level)
+    if measure == "male_share":
+        mult = None  # drawn on the sex-ratio scale
+
+        def tr(p):
+            return _srb(p)
+    else:
+        mult = (100.0 if measure == "proportion" else 1.0) if scale is None else float(scale)
+
+        def tr(p):
+            return np.asarray(p, dtype=float) * mult
+
+    ax = new_axes(ax)
+    if left:
+        note_left_out(ax, left)
+    n_max = float(f["n"].max())
+    _draw_limits(ax, f, tags, theta, measure, show_exact, tr)
+    _draw_units(ax, f, tags, unit, names, label_level, tr)
+    _label_axes(ax, measure, mult)
+    if title is None:
+        what = {
+            "male_share": label("出生人口性别比漏斗图", "Funnel plot of the sex ratio at birth"),
+            "ratio": label("标化比漏斗图", "Funnel plot of standardised ratios"),
+            "proportion": label("漏斗图", "Funnel plot"),
+        }[measure]
+        title = what + (f" {year}" if year is not None else "")
+    ax.set_title(title)
+    ax.set_xlim(0, n_max * 1.15)
+    ax.legend(fontsize=8, loc="best", frameon=False)
+    return ax
+
+
+def _one_funnel(
+    funnel: pd.DataFrame, year: int | None, unit: str
+) -> tuple[pd.DataFrame, int | None, list[str]]:
+    """The rows of the year drawn that have a value; the year; the left-out rows, described."""
     f = funnel
     if "year" in f.columns and f["year"].nunique() > 1:
         year = int(f["year"].max()) if year is None else year
@@ -118,39 +168,17 @@ def plot_funnel(
         left = [
             f"{row_label(u, y)} — {w or 'no value'}" for u, y, w, bad in zip(f[unit], years, why, ~ok) if bad
         ]
-    f = f[ok]
-    if f.empty:
-        ax = new_axes(ax)
-        note_left_out(ax, left)
-        ax.set_title(title or label(f"漏斗图 {year or ''}", f"Funnel plot {year or ''}").strip())
-        return nothing_to_draw(ax, "no unit has a value to plot")
-    targets = f["target"].unique()
-    if len(targets) != 1 or f["measure"].nunique() != 1:
-        raise DataError(
-            "plot_funnel: the table holds more than one funnel (several targets); "
-            "filter it to one group first, e.g. f[f['year'] == 2016]"
-        )
-    theta = float(targets[0])
-    measure = str(f["measure"].iloc[0])
-    tags = sorted({c[len("lower_") :] for c in f.columns if c.startswith("lower_")}, key=_level)
+    return f[ok], year, left
+
+
+def _draw_limits(
+    ax, f: pd.DataFrame, tags: list[str], theta: float, measure: str, show_exact: bool, tr
+) -> None:
+    """The control limits at each level (adjusted when the table was), the exact ones, the target."""
     level_of = {t: _level(t) for t in tags}
     adjustment = str(f["adjustment"].iloc[0])
     phi = float(f["phi"].iloc[0]) if adjustment == "multiplicative" else 1.0
     tau2 = float(f["tau2"].iloc[0]) if adjustment == "additive" else 0.0
-
-    if measure == "male_share":
-
-        def tr(p):
-            return _srb(p)
-    else:
-        mult = (100.0 if measure == "proportion" else 1.0) if scale is None else float(scale)
-
-        def tr(p):
-            return np.asarray(p, dtype=float) * mult
-
-    ax = new_axes(ax)
-    if (~ok).any():
-        note_left_out(ax, left)
     n_max = float(f["n"].max())
     lo_n = max(1.0, float(f["n"].min()) * 0.5)
     grid = np.unique(
@@ -186,7 +214,11 @@ def plot_funnel(
         )
     ax.axhline(float(tr(theta)), color=_TARGET_COLOUR, lw=1, ls=":", label=label("目标值", "target"))
 
-    # points: coloured by the widest level they fall outside
+
+def _draw_units(
+    ax, f: pd.DataFrame, tags: list[str], unit: str, names, label_level: float | None, tr
+) -> None:
+    """The units, coloured by the widest level they fall outside; those outside ``label_level`` named."""
     status = np.zeros(len(f), dtype=int)
     for i, t in enumerate(tags):
         col = f"outside_{t}"
@@ -211,6 +243,8 @@ def plot_funnel(
         text = name_of.get(u, str(u)) if cjk else str(u)
         ax.annotate(text, (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=8, zorder=4)
 
+
+def _label_axes(ax, measure: str, mult: float | None) -> None:
     if measure == "male_share":
         ax.set_xlabel(label("出生数（男+女）", "Births (boys + girls)"))
         ax.set_ylabel(label("出生人口性别比（女=100）", "Sex ratio at birth (boys per 100 girls)"))
@@ -220,17 +254,6 @@ def plot_funnel(
     else:
         ax.set_xlabel(label("分母（例数 n）", "Denominator n"))
         ax.set_ylabel(label("比例（%）", "Proportion (%)") if mult == 100 else label("比例", "Proportion"))
-    if title is None:
-        what = {
-            "male_share": label("出生人口性别比漏斗图", "Funnel plot of the sex ratio at birth"),
-            "ratio": label("标化比漏斗图", "Funnel plot of standardised ratios"),
-            "proportion": label("漏斗图", "Funnel plot"),
-        }[measure]
-        title = what + (f" {year}" if year is not None else "")
-    ax.set_title(title)
-    ax.set_xlim(0, n_max * 1.15)
-    ax.legend(fontsize=8, loc="best", frameon=False)
-    return ax
 
 
 def plot_bunching(

@@ -347,37 +347,11 @@ def sex_ratio(
     # P(X >= m) = sf(m - 1): the exact one-sided binomial test, vectorised
     p_above[valid] = stats.binom.sf(m[valid] - 1, n[valid], p0)
 
-    if family == "auto":
-        fam_cols = ["year"] if "year" in df.columns else []
-    elif family is None:
-        fam_cols = []
-    else:
-        fam_cols = [family] if isinstance(family, str) else list(family)
-        _require_columns(df, fam_cols, what)
-    groups = df.groupby(fam_cols, sort=False, dropna=False).ngroup().to_numpy() if fam_cols else None
+    fam_cols, groups = _family_groups(df, family, what)
     p_holm = adjust_pvalues(p_above, method="holm", groups=groups)
     p_bh = adjust_pvalues(p_above, method="fdr_bh", groups=groups)
 
-    missing = ~(np.isfinite(m) & np.isfinite(f))
-    few = valid & (n < FEW_BIRTHS)
-    note = _notes(
-        len(df),
-        (missing, "missing male or female count"),
-        (~missing & (n == 0), "no births: nothing to estimate"),
-        (valid & (f == 0), "no female births: SRB is infinite, only the lower limit is informative"),
-        (valid & (m == 0), "no male births: SRB is 0"),
-        (
-            valid & (canon == "logit") & ((m == 0) | (f == 0)),
-            "the Katz (logit) interval is undefined with zero boys or girls; use method='wilson' or 'exact'",
-        ),
-        (
-            few,
-            np.char.add(
-                np.char.add("only ", np.nan_to_num(n).astype(int).astype(str)),
-                " births: the interval is very wide",
-            ),
-        ),
-    )
+    note = _srb_notes(m, f, n, valid, canon)
 
     out = df[keys].copy() if keys else pd.DataFrame(index=df.index)
     out = out.assign(
@@ -403,6 +377,45 @@ def sex_ratio(
     out = out.reset_index(drop=True)
     out.attrs.update(bound=bound, alpha=alpha, method=canon, family=fam_cols or None)
     return out
+
+
+def _family_groups(
+    df: pd.DataFrame, family: str | Sequence[str] | None, what: str
+) -> tuple[list[str], np.ndarray | None]:
+    """The columns that define a family of tests ("auto": the year, if any) and each row's family."""
+    if family == "auto":
+        fam_cols = ["year"] if "year" in df.columns else []
+    elif family is None:
+        fam_cols = []
+    else:
+        fam_cols = [family] if isinstance(family, str) else list(family)
+        _require_columns(df, fam_cols, what)
+    groups = df.groupby(fam_cols, sort=False, dropna=False).ngroup().to_numpy() if fam_cols else None
+    return fam_cols, groups
+
+
+def _srb_notes(m: np.ndarray, f: np.ndarray, n: np.ndarray, valid: np.ndarray, canon: str) -> np.ndarray:
+    """Why a row's sex ratio, interval or test is missing or weak ("" when nothing to say)."""
+    missing = ~(np.isfinite(m) & np.isfinite(f))
+    few = valid & (n < FEW_BIRTHS)
+    return _notes(
+        len(m),
+        (missing, "missing male or female count"),
+        (~missing & (n == 0), "no births: nothing to estimate"),
+        (valid & (f == 0), "no female births: SRB is infinite, only the lower limit is informative"),
+        (valid & (m == 0), "no male births: SRB is 0"),
+        (
+            valid & (canon == "logit") & ((m == 0) | (f == 0)),
+            "the Katz (logit) interval is undefined with zero boys or girls; use method='wilson' or 'exact'",
+        ),
+        (
+            few,
+            np.char.add(
+                np.char.add("only ", np.nan_to_num(n).astype(int).astype(str)),
+                " births: the interval is very wide",
+            ),
+        ),
+    )
 
 
 def national_srb(national: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -610,29 +623,7 @@ def proportion_change(
     what = "proportion_change"
     _require_columns(df, [unit, year], what)
     x, n = _counts(df, numerator, denominator, what)
-    dup = df.duplicated([unit, year], keep=False).to_numpy()
-    if dup.any():
-        raise DataError(
-            f"{what}: duplicate unit-years",
-            [
-                Problem(
-                    f"row {i}",
-                    f"{unit}={df[unit].iloc[j]!r}, {year}={df[year].iloc[j]!r} appears more than once",
-                )
-                for j, i in enumerate(df.index)
-                if dup[j]
-            ][:20],
-        )
-    t = (
-        pd.DataFrame({unit: df[unit].to_numpy(), year: df[year].to_numpy(), "successes": x, "trials": n})
-        .sort_values([unit, year], kind="stable")
-        .reset_index(drop=True)
-    )
-    g = t.groupby(unit, sort=False)
-    prev = g[[year, "successes", "trials"]].shift(1)
-    t = t.assign(
-        prev_year=prev[year].astype(float), prev_successes=prev["successes"], prev_trials=prev["trials"]
-    )
+    t = _with_previous(df, x, n, unit, year, what)
     with np.errstate(divide="ignore", invalid="ignore"):
         est = np.where(t.trials > 0, t.successes / t.trials, np.nan)
         pest = np.where(t.prev_trials > 0, t.prev_successes / t.prev_trials, np.nan)
@@ -685,6 +676,37 @@ def proportion_change(
             "note",
         ]
     ]
+
+
+def _with_previous(
+    df: pd.DataFrame, x: np.ndarray, n: np.ndarray, unit: str, year: str, what: str
+) -> pd.DataFrame:
+    """The counts sorted by unit and year, each row with the unit's previous available year
+    (``prev_year``, ``prev_successes``, ``prev_trials``); duplicate unit-years refused."""
+    dup = df.duplicated([unit, year], keep=False).to_numpy()
+    if dup.any():
+        raise DataError(
+            f"{what}: duplicate unit-years",
+            [
+                Problem(
+                    f"row {i}",
+                    f"{unit}={df[unit].iloc[j]!r}, {year}={df[year].iloc[j]!r} appears more than once",
+                )
+                for j, i in enumerate(df.index)
+                if dup[j]
+            ][:20],
+        )
+    t = (
+        pd.DataFrame({unit: df[unit].to_numpy(), year: df[year].to_numpy(), "successes": x, "trials": n})
+        .sort_values([unit, year], kind="stable")
+        .reset_index(drop=True)
+    )
+    g = t.groupby(unit, sort=False)
+    prev = g[[year, "successes", "trials"]].shift(1)
+    t = t.assign(
+        prev_year=prev[year].astype(float), prev_successes=prev["successes"], prev_trials=prev["trials"]
+    )
+    return t
 
 
 def heterogeneity(

@@ -154,43 +154,7 @@ def bunching(
     below = (r >= lo) & (r < target)
     above = (r >= target) & (r < hi)
     has_year = "year" in data.columns
-    label = data[unit].astype(str).to_numpy()
-    if has_year:
-        label = label + " " + data["year"].astype(str).to_numpy()
-    df = pd.DataFrame(
-        {
-            "g": data[by].to_numpy() if by is not None else np.zeros(len(data), dtype=int),
-            "year": data["year"].to_numpy() if has_year else 0,
-            "below": below,
-            "above": above,
-            "rated": np.isfinite(r),
-            "lab_below": np.where(below, label, None),
-            "lab_above": np.where(above, label, None),
-        }
-    )
-    grp = df.groupby("g", sort=True)
-
-    def join(s: pd.Series) -> str:
-        return ", ".join(s.dropna())
-
-    def years(s: pd.Series) -> str:
-        u = sorted(pd.unique(s))
-        return (
-            str(u[0])
-            if len(u) == 1
-            else f"{u[0]}–{u[-1]}"
-            if u == list(range(u[0], u[-1] + 1))
-            else ", ".join(map(str, u))
-        )
-
-    agg = grp.agg(
-        n_below=("below", "sum"),
-        n_above=("above", "sum"),
-        n_rated=("rated", "sum"),
-        units_below=("lab_below", join),
-        units_above=("lab_above", join),
-        years=("year", years),
-    )
+    agg = _window_counts(data, r, below, above, by, unit, has_year)
     n_b, n_a = agg["n_below"].to_numpy(), agg["n_above"].to_numpy()
     p0 = w_above / (w_above + w_below)
     tot = n_a + n_b
@@ -219,6 +183,57 @@ def bunching(
     if by is not None:
         out.insert(0, by, agg.index.to_numpy())
     return out
+
+
+def _window_counts(
+    data: pd.DataFrame,
+    r: np.ndarray,
+    below: np.ndarray,
+    above: np.ndarray,
+    by: str | None,
+    unit: str,
+    has_year: bool,
+) -> pd.DataFrame:
+    """Per group of ``by``: the unit-years below and above the target (counts and labels),
+    the rated ones, and the years spanned."""
+    label = data[unit].astype(str).to_numpy()
+    if has_year:
+        label = label + " " + data["year"].astype(str).to_numpy()
+    df = pd.DataFrame(
+        {
+            "g": data[by].to_numpy() if by is not None else np.zeros(len(data), dtype=int),
+            "year": data["year"].to_numpy() if has_year else 0,
+            "below": below,
+            "above": above,
+            "rated": np.isfinite(r),
+            "lab_below": np.where(below, label, None),
+            "lab_above": np.where(above, label, None),
+        }
+    )
+    return df.groupby("g", sort=True).agg(
+        n_below=("below", "sum"),
+        n_above=("above", "sum"),
+        n_rated=("rated", "sum"),
+        units_below=("lab_below", _join_labels),
+        units_above=("lab_above", _join_labels),
+        years=("year", _year_span),
+    )
+
+
+def _join_labels(s: pd.Series) -> str:
+    return ", ".join(s.dropna())
+
+
+def _year_span(s: pd.Series) -> str:
+    """The years of a group: one year, a run "2010–2014", or a list."""
+    u = sorted(pd.unique(s))
+    return (
+        str(u[0])
+        if len(u) == 1
+        else f"{u[0]}–{u[-1]}"
+        if u == list(range(u[0], u[-1] + 1))
+        else ", ".join(map(str, u))
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -142,47 +142,8 @@ def cochran_armitage(
     """
     what = "cochran_armitage"
     alternative = _check_alternative(alternative)
-    cols = [year] + ([unit] if unit else [])
-    _require_columns(df, cols, what)
-    x, n = _counts(df, numerator, denominator, what)
-    y = _years(df, year, what)
-    use = np.isfinite(x) & np.isfinite(n) & (n > 0)
-    t = pd.DataFrame(
-        {
-            "_u": df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int),
-            "year": y,
-            "x": np.where(use, x, 0.0),
-            "n": np.where(use, n, 0.0),
-            "used": use.astype(int),
-            "dropped": (~use).astype(int),
-        }
-    )
-    if unit:
-        _no_duplicates(df, [unit, year], what)
-    else:  # sum over units within each year
-        t = t.groupby(["_u", "year"], as_index=False)[["x", "n", "used", "dropped"]].sum()
-        t["used"] = (t["n"] > 0).astype(int)
-    # centre the scores on a constant (numerical stability; T and Var(T) do not change)
-    s = t["year"] - t["year"].min()
-    t = t.assign(
-        ns=t.n * s,
-        ns2=t.n * s * s,
-        xs=t.x * s,
-        first=np.where(t.n > 0, t.year, np.nan),
-        last=np.where(t.n > 0, t.year, np.nan),
-    )
-    g = t.groupby("_u", sort=True)
-    a = g.agg(
-        x=("x", "sum"),
-        n=("n", "sum"),
-        ns=("ns", "sum"),
-        ns2=("ns2", "sum"),
-        xs=("xs", "sum"),
-        k=("used", "sum"),
-        dropped=("dropped", "sum"),
-        first=("first", "min"),
-        last=("last", "max"),
-    )
+    t = _ca_rows(df, numerator, denominator, unit, year, what)
+    a = _ca_sums(t)
     sx, sn, sns, sns2, sxs = (a[c].to_numpy(dtype=float) for c in ("x", "n", "ns", "ns2", "xs"))
     with np.errstate(divide="ignore", invalid="ignore"):
         pbar = sx / sn
@@ -215,6 +176,60 @@ def cochran_armitage(
         direction=_direction(z, p, alpha),
         note=note,
     )
+
+
+def _ca_rows(
+    df: pd.DataFrame, numerator: str, denominator: str, unit: str | None, year: str, what: str
+) -> pd.DataFrame:
+    """The checked counts by unit (``_u``; one pseudo-unit when ``unit`` is None) and year,
+    rows without a positive denominator counted as ``dropped`` and their counts set to 0."""
+    cols = [year] + ([unit] if unit else [])
+    _require_columns(df, cols, what)
+    x, n = _counts(df, numerator, denominator, what)
+    y = _years(df, year, what)
+    use = np.isfinite(x) & np.isfinite(n) & (n > 0)
+    t = pd.DataFrame(
+        {
+            "_u": df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int),
+            "year": y,
+            "x": np.where(use, x, 0.0),
+            "n": np.where(use, n, 0.0),
+            "used": use.astype(int),
+            "dropped": (~use).astype(int),
+        }
+    )
+    if unit:
+        _no_duplicates(df, [unit, year], what)
+    else:  # sum over units within each year
+        t = t.groupby(["_u", "year"], as_index=False)[["x", "n", "used", "dropped"]].sum()
+        t["used"] = (t["n"] > 0).astype(int)
+    return t
+
+
+def _ca_sums(t: pd.DataFrame) -> pd.DataFrame:
+    """Per unit: Σx, Σn, Σn·s, Σn·s², Σx·s over year scores s, years used, rows dropped, first/last year."""
+    # centre the scores on a constant (numerical stability; T and Var(T) do not change)
+    s = t["year"] - t["year"].min()
+    t = t.assign(
+        ns=t.n * s,
+        ns2=t.n * s * s,
+        xs=t.x * s,
+        first=np.where(t.n > 0, t.year, np.nan),
+        last=np.where(t.n > 0, t.year, np.nan),
+    )
+    g = t.groupby("_u", sort=True)
+    a = g.agg(
+        x=("x", "sum"),
+        n=("n", "sum"),
+        ns=("ns", "sum"),
+        ns2=("ns2", "sum"),
+        xs=("xs", "sum"),
+        k=("used", "sum"),
+        dropped=("dropped", "sum"),
+        first=("first", "min"),
+        last=("last", "max"),
+    )
+    return a
 
 
 # --------------------------------------------------------------------------------------------
@@ -286,8 +301,16 @@ def logistic_trend(
     t = pd.DataFrame({"unit": df[unit].to_numpy()[use], "year": y[use], "x": x[use], "n": n[use]})
     t["fail"] = t.n - t.x
     t["c"] = t.year - t.year.mean() if len(t) else t.year
+    s = _unit_facts(t, pd.Index(pd.unique(df[unit]), name="unit").sort_values())
+    rows = _unit_slopes(t, s, scale)
+    if pooled:
+        rows = pd.concat([rows, _pooled_slope(t, s, scale)], ignore_index=True)
+    return _with_wald(rows, alpha)
 
-    # per-unit facts, vectorised: years used, totals, and separation
+
+def _unit_facts(t: pd.DataFrame, all_units: pd.Index) -> pd.DataFrame:
+    """Per-unit facts, vectorised: years used ``k``, totals, and the flags ``no_var``,
+    ``separable`` and ``fit_ok``; one row per unit of ``all_units``."""
     g = t.groupby("unit", sort=True)
     s = g.agg(k=("year", "size"), x=("x", "sum"), n=("n", "sum"))
     s["fail"] = s.n - s.x
@@ -299,17 +322,19 @@ def logistic_trend(
         .agg(smin=("ys", "min"), smax=("ys", "max"), fmin=("yf", "min"), fmax=("yf", "max"))
     )
     s = s.join(sep)
-    all_units = pd.Index(pd.unique(df[unit]), name="unit").sort_values()
     s = s.reindex(all_units)
     s[["k", "x", "n", "fail"]] = s[["k", "x", "n", "fail"]].fillna(0)
-    no_var = (s.x == 0) | (s.fail == 0)
-    separable = ~no_var & ((s.fmax <= s.smin) | (s.smax <= s.fmin))
-    fit_ok = (s.k >= 2) & ~no_var & ~separable
+    s["no_var"] = (s.x == 0) | (s.fail == 0)
+    s["separable"] = ~s.no_var & ((s.fmax <= s.smin) | (s.smax <= s.fmin))
+    s["fit_ok"] = (s.k >= 2) & ~s.no_var & ~s.separable
+    return s
 
-    z = stats.norm.ppf(1 - alpha / 2)
+
+def _unit_slopes(t: pd.DataFrame, s: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """The per-unit rows: the slope, its standard error and the dispersion of each unit's GLM."""
     fitted: dict[object, tuple[float, float, float]] = {}
     # one GLM per unit: a model has to be fitted for each unit, so this loop is over units
-    for u, d in t[t.unit.isin(s.index[fit_ok])].groupby("unit", sort=True):
+    for u, d in t[t.unit.isin(s.index[s.fit_ok])].groupby("unit", sort=True):
         fitted[u] = _fit_binomial(d[["x", "fail"]].to_numpy(), sm.add_constant(d["c"].to_numpy()), scale)
     est = np.array([fitted.get(u, (np.nan, np.nan, np.nan)) for u in s.index], dtype=float).reshape(-1, 3)
     k = s.k.to_numpy()
@@ -317,15 +342,15 @@ def logistic_trend(
         len(s),
         (k < 2, "fewer than two years with a positive denominator: no trend to estimate"),
         (
-            (k >= 2) & no_var.to_numpy(),
+            (k >= 2) & s.no_var.to_numpy(dtype=bool),
             "no variation (all successes or all failures): the slope is not estimable",
         ),
         (
-            (k >= 2) & separable.to_numpy(),
+            (k >= 2) & s.separable.to_numpy(dtype=bool),
             "the years with failures and with successes do not overlap (separation): the slope is infinite",
         ),
     )
-    rows = pd.DataFrame(
+    return pd.DataFrame(
         {
             "unit": s.index.to_numpy(dtype=object),
             "n_years": k,
@@ -338,37 +363,37 @@ def logistic_trend(
         }
     )
 
-    if pooled:
-        inform = s.index[(~no_var) & (s.k >= 1)]
-        d = t[t.unit.isin(inform)]
-        left_out = int(len(s) - len(inform))
-        p_note = "" if not left_out else f"{left_out} unit(s) without variation (or data) left out"
-        if d.year.nunique() >= 2 and len(d):
-            dummies = pd.get_dummies(d.unit, dtype=float).to_numpy()
-            X = np.column_stack([dummies, d.c.to_numpy()])
-            slope, se, disp = _fit_binomial(d[["x", "fail"]].to_numpy(), X, scale)
-        else:
-            slope = se = disp = np.nan
-            p_note = "; ".join(filter(None, [p_note, "fewer than two years: no trend to estimate"]))
-        rows = pd.concat(
-            [
-                rows,
-                pd.DataFrame(
-                    {
-                        "unit": [POOLED],
-                        "n_years": [d.year.nunique()],
-                        "successes": [d.x.sum()],
-                        "trials": [d.n.sum()],
-                        "slope": [slope],
-                        "se": [se],
-                        "dispersion": [disp],
-                        "note": [p_note],
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
 
+def _pooled_slope(t: pd.DataFrame, s: pd.DataFrame, scale: str) -> pd.DataFrame:
+    """The pooled row: a common slope with an intercept per unit, over the units with variation."""
+    inform = s.index[(~s.no_var) & (s.k >= 1)]
+    d = t[t.unit.isin(inform)]
+    left_out = int(len(s) - len(inform))
+    p_note = "" if not left_out else f"{left_out} unit(s) without variation (or data) left out"
+    if d.year.nunique() >= 2 and len(d):
+        dummies = pd.get_dummies(d.unit, dtype=float).to_numpy()
+        X = np.column_stack([dummies, d.c.to_numpy()])
+        slope, se, disp = _fit_binomial(d[["x", "fail"]].to_numpy(), X, scale)
+    else:
+        slope = se = disp = np.nan
+        p_note = "; ".join(filter(None, [p_note, "fewer than two years: no trend to estimate"]))
+    return pd.DataFrame(
+        {
+            "unit": [POOLED],
+            "n_years": [d.year.nunique()],
+            "successes": [d.x.sum()],
+            "trials": [d.n.sum()],
+            "slope": [slope],
+            "se": [se],
+            "dispersion": [disp],
+            "note": [p_note],
+        }
+    )
+
+
+def _with_wald(rows: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    """The rows with the Wald interval, odds ratios, z and p, in the documented column order."""
+    z = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         zval = rows.slope / rows.se
     lo = rows.slope - z * rows.se
@@ -555,49 +580,14 @@ def mann_kendall(
     """
     what = "mann_kendall"
     alternative = _check_alternative(alternative)
-    _require_columns(df, [year, value] + ([unit] if unit else []), what)
-    y = _years(df, year, what)
-    v = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(v) & df[value].notna().to_numpy()
-    if bad.any():
-        raise DataError(
-            f"{what}: {value!r} must be numeric",
-            [
-                Problem(f"row {i}, column {value!r}", f"not a number: {df.loc[i, value]!r}")
-                for i in df.index[bad][:20]
-            ],
-        )
-    _no_duplicates(df, [unit, year] if unit else [year], what)
-    u = df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int)
-    keep = np.isfinite(v)
-    dropped = pd.Series(~keep).groupby(u).sum()
-    t = (
-        pd.DataFrame({"u": u[keep], "year": y[keep], "v": v[keep]})
-        .sort_values(["u", "year"], kind="stable")
-        .reset_index(drop=True)
-    )
-    t["i"] = t.groupby("u").cumcount()
-
-    # all pairs i < j within each unit (vectorised self-join; series are short)
-    pr = t.merge(t, on="u", suffixes=("_a", "_b"))
-    pr = pr[pr.i_a < pr.i_b]
-    pr = pr.assign(sgn=np.sign(pr.v_b - pr.v_a), slope=(pr.v_b - pr.v_a) / (pr.year_b - pr.year_a))
+    t, u, dropped = _mk_series(df, value, unit, year, what)
     units = pd.Index(pd.unique(u)).sort_values()
-    S = pr.groupby("u")["sgn"].sum().reindex(units, fill_value=0).to_numpy().astype(int)
-    sen = pr.groupby("u")["slope"].median().reindex(units).to_numpy(dtype=float)
+    S, sen = _mk_pairs(t, units)
     g = t.groupby("u")
     nn = g.size().reindex(units, fill_value=0).to_numpy()
     first = g.year.min().reindex(units).to_numpy(dtype=float)
     last = g.year.max().reindex(units).to_numpy(dtype=float)
-    # tie groups: sizes of groups of equal values within each unit
-    tg = t.groupby(["u", "v"]).size().rename("t").reset_index()
-    tg = tg[tg.t > 1]
-    tie_term = (
-        (tg.t * (tg.t - 1) * (2 * tg.t + 5)).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
-    )
-    tie_pairs = (tg.t * (tg.t - 1) // 2).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
-    ties_of = tg.groupby("u")["t"].agg(lambda s: tuple(sorted(s))).reindex(units)
-    ties_of = [tp if isinstance(tp, tuple) else () for tp in ties_of]
+    tie_term, tie_pairs, ties_of = _mk_ties(t, units)
 
     var = (nn * (nn - 1) * (2 * nn + 5) - tie_term) / 18.0
     ok = (nn >= 2) & (var > 0)
@@ -641,3 +631,58 @@ def mann_kendall(
         direction=_direction(np.where(ok, np.sign(S), np.nan), p, alpha),
         note=note,
     )
+
+
+def _mk_series(
+    df: pd.DataFrame, value: str, unit: str | None, year: str, what: str
+) -> tuple[pd.DataFrame, np.ndarray, pd.Series]:
+    """The checked series, sorted by unit ``u`` and year with position ``i``; the unit of every
+    row of ``df``; the missing values dropped per unit."""
+    _require_columns(df, [year, value] + ([unit] if unit else []), what)
+    y = _years(df, year, what)
+    v = pd.to_numeric(df[value], errors="coerce").to_numpy(dtype=float)
+    bad = np.isnan(v) & df[value].notna().to_numpy()
+    if bad.any():
+        raise DataError(
+            f"{what}: {value!r} must be numeric",
+            [
+                Problem(f"row {i}, column {value!r}", f"not a number: {df.loc[i, value]!r}")
+                for i in df.index[bad][:20]
+            ],
+        )
+    _no_duplicates(df, [unit, year] if unit else [year], what)
+    u = df[unit].to_numpy() if unit else np.zeros(len(df), dtype=int)
+    keep = np.isfinite(v)
+    dropped = pd.Series(~keep).groupby(u).sum()
+    t = (
+        pd.DataFrame({"u": u[keep], "year": y[keep], "v": v[keep]})
+        .sort_values(["u", "year"], kind="stable")
+        .reset_index(drop=True)
+    )
+    t["i"] = t.groupby("u").cumcount()
+    return t, u, dropped
+
+
+def _mk_pairs(t: pd.DataFrame, units: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit: S (the sum of the signs of all later-minus-earlier differences) and Sen's slope."""
+    # all pairs i < j within each unit (vectorised self-join; series are short)
+    pr = t.merge(t, on="u", suffixes=("_a", "_b"))
+    pr = pr[pr.i_a < pr.i_b]
+    pr = pr.assign(sgn=np.sign(pr.v_b - pr.v_a), slope=(pr.v_b - pr.v_a) / (pr.year_b - pr.year_a))
+    S = pr.groupby("u")["sgn"].sum().reindex(units, fill_value=0).to_numpy().astype(int)
+    sen = pr.groupby("u")["slope"].median().reindex(units).to_numpy(dtype=float)
+    return S, sen
+
+
+def _mk_ties(t: pd.DataFrame, units: pd.Index) -> tuple[np.ndarray, np.ndarray, list[tuple[int, ...]]]:
+    """Per unit: the tie term of Var(S), the number of tied pairs, and the tie sizes (sorted)."""
+    # tie groups: sizes of groups of equal values within each unit
+    tg = t.groupby(["u", "v"]).size().rename("t").reset_index()
+    tg = tg[tg.t > 1]
+    tie_term = (
+        (tg.t * (tg.t - 1) * (2 * tg.t + 5)).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
+    )
+    tie_pairs = (tg.t * (tg.t - 1) // 2).groupby(tg.u).sum().reindex(units, fill_value=0).to_numpy()
+    ties_of = tg.groupby("u")["t"].agg(lambda s: tuple(sorted(s))).reindex(units)
+    ties_of = [tp if isinstance(tp, tuple) else () for tp in ties_of]
+    return tie_term, tie_pairs, ties_of
