@@ -34,13 +34,12 @@ from ._io import (
     check_output_dir,
     check_replaceable,
     describe_os_error,
-    sha256,
     staged_folder,
     write_outputs,
 )
-from .data import read_panel, read_table
 from .exceptions import AssessKitError, SchemeError
 from .pipeline import (
+    analyse_files,
     check_score_out,
     export_scheme_file,
     import_coinr_files,
@@ -50,7 +49,7 @@ from .pipeline import (
     score_files,
     write_score_outputs,
 )
-from .scheme import bundled_schemes, load_scheme, resolve_scheme_path, scheme_json_schema
+from .scheme import bundled_schemes, load_scheme, scheme_json_schema
 
 BUG_HINT = (
     "this is a bug in assesskit; please report it with the command you ran and "
@@ -433,69 +432,26 @@ def sensitivity(
     shift's and every unit's indices), loo.csv (leaving out each section or item),
     draws.csv (Kendall's tau per draw) and manifest.json to --out, all or nothing.
     """
-    import importlib.metadata as md
-
     from tqdm import tqdm
 
-    from . import sensitivity as sa
-
-    scheme_path = resolve_scheme_path(scheme_name)
-    scheme = load_scheme(scheme_path)
-    spec_file = Path(spec_path)
-    if not spec_file.exists() and spec_file.suffix not in (".yaml", ".yml"):
-        spec_file = sa.spec.specs_dir() / f"{spec_path}.yaml"
-    spec = sa.load_spec(spec_file, scheme)
-    tables = {
-        role: read_table(path, encoding=encoding)
-        for role, path in (("data", data), ("units", units), ("targets", targets), ("grades", grades))
-        if path
-    }
-    panel = read_panel(
-        scheme,
-        tables["data"],
-        units=tables.get("units"),
-        targets=tables.get("targets"),
-        grades=tables.get("grades"),
-        years=[year],
-        allow_missing_columns=allow_missing_columns,
-    )
-    base = sa.baseline(scheme, panel, year=year)
     bars = []
 
     def progress(stage: str, total: int):
         bars.append(tqdm(total=total, desc=stage, unit="draw", file=sys.stderr, leave=False))
         return lambda done, _total, b=bars[-1]: b.update(done - b.n)
 
-    res = sa.analyse(base, spec, draws=draws, seed=seed, sobol_n=sobol_n, progress=progress)
-    for b in bars:
-        b.close()
-    draws, seed, n_sobol, sobol_tab, ranks = res.draws, res.seed, res.sobol_n, res.sobol, res.ranks
-    versions = {}
-    for pkg in ("numpy", "pandas", "scipy", "SALib", "pydantic"):
-        try:
-            versions[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:  # pragma: no cover
-            versions[pkg] = None
-    manifest = {
-        "assesskit": __version__,
-        "command": "sensitivity",
-        "scheme": {"id": scheme.id, "path": str(scheme_path), "sha256": sha256(scheme_path)},
-        "spec": {"id": spec.id, "path": str(spec_file), "sha256": sha256(spec_file)},
-        "inputs": {
-            r: {"path": t.path, "sha256": sha256(t.path), "encoding": t.encoding} for r, t in tables.items()
-        },
-        "year": year,
-        "draws": draws,
-        "seed": seed,
-        "top_k": res.simulation.top_k,
-        "factors": list(res.simulation.factors),
-        "sobol": {"n": n_sobol, "evaluations": res.sobol_evaluations},
-        "files": ["ranks.csv", "sobol.csv", "loo.csv", "draws.csv"],
-        "versions": versions,
-        "warnings": [str(w) for w in panel.warnings],
-    }
+    try:
+        res, manifest = analyse_files(
+            scheme_name, data, year=year, spec=spec_path, units=units, targets=targets, grades=grades,
+            draws=draws, seed=seed, sobol_n=sobol_n, encoding=encoding,
+            allow_missing_columns=allow_missing_columns, progress=progress,
+        )  # fmt: skip
+    finally:
+        for b in bars:
+            b.close()
+    draws, sobol_tab, ranks = res.draws, res.sobol, res.ranks
     files = write_outputs(out_dir, {**res.tables(), "manifest.json": manifest})
-    for w in panel.warnings:
+    for w in manifest["warnings"]:
         click.echo(f"warning: {w}", err=True)
     for kind, g in ranks.groupby("kind", sort=False):
         click.echo(f"\n{year} · {kind}: rank (5–95% of {draws} draws)")

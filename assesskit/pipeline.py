@@ -328,3 +328,93 @@ def export_scheme_file(scheme: PathLike | Scheme, out: PathLike) -> Path:
     if target.suffix.lower() != ".xlsx":
         raise OutputError(f"{target}: the workbook's name must end in .xlsx")
     return write_outputs(target.parent, {target.name: scheme_to_workbook(s)})[0]
+
+
+SENSITIVITY_FILES = ("ranks.csv", "sobol.csv", "loo.csv", "draws.csv")
+
+
+def analyse_files(
+    scheme: PathLike,
+    data: PathLike | Table | pd.DataFrame,
+    *,
+    year: int,
+    spec: PathLike,
+    units: PathLike | Table | pd.DataFrame | None = None,
+    targets: PathLike | Table | pd.DataFrame | None = None,
+    grades: PathLike | Table | pd.DataFrame | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    sobol_n: int | None = None,
+    encoding: str | None = None,
+    allow_missing_columns: bool = False,
+    progress=None,
+):
+    """Load, validate and score the inputs once, then run a sensitivity analysis of one year.
+
+    Parameters
+    ----------
+    scheme, data, units, targets, grades, encoding, allow_missing_columns
+        As for :func:`load_inputs`.
+    year : int
+        The year whose ranking is examined.
+    spec : path or name
+        A sensitivity spec file, or the name of one in ``params/sensitivity/``.
+    draws, seed, sobol_n : int, optional
+        Override the spec's settings.
+    progress : callable, optional
+        ``progress(stage, total)`` returning ``update(done, total)`` (see
+        :func:`assesskit.sensitivity.analyse`).
+
+    Returns
+    -------
+    (Analysis, dict)
+        The analysis (:class:`assesskit.sensitivity.Analysis`) and its manifest
+        (``manifest.json``: scheme, spec and inputs with their SHA-256, settings, versions,
+        warnings).
+    """
+    import importlib.metadata as md
+
+    from . import __version__
+    from . import sensitivity as sa
+
+    spec_file = Path(spec)
+    if not spec_file.exists() and spec_file.suffix not in (".yaml", ".yml"):
+        spec_file = sa.spec.specs_dir() / f"{spec}.yaml"
+    # the spec is checked against the scheme before any data is read: a wrong spec costs nothing
+    model = sa.load_spec(spec_file, load_scheme(resolve_scheme(scheme)))
+    inputs = load_inputs(
+        scheme,
+        data,
+        units=units,
+        targets=targets,
+        grades=grades,
+        years=[year],
+        encoding=encoding,
+        allow_missing_columns=allow_missing_columns,
+    )
+    base = sa.baseline(inputs.scheme, inputs.panel, year=year)
+    res = sa.analyse(base, model, draws=draws, seed=seed, sobol_n=sobol_n, progress=progress)
+    versions = {}
+    for pkg in ("numpy", "pandas", "scipy", "SALib", "pydantic"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:  # pragma: no cover
+            versions[pkg] = None
+    prov = inputs.provenance()
+    manifest = {
+        "assesskit": __version__,
+        "command": "sensitivity",
+        "scheme": prov["scheme"],
+        "spec": {"id": model.id, "path": str(spec_file), "sha256": sha256(spec_file)},
+        "inputs": prov["inputs"],
+        "year": year,
+        "draws": res.draws,
+        "seed": res.seed,
+        "top_k": res.simulation.top_k,
+        "factors": list(res.simulation.factors),
+        "sobol": {"n": res.sobol_n, "evaluations": res.sobol_evaluations},
+        "files": list(SENSITIVITY_FILES),
+        "versions": versions,
+        "warnings": [str(w) for w in inputs.panel.warnings],
+    }
+    return res, manifest
