@@ -27,7 +27,6 @@ from pathlib import Path
 import click
 import pandas as pd
 
-from . import __version__
 from ._console import pad as _pad
 from ._console import print_summary as _print_table
 from ._io import (
@@ -37,6 +36,7 @@ from ._io import (
     staged_folder,
     write_outputs,
 )
+from ._version import __version__
 from .exceptions import AssessKitError, SchemeError
 from .pipeline import (
     analyse_files,

@@ -24,7 +24,6 @@ Order of application (documented in the README):
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,8 +31,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .data import Panel, read_panel
-from .exceptions import DataError, Problem
+from .data import Panel
+from .exceptions import Problem
 from .kernel import MET, MISSING, STATUS, VETOED, Inputs, Outcome, prepare, rank_within, run
 from .kernel.core import eval_condition as _eval_condition  # noqa: F401  (old private name)
 from .kernel.inputs import indicator_values  # noqa: F401  (its old home)
@@ -472,57 +471,17 @@ def _summary_columns(inp: Inputs, out: Outcome) -> tuple[dict[str, np.ndarray], 
     return cols, order
 
 
-def score(
-    scheme: Scheme,
-    data,
-    *,
-    units=None,
-    targets=None,
-    grades=None,
-    year: int | list[int] | None = None,
-    allow_missing_columns: bool = False,
-) -> ScoreResult:
-    """Validate the inputs and score them with ``scheme``.
+def __getattr__(name: str):
+    """``scoring.score`` moved to :func:`assesskit.pipeline.score` (the one load → validate →
+    score sequence); the old path is a deprecated alias, imported lazily (no import cycle)."""
+    if name != "score":
+        raise AttributeError(f"module 'assesskit.scoring' has no attribute '{name}'")
+    import importlib
+    import warnings
 
-    Parameters
-    ----------
-    scheme : Scheme
-        From :func:`assesskit.load_scheme`.
-    data : path or DataFrame
-        The panel (one row per unit and year).
-    units, targets, grades : path or DataFrame, optional
-        Unit registry, per-unit-year targets, inspector grades (see
-        :func:`assesskit.data.read_panel`).
-    year : int or list of int, optional
-        Year(s) to score; default every year inside the scheme's years.
-    allow_missing_columns : bool
-        Score items whose columns are absent as missing instead of stopping.
-
-    Returns
-    -------
-    ScoreResult
-        ``.summary`` (one row per unit-year), ``.items`` (every item with its reason),
-        ``.lines``.
-
-    Raises
-    ------
-    DataError
-        With every problem in the inputs.
-    """
-    years = (
-        [int(year)]
-        if isinstance(year, numbers.Integral)
-        else ([int(y) for y in year] if year is not None else None)
+    warnings.warn(
+        "assesskit.scoring.score is deprecated; use assesskit.score (assesskit.pipeline.score)",
+        DeprecationWarning,
+        stacklevel=2,
     )
-    if years == []:
-        raise DataError("year: an empty list of years; give at least one, or None for every year")
-    panel = read_panel(
-        scheme,
-        data,
-        units=units,
-        targets=targets,
-        grades=grades,
-        years=years,
-        allow_missing_columns=allow_missing_columns,
-    )
-    return score_panel(scheme, panel, years=years)
+    return importlib.import_module("assesskit.pipeline").score

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..exceptions import ReportError
 from . import html as H
 from .pages import page_stem

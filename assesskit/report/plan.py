@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
 from .._io import sha256
+from .._version import __version__
 from ..exceptions import AssessKitError, Problem, ReportError
 from ..scheme import resolve_scheme_path
 from .keys import EntryHashes, _h, _row_hashes, code_sha256, declared_parts

@@ -36,8 +36,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import __version__
 from .._io import check_output_dir, sha256, write_outputs
+from .._version import __version__
 from ..exceptions import AssessKitError, ReportError
 from .execute import JobResult, Outcome, execute_jobs
 from .keys import code_files, code_sha256

@@ -172,7 +172,7 @@ def baseline(
     if isinstance(data, Panel):
         panel = data
     else:
-        from ..pipeline import load_inputs  # the one load → validate sequence
+        from ..loading import load_inputs  # the one load → validate sequence
 
         panel = load_inputs(
             scheme,
