@@ -231,3 +231,12 @@ def test_export_refuses_a_folder_or_another_suffix(tmp_path):
     assert r.exit_code == 2 and "must end in .xlsx" in r.output
     r = run("export-scheme", "no_such_scheme", "--out", tmp_path / "x.xlsx")
     assert r.exit_code == 2 and not (tmp_path / "x.xlsx").exists()
+
+
+@pytest.mark.parametrize("book", sorted((schemes_dir() / "excel").glob("*.xlsx")), ids=lambda p: p.stem)
+def test_bundled_workbooks_are_the_bundled_schemes(book):
+    """params/schemes/excel/<id>.xlsx (the template officials start from) reads back as the
+    bundled scheme of that id, field for field — so the workbook cannot drift from the YAML."""
+    scheme, _raw, ungraded = read_scheme_workbook(book)
+    assert scheme.model_dump() == load_scheme(book.stem).model_dump()
+    assert ungraded == []
