@@ -28,8 +28,13 @@ import pandas as pd
 MISSING_TOKENS: frozenset[str] = frozenset({"NA", "N/A", "n/a", "#N/A"})
 """Text that means "no value" in a numeric column (besides an empty cell)."""
 
-_PLAIN = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
-_GROUPED = r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?"
+# ASCII digits only ([0-9], not \d, which also matches other scripts' digits); a grouped
+# number's first group is 1-999, so `0,950` (only ever a decimal comma) is refused
+_PLAIN = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_GROUPED = r"[+-]?[1-9][0-9]{0,2}(?:,[0-9]{3})+(?:\.[0-9]+)?"
+# full-width digits, point, comma and signs (common in Chinese official tables) are the
+# same characters in another width: read exactly as their ASCII forms, nothing else is mapped
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．，＋－", "0123456789.,+-")
 _NONFINITE = r"[+-]?(?:inf|infinity|nan|∞)"
 
 
@@ -126,7 +131,7 @@ def _fast_floats(cells: np.ndarray) -> np.ndarray:
 
 
 def _parse_slow(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    txt = raw.str.strip()
+    txt = raw.str.strip().str.translate(_FULLWIDTH)
     missing = (txt == "") | txt.isin(MISSING_TOKENS)
     plain = txt.str.fullmatch(_PLAIN)
     grouped = txt.str.fullmatch(_GROUPED)

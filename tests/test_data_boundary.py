@@ -39,6 +39,9 @@ def mini(mini_path):
         ("1,234,567.5", 1234567.5),
         ("-1,000", -1000.0),
         ("1e308", 1e308),
+        ("９５.３", 95.3),  # full-width digits, as typed in Chinese tables: the same number
+        ("１３，４６９", 13469.0),
+        ("－２", -2.0),
     ],
 )
 def test_numbers_that_are_read(cell, value):
@@ -72,6 +75,10 @@ def test_missing_cells(cell):
         ("1_000", "expected a number"),
         ("12%", "expected a number"),
         ("2008年", "expected a number, got '2008年'"),
+        ("0,500", "decimal comma"),  # a first group of 0 is never a thousands separator
+        ("-0,750", "decimal comma"),
+        ("٣", "expected a number"),  # digits of other scripts are not guessed at
+        ("1²", "expected a number"),
     ],
 )
 def test_cells_that_are_refused(cell, words):
@@ -303,6 +310,14 @@ def test_coinr_weight_inf_is_refused():
     imeta = imeta.astype(object)
     imeta.loc[imeta.iCode == "Goods", "Weight"] = "inf"
     with pytest.raises(DataError, match=r"Weight: expected a weight ≥ 0, got 'inf'"):
+        import_coinr(idata, imeta)
+
+
+def test_coinr_weight_with_a_decimal_comma_is_refused_not_read_as_thousands():
+    idata, imeta = _asem()
+    imeta = imeta.astype(object)
+    imeta.loc[imeta.iCode == "Goods", "Weight"] = "0,500"  # a decimal comma, never 500
+    with pytest.raises(DataError, match=r"Weight: expected a weight ≥ 0, got '0,500'"):
         import_coinr(idata, imeta)
 
 

@@ -187,6 +187,9 @@ def test_a_second_run_on_a_locked_folder_is_refused(small, monkeypatch):
     import assesskit.report.runner as runner
 
     monkeypatch.setattr(runner, "execute_jobs", lambda *a, **k: pytest.fail("a notebook ran"))
+    # nor may it rewrite demo data or hash inputs while the first run's pages read them
+    monkeypatch.setattr(runner, "_write_demo", lambda *a, **k: pytest.fail("demo data written"))
+    monkeypatch.setattr(runner, "plan_run", lambda *a, **k: pytest.fail("inputs planned"))
     with RunLock(base / "out") as lock:
         assert lock.path.read_text(encoding="ascii").strip() == str(os.getpid())
         with pytest.raises(ReportError) as e:

@@ -363,11 +363,13 @@ def run_report(
     out_dir = Path(out) if out is not None else spec.out_dir
     out_dir = out_dir if out_dir.is_absolute() else base_dir / out_dir
     check_output_dir(out_dir)  # before any work: not a file, not below one
-    _write_demo(spec, base_dir)
-    entries, all_jobs = plan_run(spec, base_dir, templates)
     cjk_font, run_warnings = _font()
     n_jobs = jobs or spec.jobs or os.cpu_count() or 1
     with RunLock(out_dir):
+        # the lock comes first: a second run on this folder must not rewrite the demo data
+        # or hash the inputs while this run's pages read them
+        _write_demo(spec, base_dir)
+        entries, all_jobs = plan_run(spec, base_dir, templates)
         previous = read_previous(out_dir)
         todo, kept = _split(all_jobs, {} if force else previous, out_dir)
         _remove_obsolete(out_dir, previous, all_jobs)

@@ -117,15 +117,18 @@ def snapshot(folder: str | os.PathLike) -> dict[str, str] | None:
 
 
 def assert_previous_or_nothing(folder: str | os.PathLike, before: dict[str, str] | None) -> None:
-    """``folder`` holds exactly the previous complete result, or nothing at all.
+    """``folder`` holds exactly the previous complete result, or — on a first run — nothing.
 
-    "Nothing" is a missing or empty folder; with ``before=None`` (no previous result) it is the
-    only acceptable state. No temporary or half-written file may be left beside the result.
+    With a previous result (``before``), the folder must hold exactly it: a failed run that
+    deleted it fails here. With ``before=None`` a missing or empty folder is the only
+    acceptable state. No temporary or half-written file may be left beside the result.
     """
     now = snapshot(folder)
-    if not now:
+    if before is None:
+        assert not now, f"{folder} holds files after a failed first run: {sorted(now)}"
         return
-    assert before is not None, f"{folder} holds files after a failed first run: {sorted(now)}"
+    # a failed run never loses the previous result: "nothing" is only for a first run
+    now = now or {}
     assert now == before, (
         f"{folder} changed in a failed run: added {sorted(set(now) - set(before))}, "
         f"removed {sorted(set(before) - set(now))}, "

@@ -38,6 +38,10 @@ def test_previous_or_nothing(tmp_path: Path):
         assert_previous_or_nothing(out, before)
     with pytest.raises(AssertionError, match="after a failed first run"):
         assert_previous_or_nothing(out, None)
+    for f in out.iterdir():
+        f.unlink()
+    with pytest.raises(AssertionError, match=r"removed \['a.csv'\]"):
+        assert_previous_or_nothing(out, before)  # the previous result lost
 
 
 def test_run_cli_in_process_and_as_a_process(tmp_path: Path):
