@@ -99,7 +99,8 @@ def read_tables(
     }
 
 
-def _years(years) -> tuple[int, ...] | None:
+def years_of(years) -> tuple[int, ...] | None:
+    """Year(s) as given (an int, a list or None) as a tuple of ints; an empty list is an error."""
     if years is None:
         return None
     ys = (int(years),) if isinstance(years, numbers.Integral) else tuple(int(y) for y in years)
@@ -145,7 +146,7 @@ def load_inputs(
     else:
         scheme_path = resolve_scheme(scheme)
         s = load_scheme(scheme_path)
-    ys = _years(years)
+    ys = years_of(years)
     tables = read_tables(data, units=units, targets=targets, grades=grades, encoding=encoding)
     panel = read_panel(
         s,

@@ -97,7 +97,7 @@ def score(
     SchemeError, DataError
         With every problem in the inputs.
     """
-    inputs = load_inputs(
+    return score_files(
         scheme,
         data,
         units=units,
@@ -105,8 +105,7 @@ def score(
         grades=grades,
         years=year,
         allow_missing_columns=allow_missing_columns,
-    )
-    return score_inputs(inputs).result
+    ).result
 
 
 def score_files(

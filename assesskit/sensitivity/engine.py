@@ -16,7 +16,6 @@ oracle of the tests and the baseline loop of the benchmark.
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -24,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from ..data import Panel
-from ..exceptions import DataError
 from ..kernel import (
     Inputs,
     Outcome,
@@ -162,18 +160,13 @@ def baseline(
     -------
     Baseline
     """
-    years = (
-        [int(year)]
-        if isinstance(year, numbers.Integral)
-        else ([int(y) for y in year] if year is not None else None)
-    )
-    if years == []:
-        raise DataError("year: an empty list of years; give at least one, or None for every year")
+    from ..loading import load_inputs, years_of  # the one load → validate sequence
+
+    ys = years_of(year)
+    years = list(ys) if ys else None
     if isinstance(data, Panel):
         panel = data
     else:
-        from ..loading import load_inputs  # the one load → validate sequence
-
         panel = load_inputs(
             scheme,
             data,
