@@ -25,31 +25,12 @@ import sys
 from pathlib import Path
 
 import click
-import pandas as pd
 
-from ._console import pad as _pad
-from ._console import print_summary as _print_table
-from ._io import (
-    check_output_dir,
-    check_replaceable,
-    describe_os_error,
-    staged_folder,
-    write_outputs,
-)
+# Only what every command needs is imported here, so `assesskit --help` and `--version` answer
+# without loading pandas or pydantic (tests/test_startup.py). A command imports what it uses
+# inside its function; a new command does the same.
 from ._version import __version__
 from .exceptions import AssessKitError, SchemeError
-from .pipeline import (
-    analyse_files,
-    check_score_out,
-    export_scheme_file,
-    import_coinr_files,
-    import_excel_file,
-    load_inputs,
-    resolve_scheme,
-    score_files,
-    write_score_outputs,
-)
-from .scheme import bundled_schemes, load_scheme, scheme_json_schema
 
 BUG_HINT = (
     "this is a bug in assesskit; please report it with the command you ran and "
@@ -68,6 +49,8 @@ class _Group(click.Group):
         except AssessKitError as exc:
             _exit(f"error: {exc}", 2)
         except OSError as exc:
+            from ._io import describe_os_error
+
             _exit(f"error: {describe_os_error(exc, 'read or write a file')}", 2)
         except KeyboardInterrupt as exc:
             # a report run says how many pages it kept (ReportInterrupted); anything else just stops
@@ -92,6 +75,8 @@ def main() -> None:
 @main.command()
 def schemes() -> None:
     """List the bundled schemes, one line each."""
+    from .scheme import bundled_schemes, load_scheme
+
     for path in bundled_schemes():
         try:
             s = load_scheme(path)
@@ -119,6 +104,9 @@ def validate(
 
     Exits 0 when everything is valid; otherwise prints every problem and exits 2.
     """
+    from .pipeline import load_inputs, resolve_scheme
+    from .scheme import load_scheme
+
     failed = 0
     scheme = load_scheme(resolve_scheme(scheme_name)) if scheme_name else None
     for p in paths:
@@ -173,6 +161,9 @@ def score(
     with reasons, the run's inputs and hashes). The --out folder holds these files only and
     is replaced as a whole. Nothing is written unless every input is valid.
     """
+    from ._console import print_summary as _print_table
+    from .pipeline import check_score_out, score_files, write_score_outputs
+
     check_score_out(out_dir)
     scored = score_files(
         scheme_name,
@@ -200,6 +191,9 @@ def import_excel_cmd(workbook: str, out_dir: str) -> None:
     Every problem is listed with its sheet, row and column (exit 2, nothing written).
     Items without a rule become inspector-graded; they are listed.
     """
+    from ._io import check_output_dir, write_outputs
+    from .pipeline import import_excel_file
+
     check_output_dir(out_dir)
     scheme, files, graded = import_excel_file(workbook)
     written = write_outputs(out_dir, files)
@@ -217,6 +211,8 @@ def import_excel_cmd(workbook: str, out_dir: str) -> None:
 @click.option("--out", required=True, type=click.Path(), help="The workbook to write (.xlsx).")
 def export_scheme_cmd(scheme_name: str, out: str) -> None:
     """Write a scheme as a workbook in the layout `import-excel` reads (a template)."""
+    from .pipeline import export_scheme_file
+
     path = export_scheme_file(scheme_name, out)
     click.echo(f"wrote {path}")
 
@@ -257,6 +253,9 @@ def import_coinr_cmd(
     idata, imeta, out_dir, scheme_id, normalisation, scale, aggregation, year, encoding
 ) -> None:
     """Import COINr-style iData/iMeta tables: write <id>.yaml and data.csv for `assesskit score`."""
+    from ._io import check_output_dir, write_outputs
+    from .pipeline import import_coinr_files
+
     check_output_dir(out_dir)
     sid, files = import_coinr_files(
         idata,
@@ -279,6 +278,9 @@ def import_coinr_cmd(
 @click.option("--out", type=click.Path(), help="Write to this file instead of standard output.")
 def json_schema(out: str | None) -> None:
     """Print the JSON Schema of scheme files (for editors' YAML validation)."""
+    from ._io import check_output_dir, write_outputs
+    from .scheme import scheme_json_schema
+
     text = json.dumps(scheme_json_schema(), ensure_ascii=False, indent=2)
     if out:
         if Path(out).is_dir():
@@ -300,6 +302,7 @@ def demo_data(seed: int, out_dir: str, scheme_ids: tuple[str, ...]) -> None:
 
     The --out folder holds the panels only and is replaced as a whole.
     """
+    from ._io import check_replaceable, staged_folder
     from .datasets.demo import YEARS, write_demo_data
 
     out = check_replaceable(out_dir, frozenset(YEARS) | {"README.md", "manifest.json"})
@@ -355,6 +358,7 @@ def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None
     Only pages whose inputs changed are rebuilt; exits 1 when a page failed, 2 when the spec
     or an input is invalid.
     """
+    from ._io import check_output_dir
     from .report import run_report
 
     if out_dir is not None:
@@ -376,8 +380,12 @@ def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None
 @click.option("--force", is_flag=True, help="Rebuild every report page.")
 def demo(out_dir: str, seed: int, jobs: int | None, force: bool) -> None:
     """Generate the synthetic demo panels, score every bundled scheme and build the report set."""
+    from ._console import print_summary as _print_table
+    from ._io import check_output_dir, write_outputs
     from .datasets.demo import FILE_NAMES, YEARS, write_demo_data
+    from .pipeline import score_files
     from .report.runner import demo_spec, run_report
+    from .scheme import bundled_schemes
 
     check_output_dir(out_dir)
     ids = [p.stem for p in bundled_schemes() if p.stem in YEARS]
@@ -432,7 +440,12 @@ def sensitivity(
     shift's and every unit's indices), loo.csv (leaving out each section or item),
     draws.csv (Kendall's tau per draw) and manifest.json to --out, all or nothing.
     """
+    import pandas as pd
     from tqdm import tqdm
+
+    from ._console import pad as _pad
+    from ._io import write_outputs
+    from .pipeline import analyse_files
 
     bars = []
 
