@@ -61,6 +61,17 @@ class _Group(click.Group):
             _exit(f"internal error: {type(exc).__name__}: {exc}\n{BUG_HINT}", 1)
 
 
+def score_files(*args, **kwargs):
+    """:func:`assesskit.pipeline.score_files`, imported when first called.
+
+    A module attribute (not an import inside ``score``) because the tests replace
+    ``assesskit.cli.score_files`` to make the command fail in a chosen way.
+    """
+    from .pipeline import score_files as _score_files
+
+    return _score_files(*args, **kwargs)
+
+
 def _exit(message: str, code: int) -> None:
     click.echo(message, err=True)
     sys.exit(code)
@@ -162,7 +173,7 @@ def score(
     is replaced as a whole. Nothing is written unless every input is valid.
     """
     from ._console import print_summary as _print_table
-    from .pipeline import check_score_out, score_files, write_score_outputs
+    from .pipeline import check_score_out, write_score_outputs
 
     check_score_out(out_dir)
     scored = score_files(
@@ -383,7 +394,6 @@ def demo(out_dir: str, seed: int, jobs: int | None, force: bool) -> None:
     from ._console import print_summary as _print_table
     from ._io import check_output_dir, write_outputs
     from .datasets.demo import FILE_NAMES, YEARS, write_demo_data
-    from .pipeline import score_files
     from .report.runner import demo_spec, run_report
     from .scheme import bundled_schemes
 
