@@ -1,4 +1,4 @@
-"""The package has no import cycles.
+"""The package has no import cycles, and the command line's everyday path no heavy imports.
 
 The rule checked: the graph of assesskit-internal imports — every ``import`` / ``from …
 import`` statement anywhere in a module (module level, module-level ``if``/``try``/``with``
@@ -154,3 +154,55 @@ def test_the_kernel_imports_nothing_above_it():
             t for t in graph[mod] if not t.startswith("assesskit.kernel") and t != "assesskit.exceptions"
         }
         assert not above, f"{mod} imports {sorted(above)}"
+
+
+# the scientific and notebook stack, which the command line's everyday path must not load
+# (tests/test_startup.py checks the same at run time)
+HEAVY = {"scipy", "matplotlib", "statsmodels", "SALib", "nbconvert", "papermill", "nbclient", "dask"}
+HEAVY |= {"distributed", "ipywidgets"}
+EVERYDAY = ("assesskit.cli", "assesskit.pipeline", "assesskit.loading", "assesskit.writers")
+
+
+def module_level_closure(roots) -> set[str]:
+    """The assesskit modules that importing ``roots`` loads (module-level imports only)."""
+    graph = import_graph(lazy=False)
+    seen: set[str] = set()
+    todo = list(roots)
+    while todo:
+        m = todo.pop()
+        if m not in seen:
+            seen.add(m)
+            todo.extend(graph[m])
+    return seen
+
+
+def external_imports(module: str) -> dict[str, int]:
+    """Top-level third-party package → line, for the module-level imports of ``module``."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    out: dict[str, int] = {}
+    for node, _ in _imports(tree, lazy=False):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            names = [node.module] if node.module and not node.level else []
+        for n in names:
+            out.setdefault(n.split(".")[0], node.lineno)
+    return out
+
+
+def test_the_everyday_path_imports_no_heavy_library_at_module_level():
+    closure = module_level_closure(EVERYDAY)
+    assert {"assesskit.scheme", "assesskit.scoring", "assesskit.kernel.rules"} <= closure
+    found = [
+        f"{MODULES[m].relative_to(ROOT.parent)}:{line} imports {pkg}"
+        for m in sorted(closure)
+        for pkg, line in external_imports(m).items()
+        if pkg in HEAVY
+    ]
+    assert not found, "move these imports into the functions that use them:\n" + "\n".join(found)
+
+
+def test_the_heavy_import_check_sees_a_stats_module():
+    """Not blind: the statistics modules do import scipy at module level, and are reached."""
+    closure = module_level_closure(["assesskit.stats.funnel"])
+    assert any("scipy" in external_imports(m) for m in closure)
