@@ -4,8 +4,9 @@
   exact one-sided test against 107, Holm and BH flags, the national series), proportions,
   year-over-year change (Newcombe), heterogeneity (Pearson χ², φ);
 - :mod:`.trends` — Cochran–Armitage, logistic regression on year, Mann–Kendall (exact for n ≤ 10);
-- :mod:`.funnel` — exact binomial limits with Spiegelhalter's interpolation, Poisson limits,
-  over-dispersion (winsorised φ, τ²);
+- :mod:`.funnel` — exact binomial limits with Spiegelhalter's interpolation (or PHE's normal
+  approximation), Poisson limits; :mod:`.dispersion` — over-dispersion (winsorised φ, τ²) on
+  the raw or FunnelPlotR's arcsine scale;
 - :mod:`.diagnostics` — indicator diagnostics for scheme design (ceiling, discrimination,
   attainability, redundancy, Cronbach's α, effective weights);
 - :mod:`.quality` — data-quality diagnostics (bunching above a target, inconsistent reported
@@ -27,6 +28,7 @@ from .funnel import (
     funnel_proportions,
     funnel_ratios,
     funnel_sex_ratio,
+    normal_limits,
     overdispersion,
     poisson_limits,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "mann_kendall",
     "mann_kendall_null",
     "national_srb",
+    "normal_limits",
     "overdispersion",
     "poisson_limits",
     "proportion_change",

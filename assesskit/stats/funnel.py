@@ -2,6 +2,8 @@
 
 - :func:`binomial_limits` — exact binomial limits with Spiegelhalter's interpolation
   (Statistics in Medicine 2005;24:1185), vectorised over any number of denominators;
+- :func:`normal_limits` — the normal-approximation limits θ ± z·√(θ(1−θ)/n) of PHE's
+  Fingertips tools (``method="normal"``; exact is the default);
 - :func:`poisson_limits` — exact Poisson limits for indirectly standardised ratios O/E
   (the χ² form used by R's FunnelPlotR);
 - :func:`funnel_proportions` — per unit (and year): value, n, target, limits at 95% and 99.8%,
@@ -9,7 +11,9 @@
 - :func:`funnel_sex_ratio` — the same for the male share M/(M+F), with the limits also on the
   sex-ratio scale;
 - :func:`funnel_ratios` — the same for observed/expected ratios with Poisson limits;
-- :func:`overdispersion` — Spiegelhalter's winsorised φ and the DerSimonian–Laird-type τ².
+- :func:`overdispersion` — Spiegelhalter's winsorised φ and the DerSimonian–Laird-type τ²
+  (in :mod:`.dispersion`, with the z-score scales: raw, the default, or FunnelPlotR's
+  arcsine, ``z_scale="arcsine"``).
 
 Impossible input (negative or fractional counts, a numerator above its denominator) raises
 :class:`~assesskit.exceptions.DataError` listing every problem; rows that cannot be placed on
@@ -25,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from ..exceptions import DataError, Problem
+from .dispersion import check_z_scale, from_scale, on_scale, overdispersion
 from .proportions import _notes, _require_columns
 
 __all__ = [
@@ -35,15 +40,16 @@ __all__ = [
     "funnel_ratios",
     "funnel_sex_ratio",
     "level_tag",
+    "normal_limits",
     "overdispersion",
     "poisson_limits",
 ]
 
 #: The two conventional funnel levels: 95% (≈2 SD) and 99.8% (≈3 SD).
 LEVELS: tuple[float, ...] = (0.95, 0.998)
-#: Winsorising percentiles for the over-dispersion estimate (Spiegelhalter 2005: 10% each tail).
-WINSOR = 0.10
 _ADJUSTMENTS = (None, "none", "multiplicative", "additive")
+#: How the limits of a proportion are made when not widened for over-dispersion.
+METHODS: tuple[str, ...] = ("exact", "normal")
 
 
 # --------------------------------------------------------------------------------------------
@@ -227,15 +233,80 @@ def poisson_limits(
     return pd.DataFrame(out)
 
 
-def _normal_limits(theta, var, levels, phi, tau2, lo_clip=0.0, hi_clip=1.0) -> dict[str, np.ndarray]:
-    """Spiegelhalter's over-dispersed limits θ ± z_q·sqrt(φ·s² + τ²) (normal approximation)."""
+def normal_limits(
+    n: np.ndarray | Sequence[float] | float,
+    target: np.ndarray | Sequence[float] | float,
+    *,
+    levels: Sequence[float] = LEVELS,
+) -> pd.DataFrame:
+    """Normal-approximation funnel limits for a proportion, for many n at once.
+
+    ``θ ± z_q·sqrt(θ(1−θ)/n)`` with ``z_q`` the normal quantile at ``q = (1 + L)/2``
+    (1.959964 at 95%, 3.090232 at 99.8%), clipped to [0, 1]. These are the limits of PHE's
+    Fingertips tools (R package PHEindicatormethods, ``calculate_funnel_limits`` with
+    ``statistic = "proportion"``, labelled "Wilson": the proportions whose Wilson score
+    interval just reaches θ, which are exactly θ ± z·sqrt(θ(1−θ)/n)). For small n they are
+    symmetric and can pass 0 or 1, where the exact limits (:func:`binomial_limits`, the
+    default of the funnels) are not; a clipped limit is named in ``note``.
+
+    Parameters and returned columns are those of :func:`binomial_limits`.
+    """
+    levels = _check_levels(levels)
+    n_arr, theta = np.broadcast_arrays(np.asarray(n, dtype=float), np.asarray(target, dtype=float))
+    n_arr, theta = n_arr.ravel(), theta.ravel()
+    with np.errstate(invalid="ignore"):
+        if np.any(n_arr < 0):
+            raise DataError("normal_limits: n must be ≥ 0")
+        if np.any((theta < 0) | (theta > 1)):
+            raise DataError("normal_limits: the target must be a proportion in [0, 1]")
+    ok = np.isfinite(n_arr) & (n_arr > 0) & np.isfinite(theta)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(theta * (1 - theta) / np.where(ok, n_arr, np.nan))
+    out: dict[str, np.ndarray] = {"n": n_arr, "target": theta}
+    clipped = np.zeros(n_arr.size, bool)
+    for level in levels:
+        half = stats.norm.ppf((1 + level) / 2) * sd
+        lo, hi = theta - half, theta + half
+        with np.errstate(invalid="ignore"):
+            clipped |= ok & ((lo < 0) | (hi > 1))
+        tag = level_tag(level)
+        out[f"lower_{tag}"] = np.where(ok, np.clip(lo, 0, 1), np.nan)
+        out[f"upper_{tag}"] = np.where(ok, np.clip(hi, 0, 1), np.nan)
+    degenerate = ok & ((theta == 0) | (theta == 1))
+    out["note"] = _notes(
+        n_arr.size,
+        (~np.isfinite(n_arr), "n is missing"),
+        (n_arr == 0, "n is 0: no limits"),
+        (~np.isfinite(theta), "target is missing"),
+        (degenerate, "target is 0 or 1: every unit must equal it, the limits collapse onto it"),
+        (clipped, "normal-approximation limit fell outside [0, 1]; set to the bound"),
+    )
+    return pd.DataFrame(out)
+
+
+def _check_method(method: str) -> str:
+    if method not in METHODS:
+        raise ValueError(f"method must be 'exact' or 'normal', got {method!r}")
+    return method
+
+
+def _proportion_limits(n, target, *, method: str, levels) -> pd.DataFrame:
+    """The limits of a proportion by ``method``: exact binomial or the normal approximation."""
+    if _check_method(method) == "normal":
+        return normal_limits(n, target, levels=levels)
+    return binomial_limits(n, target, levels=levels)
+
+
+def _widened_limits(t, s2, levels, phi, tau2, *, hi_clip=1.0, z_scale="raw") -> dict[str, np.ndarray]:
+    """Spiegelhalter's over-dispersed limits ``t ± z_q·sqrt(φ·s² + τ²)`` on the z-score scale
+    (``t`` and ``s²`` from :func:`~.dispersion.on_scale`), back on the indicator's scale."""
     out = {}
     for level in levels:
         z = stats.norm.ppf((1 + level) / 2)
-        half = z * np.sqrt(phi * var + tau2)
+        half = z * np.sqrt(phi * s2 + tau2)
         tag = level_tag(level)
-        out[f"lower_{tag}"] = np.clip(theta - half, lo_clip, hi_clip)
-        out[f"upper_{tag}"] = np.clip(theta + half, lo_clip, hi_clip)
+        out[f"lower_{tag}"] = from_scale(t - half, z_scale, hi_clip)
+        out[f"upper_{tag}"] = from_scale(t + half, z_scale, hi_clip)
     return out
 
 
@@ -247,15 +318,19 @@ def funnel_limits(
     levels: Sequence[float] = LEVELS,
     phi: float = 1.0,
     tau2: float = 0.0,
+    method: str = "exact",
+    z_scale: str = "raw",
 ) -> pd.DataFrame:
     """Funnel limits along a range of sizes, as drawn on a funnel plot.
 
-    Exact limits (:func:`binomial_limits` for ``measure`` ``"proportion"``/``"male_share"``,
-    :func:`poisson_limits` for ``"ratio"``) unless ``phi > 1`` or ``tau2 > 0``, in which case the
-    over-dispersed normal limits ``target ± z_q·sqrt(phi·s² + tau2)`` of Spiegelhalter (2005)
-    (s² = θ(1−θ)/n for proportions, θ/E for ratios). Pass ``phi`` for the multiplicative
-    adjustment or ``tau2`` for the additive one (the ``phi``/``tau2`` columns of a funnel table
-    with ``adjustment`` saying which).
+    The limits of ``method`` (:func:`binomial_limits` or :func:`normal_limits` for ``measure``
+    ``"proportion"``/``"male_share"``; :func:`poisson_limits` for ``"ratio"``) unless
+    ``phi > 1`` or ``tau2 > 0``, in which case the over-dispersed normal limits
+    ``t ± z_q·sqrt(phi·s² + tau2)`` of Spiegelhalter (2005) on the ``z_scale`` (raw: t = θ,
+    s² = θ(1−θ)/n for proportions, θ/E for ratios; arcsine: t = asin√θ, s² = 1/(4n), mapped
+    back by sin²). Pass ``phi`` for the multiplicative adjustment or ``tau2`` for the additive
+    one, and ``method``/``z_scale`` — the ``phi``, ``tau2``, ``adjustment``, ``method`` and
+    ``z_scale`` columns of a funnel table — so that the curve matches the table.
 
     Returns
     -------
@@ -265,85 +340,29 @@ def funnel_limits(
     size = np.atleast_1d(np.asarray(size, dtype=float)).ravel()
     if measure not in ("proportion", "male_share", "ratio"):
         raise ValueError(f"measure must be 'proportion', 'male_share' or 'ratio', got {measure!r}")
+    _check_method(method)
+    check_z_scale(z_scale)
     phi = 1.0 if not np.isfinite(phi) or phi < 1 else float(phi)
     tau2 = 0.0 if not np.isfinite(tau2) or tau2 < 0 else float(tau2)
+    theta = np.full(size.size, float(target))
     if measure == "ratio":
-        exact = poisson_limits(size, target=target, levels=levels)
+        if method != "exact" or z_scale != "raw":
+            raise ValueError("ratios have exact Poisson limits on the raw scale only")
+        base = poisson_limits(size, target=target, levels=levels)
         var = target / size
         hi_clip = np.inf
     else:
-        exact = binomial_limits(np.round(size), target, levels=levels)
+        base = _proportion_limits(np.round(size), target, method=method, levels=levels)
         var = target * (1 - target) / np.round(size)
         hi_clip = 1.0
-    cols = [c for c in exact.columns if c.startswith(("lower_", "upper_"))]
+    cols = [c for c in base.columns if c.startswith(("lower_", "upper_"))]
     out = pd.DataFrame({"size": size, "target": float(target)})
     if phi > 1 or tau2 > 0:
         with np.errstate(divide="ignore", invalid="ignore"):
-            normal = _normal_limits(
-                np.full(size.size, float(target)), var, levels, phi, tau2, hi_clip=hi_clip
-            )
-        return out.assign(**{c: normal[c] for c in cols})
-    return out.assign(**{c: exact[c].to_numpy() for c in cols})
-
-
-# --------------------------------------------------------------------------------------------
-# over-dispersion
-# --------------------------------------------------------------------------------------------
-def overdispersion(
-    z: np.ndarray | Sequence[float],
-    variance: np.ndarray | Sequence[float],
-    groups: np.ndarray | Sequence | None = None,
-) -> pd.DataFrame:
-    """Spiegelhalter's (2005) over-dispersion estimates from z-scores, per group.
-
-    The z-scores of each group are winsorised at its 10th and 90th percentiles (``numpy.quantile``,
-    linear interpolation = R's type 7): values below the 10th are set to it, above the 90th to it.
-    ``φ = Σ z_w² / I`` — the divisor is I, the number of units with a z-score in the group.
-    ``τ² = (I·φ − (I − 1)) / (Σw − Σw²/Σw)`` with ``w = 1/s²`` (s² the null variance of each
-    unit's indicator) when ``I·φ > I − 1``, else 0 (the DerSimonian–Laird-type estimate).
-
-    Under no over-dispersion winsorising biases φ down (to about 0.68 for normal z), so φ < 1
-    is usual and means "no evidence of over-dispersion"; τ² is then 0.
-
-    Parameters
-    ----------
-    z : array-like
-        z-scores ``(y − θ)/s``; NaN entries are ignored.
-    variance : array-like
-        The null variance s² of each indicator (``θ(1−θ)/n`` for a proportion).
-    groups : array-like, optional
-        Group labels (e.g. years); one group when omitted.
-
-    Returns
-    -------
-    DataFrame, one row per group, with columns ``group``, ``units`` (I), ``phi``, ``tau2`` and
-    ``note`` (φ and τ² are NaN when fewer than 2 units have a z-score).
-    """
-    z = np.asarray(z, dtype=float).ravel()
-    var = np.asarray(variance, dtype=float).ravel()
-    g = np.zeros(z.size, dtype=int) if groups is None else np.asarray(groups).ravel()
-    df = pd.DataFrame({"g": g, "z": z, "w": 1.0 / np.where(var > 0, var, np.nan)})
-    df = df[np.isfinite(df["z"]) & np.isfinite(df["w"])]
-    grp = df.groupby("g", sort=True)
-    q_lo = grp["z"].transform("quantile", WINSOR)
-    q_hi = grp["z"].transform("quantile", 1 - WINSOR)
-    df = df.assign(zw2=df["z"].clip(q_lo, q_hi) ** 2, w2=df["w"] ** 2)
-    agg = df.groupby("g", sort=True).agg(
-        units=("z", "size"), zw2=("zw2", "sum"), s1=("w", "sum"), s2=("w2", "sum")
-    )
-    all_groups = pd.Index(pd.unique(g), name="g")
-    agg = agg.reindex(all_groups).fillna({"units": 0}).astype({"units": int})
-    units = agg["units"].to_numpy()
-    enough = units >= 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        phi = np.where(enough, agg["zw2"].to_numpy() / units, np.nan)
-        denom = agg["s1"].to_numpy() - agg["s2"].to_numpy() / agg["s1"].to_numpy()
-        excess = units * phi - (units - 1)
-        tau2 = np.where(enough, np.where(excess > 0, excess / denom, 0.0), np.nan)
-    note = _notes(len(agg), (~enough, "over-dispersion not estimated: fewer than 2 units with a z-score"))
-    return pd.DataFrame(
-        {"group": agg.index.to_numpy(), "units": units, "phi": phi, "tau2": tau2, "note": note}
-    )
+            _y, t, s2 = on_scale(theta, theta, np.round(size), var, z_scale)
+            widened = _widened_limits(t, s2, levels, phi, tau2, hi_clip=hi_clip, z_scale=z_scale)
+        return out.assign(**{c: widened[c] for c in cols})
+    return out.assign(**{c: base[c].to_numpy() for c in cols})
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,13 +387,20 @@ def _assemble(
     hi_clip: float,
     notes: list[tuple[np.ndarray, object]],
     measure: str,
+    method: str = "exact",
+    z_scale: str = "raw",
 ) -> pd.DataFrame:
-    """Common tail of the funnels: z, φ/τ², (adjusted) limits, outside flags, note."""
+    """Common tail of the funnels: z, φ/τ², (adjusted) limits, outside flags, note.
+
+    ``exact`` holds the limits of ``method``; z, φ, τ² and the widened limits are taken on
+    ``z_scale`` (:func:`~.dispersion.on_scale`).
+    """
     theta = exact["target"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (value - theta) / np.sqrt(var_unit)
+        y, t, s2 = on_scale(value, theta, size, var_unit, z_scale)
+        z = (y - t) / np.sqrt(s2)
     z[~np.isfinite(z)] = np.nan
-    od = overdispersion(z, var_unit, groups).set_index("group")
+    od = overdispersion(z, s2, groups).set_index("group")
     phi = od["phi"].reindex(groups).to_numpy()
     tau2 = od["tau2"].reindex(groups).to_numpy()
     od_note = od["note"].reindex(groups).to_numpy()
@@ -389,10 +415,11 @@ def _assemble(
     inflated = (phi_used > 1) | (tau2_used > 0)
     limits = {c: exact[c].to_numpy() for c in exact.columns if c.startswith(("lower_", "upper_"))}
     if inflated.any():
-        normal = _normal_limits(theta, var_unit, levels, phi_used, tau2_used, hi_clip=hi_clip)
-        limits = {c: np.where(inflated, normal[c], v) for c, v in limits.items()}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            widened = _widened_limits(t, s2, levels, phi_used, tau2_used, hi_clip=hi_clip, z_scale=z_scale)
+        limits = {c: np.where(inflated, widened[c], v) for c, v in limits.items()}
     with np.errstate(divide="ignore", invalid="ignore"):
-        z_adj = (value - theta) / np.sqrt(phi_used * var_unit + tau2_used)
+        z_adj = (y - t) / np.sqrt(phi_used * s2 + tau2_used)
     z_adj[~np.isfinite(z_adj)] = np.nan
 
     out = base.assign(measure=measure, n=size, value=value, target=theta, z=z, z_adjusted=z_adj)
@@ -410,6 +437,8 @@ def _assemble(
     out["phi"] = phi
     out["tau2"] = tau2
     out["adjustment"] = np.where(inflated, adj, "none")
+    out["method"] = method
+    out["z_scale"] = z_scale
     out["note"] = _notes(
         n_rows,
         *notes,
@@ -419,9 +448,15 @@ def _assemble(
             not_adj & ~inflated & np.isfinite(value),
             f"no over-dispersion found for the {adj} adjustment: exact limits kept",
         ),
-        (inflated, f"limits widened for over-dispersion ({adj}): target ± z·sqrt(phi·s² + tau2)"),
+        (inflated, f"limits widened for over-dispersion ({adj}): {_WIDENED[z_scale]}"),
     )
     return out
+
+
+_WIDENED = {
+    "raw": "target ± z·sqrt(phi·s² + tau2)",
+    "arcsine": "sin²(asin√target ± z·sqrt(phi·s² + tau2)), s² = 1/(4n)",
+}
 
 
 def _check_adjustment(overdispersion_: str | None) -> str | None:
@@ -442,6 +477,8 @@ def funnel_proportions(
     overdispersion: str | None = None,
     unit: str = "unit",
     by: str | None = "auto",
+    method: str = "exact",
+    z_scale: str = "raw",
 ) -> pd.DataFrame:
     """A funnel for a proportion: per unit its value, the limits at its n, and whether it is outside.
 
@@ -475,6 +512,15 @@ def funnel_proportions(
     by : str, None or "auto"
         Group column: one funnel (one θ, one φ) per group. ``"auto"`` (default): ``"year"`` if
         present, else one funnel for all rows.
+    method : {"exact", "normal"}
+        The limits when not widened: exact binomial with Spiegelhalter's interpolation
+        (default), or the normal approximation ``θ ± z·sqrt(θ(1−θ)/n)`` of PHE's Fingertips
+        tools (:func:`normal_limits`).
+    z_scale : {"raw", "arcsine"}
+        The scale of the z-scores, of φ and τ² and of the widened limits: the proportion
+        (default, as above), or R FunnelPlotR's arcsine scale for proportions — ``y = asin(√p)``,
+        target ``asin(√θ)``, ``s = 1/(2√n)``, z = (y − target)/s, φ and τ² from those z with
+        ``w = 4n``, widened limits ``sin²(asin√θ ± z_q·sqrt(φ·s² + τ²))``.
 
     Returns
     -------
@@ -494,6 +540,8 @@ def funnel_proportions(
     - ``phi``: the group's winsorised φ; ``tau2``: its τ² (reported whatever the adjustment);
     - ``adjustment``: the adjustment applied to this row's limits (``"none"``,
       ``"multiplicative"``, ``"additive"``);
+    - ``method``, ``z_scale``: the ``method`` and ``z_scale`` the table was made with (for
+      drawing matching curves with :func:`funnel_limits`);
     - ``note``: why something is missing or how the limits were made ("" otherwise).
 
     Examples
@@ -512,14 +560,19 @@ def funnel_proportions(
         by=by,
         what="funnel_proportions",
         measure="proportion",
+        method=method,
+        z_scale=z_scale,
     )
 
 
 def _funnel_binomial(
-    data, numerator, denominator, *, target, levels, overdispersion, unit, by, what, measure, x=None, n=None
-) -> pd.DataFrame:
+    data, numerator, denominator, *, target, levels, overdispersion, unit, by, what, measure, x=None, n=None,
+    method="exact", z_scale="raw",
+) -> pd.DataFrame:  # fmt: skip
     levels = _check_levels(levels)
     adjustment = _check_adjustment(overdispersion)
+    _check_method(method)
+    check_z_scale(z_scale)
     by = _group_column(data, by)
     _require_columns(data, [unit], what)
     if x is None:
@@ -553,7 +606,7 @@ def _funnel_binomial(
     with np.errstate(invalid="ignore", divide="ignore"):
         value = np.where(valid, x / np.where(valid, n, 1.0), np.nan)
         var = np.where(valid, theta * (1 - theta) / np.where(valid, n, 1.0), np.nan)
-    exact = binomial_limits(np.where(valid, n, np.nan), theta, levels=levels)
+    exact = _proportion_limits(np.where(valid, n, np.nan), theta, method=method, levels=levels)
     base = data[_id_columns(data, unit, by)].reset_index(drop=True).assign(count=x)
     notes = [
         (np.isnan(x) | np.isnan(n), "a count is missing"),
@@ -574,6 +627,8 @@ def _funnel_binomial(
         hi_clip=1.0,
         notes=notes,
         measure=measure,
+        method=method,
+        z_scale=z_scale,
     )
 
 
@@ -587,6 +642,8 @@ def funnel_sex_ratio(
     overdispersion: str | None = None,
     unit: str = "unit",
     by: str | None = "auto",
+    method: str = "exact",
+    z_scale: str = "raw",
 ) -> pd.DataFrame:
     """A funnel for the sex ratio at birth, built on the male share ``p = M/(M+F)``.
 
@@ -606,8 +663,8 @@ def funnel_sex_ratio(
         normal value, as in the exact test of :func:`assesskit.stats.proportions.sex_ratio`);
         105 centres it on the middle of the normal range; None uses each group's pooled ratio
         (comparing units with one another rather than with biology).
-    levels, overdispersion, unit, by
-        As in :func:`funnel_proportions`.
+    levels, overdispersion, unit, by, method, z_scale
+        As in :func:`funnel_proportions` (on the male share).
 
     Returns
     -------
@@ -636,6 +693,8 @@ def funnel_sex_ratio(
         measure="male_share",
         x=m,
         n=m + f,
+        method=method,
+        z_scale=z_scale,
     )
 
     def srb(p):
