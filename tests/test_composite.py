@@ -328,6 +328,29 @@ def test_asem_effective_weights_and_alpha(asem):
         node_alpha(asem, "LPI")
 
 
+def test_node_alpha_is_pairwise_by_default_as_coinr(asem):
+    """COINr's get_cronbach(coin, dset = "Normalised", iCodes = "P2P", Level = 1): its
+    pairwise covariances of the min-max normalised indicators, rebuilt here from the data."""
+    idata, imeta = load("asem_idata"), load("asem_imeta")
+    kids = imeta.loc[imeta["Parent"] == "P2P"].set_index("iCode")
+    x = idata[kids.index].astype(float) * kids["Direction"].to_numpy()
+    normalised = (x - x.min()) / (x.max() - x.min()) * 100
+    cov = normalised.cov()  # pandas pairs like R's use = "pairwise.complete.obs"
+    k = len(kids)
+    coinr = k**2 * ((cov.to_numpy().sum() - np.trace(cov)) / (k * (k - 1))) / cov.to_numpy().sum()
+    a = node_alpha(asem, "P2P")
+    assert a[["node", "n_children", "n_units", "use"]].iloc[0].tolist() == ["P2P", 8, 51, "pairwise"]
+    assert a["alpha"][0] == pytest.approx(coinr, rel=1e-9)
+    listwise = node_alpha(asem, "P2P", use="listwise")
+    assert listwise["n_units"][0] == 42 and listwise["use"][0] == "listwise"
+    assert listwise["alpha"][0] == pytest.approx(alpha_matrix(normalised.dropna()), rel=1e-9)
+    assert listwise["alpha"][0] != pytest.approx(
+        a["alpha"][0], rel=1e-4
+    )  # the gaps matter (0.8695 vs 0.8704)
+    with pytest.raises(ValueError, match="use must be"):
+        node_alpha(asem, "P2P", use="all")
+
+
 @pytest.mark.filterwarnings(
     "ignore:assesskit.analyses.composite.uncertainty is deprecated:DeprecationWarning"
 )

@@ -32,7 +32,7 @@ from ..kernel.aggregate import (
 from ..kernel.rank import rank_within
 from ..kernel.rules import rule_type
 from ..scheme import Section, parse_scheme
-from ..stats.diagnostics import cronbach_alpha as alpha
+from ..stats.reliability import cronbach_alpha as alpha
 
 if TYPE_CHECKING:
     from ..scheme import Scheme
@@ -240,11 +240,32 @@ def _legacy_effective_weights(res: ScoreResult, *, line: str | None = None) -> p
     return df
 
 
-def node_alpha(res: ScoreResult, node: str, *, line: str | None = None) -> pd.DataFrame:
+def node_alpha(
+    res: ScoreResult, node: str, *, line: str | None = None, use: str = "pairwise"
+) -> pd.DataFrame:
     """Cronbach's α of the children of ``node`` (their scores across units), per year.
 
-    Complete cases only (listwise), as :func:`assesskit.stats.diagnostics.cronbach_alpha`.
-    Columns: ``year``, ``node``, ``n_children``, ``n_units``, ``alpha``.
+    Parameters
+    ----------
+    res : ScoreResult
+        A composite scheme's result.
+    node : str
+        A section (a group of indicators or of aggregates).
+    line : str, optional
+        The line, when the scheme has several.
+    use : {"pairwise", "listwise"}
+        How missing children are handled (:func:`assesskit.stats.reliability.cronbach_alpha`).
+        Default ``"pairwise"``, COINr's choice (``get_cronbach``'s
+        ``use = "pairwise.complete.obs"``), so a COINr user gets COINr's number;
+        ``"listwise"`` uses the units with every child only (assesskit's choice for point
+        schemes, and this function's before version 0.2).
+
+    Returns
+    -------
+    DataFrame
+        One row per year: ``year``, ``node``, ``n_children``, ``n_units`` (the units that
+        enter α: with every child for listwise, with any child for pairwise), ``use``,
+        ``alpha``.
     """
     table = node_scores(res, line=line)
     target = res.scheme.nodes[node]
@@ -254,8 +275,10 @@ def node_alpha(res: ScoreResult, node: str, *, line: str | None = None) -> pd.Da
     rows = []
     for y, g in table.groupby("year", sort=True):
         x = g[kids].to_numpy(dtype=float)
-        rows.append((y, node, len(kids), int((~np.isnan(x).any(axis=1)).sum()), alpha(x)))
-    return pd.DataFrame(rows, columns=["year", "node", "n_children", "n_units", "alpha"])
+        present = ~np.isnan(x)
+        n_units = int((present.all(axis=1) if use == "listwise" else present.any(axis=1)).sum())
+        rows.append((y, node, len(kids), n_units, use, alpha(x, use=use)))
+    return pd.DataFrame(rows, columns=["year", "node", "n_children", "n_units", "use", "alpha"])
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ import pandas as pd
 from ..kernel.aggregate import SEP, aggregate_tree, path_weights, tree_nodes
 from ..scoring import ScoreResult
 
-TOL = 1e-9
-"""Points within this of the maximum (of zero) count as full marks (as zero); item
-ranges within it count as constant."""
+# TOL: points within it of the maximum (of zero) count as full marks (as zero); item ranges
+# within it count as constant. cronbach_alpha lives in .reliability and is importable here as before.
+from .reliability import TOL
+from .reliability import cronbach_alpha as cronbach_alpha
 
 # fmt: off
 ITEM_DIAGNOSTIC_COLUMNS = [
@@ -645,35 +646,6 @@ _one_group = one_group  # its old private name (assesskit.plotting.diagnostics i
 
 
 # --------------------------------------------------------------------------- consistency
-def cronbach_alpha(points: pd.DataFrame | np.ndarray) -> float:
-    """Cronbach's α of a units × items matrix of points.
-
-    ``α = k/(k−1) · (1 − Σ var(itemᵢ) / var(Σ items))`` with sample variances (ddof=1);
-    the value is the same with population variances (the factor cancels). Written here
-    because neither scipy nor statsmodels provides it (pingouin does, but is not a
-    dependency). Rows with a missing value are dropped (listwise).
-
-    Returns NaN when there are fewer than 2 items, fewer than 2 units, fewer than 2
-    items that vary (with one varying item α is 0 by construction, which says nothing), or
-    when the sum of the items is constant (the items offset each other exactly).
-    """
-    x = np.asarray(points, dtype=float)
-    if x.ndim != 2:
-        raise ValueError("points must be a 2-d units × items matrix")
-    x = x[~np.isnan(x).any(axis=1)]
-    n, k = x.shape
-    if k < 2 or n < 2:
-        return float("nan")
-    rng = x.max(axis=0) - x.min(axis=0)
-    if int((rng > TOL * np.maximum(1.0, np.abs(x).max(axis=0))).sum()) < 2:
-        return float("nan")
-    item_var = x.var(axis=0, ddof=1).sum()
-    total = x.sum(axis=1)
-    if total.max() - total.min() <= TOL * max(1.0, float(np.abs(total).max())):
-        return float("nan")  # the items offset each other exactly: the sum has no variance
-    return float(k / (k - 1) * (1.0 - item_var / total.var(ddof=1)))
-
-
 def section_alpha(result: ScoreResult, *, by_year: bool = True) -> pd.DataFrame:
     """Cronbach's α of every line and section (over all items below it), per kind and year.
 
