@@ -52,6 +52,8 @@ def _rule_cell(rule) -> str:
     d = rule.model_dump(exclude_defaults=True, exclude={"assumption"})
     kind = d.pop("type", getattr(rule, "type", ""))
     d.pop("indicator", None)
+    if hasattr(rule, "op") and "op" not in d:
+        d = {"op": rule.op, **d}  # the default comparison, stated
     return f"{code(kind)} {code(_compact(d)) if d else ''}".strip()
 
 
@@ -74,6 +76,16 @@ def _walk(node, path: tuple[str, ...], rows: list, notes: list) -> None:
                 f"| {_num(child.points)} | | section, {code(child.aggregate)} |"
             )
             _walk(child, (*path, child.id), rows, notes)
+
+
+def _terms(terms) -> str:
+    """``["births", "-deaths"]`` → ``births − deaths``."""
+    out = ""
+    for i, t in enumerate(terms):
+        neg = t.startswith("-")
+        sign = ("−" if neg else "") if i == 0 else (" − " if neg else " + ")
+        out += sign + t.lstrip("-")
+    return out
 
 
 def _condition(c) -> str:
@@ -147,7 +159,7 @@ def render(path: Path, scheme) -> str:
         lines += ["### Indicators", "", "| id | label | computed as | unit |", "|---|---|---|---|"]
         for k, ind in s.indicators.items():
             if ind.numerator:
-                how = f"({' + '.join(ind.numerator)}) / ({' + '.join(ind.denominator or [])}) × {_num(ind.scale)}"
+                how = f"({_terms(ind.numerator)}) / ({_terms(ind.denominator or [])}) × {_num(ind.scale)}"
             else:
                 how = f"column {ind.column or k}"
             lines.append(f"| {code(k)} | {esc(ind.label)} | {code(how)} | {esc(ind.unit)} |")
@@ -184,6 +196,14 @@ def render(path: Path, scheme) -> str:
     if notes:
         lines += ["### Assumptions on single elements", "", "| where | assumption |", "|---|---|"]
         lines += [f"| {code(w)} | {esc(a)} |" for w, a in notes] + [""]
+    lines += [
+        "## The file",
+        "",
+        f"```{{literalinclude}} ../../params/schemes/{path.name}",
+        ":language: yaml",
+        "```",
+        "",
+    ]
     return "\n".join(lines)
 
 
