@@ -109,9 +109,12 @@ nitpick_ignore_regex = [
     (r"py:class", r"assesskit\.scheme\.Annotated"),
     # private names (a leading underscore in any part) are not documented by design
     (r"py:.*", r"assesskit\.(.*\.)?_[A-Za-z].*"),
-    (r"py:.*", r"(DataFrame|Series|Index|ndarray|Axes|Figure|ArrayLike|NDArray|BaseModel|"
-               r"StringDType|dtype|Generator|RandomState|Timestamp|Categorical|FieldInfo|"
-               r"ConfigDict|Workbook|NotebookNode|KernelManager|Any|Self)"),
+    (
+        r"py:.*",
+        r"(DataFrame|Series|Index|ndarray|Axes|Figure|ArrayLike|NDArray|BaseModel|"
+        r"StringDType|dtype|Generator|RandomState|Timestamp|Categorical|FieldInfo|"
+        r"ConfigDict|Workbook|NotebookNode|KernelManager|Any|Self)",
+    ),
 ]
 
 # --------------------------------------------------------------------------- HTML
@@ -175,7 +178,9 @@ def _resolve_reexport(app, env, node, contnode):
         candidates = [raw]
     else:
         parts = (node.get("py:module") or "").split(".")
-        candidates = [".".join([*parts[:i], raw]) for i in range(len(parts), 0, -1) if parts[0] == "assesskit"]
+        candidates = [
+            ".".join([*parts[:i], raw]) for i in range(len(parts), 0, -1) if parts[0] == "assesskit"
+        ]
     if not candidates:  # no module context (an autosummary line): a unique assesskit name
         hits = [k for k in known if k.startswith("assesskit.") and k.endswith("." + raw)]
         candidates = hits if len(hits) == 1 else []

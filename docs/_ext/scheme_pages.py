@@ -126,7 +126,8 @@ def render(path: Path, scheme) -> str:
         "| kinds of unit | "
         + "; ".join(f"{code(k)} {esc(v.label)} ({_num(v.points)} points)" for k, v in s.kinds.items())
         + " |",
-        "| categories | " + ("; ".join(f"{code(k)} {esc(v.label)}" for k, v in s.categories.items()) or "none")
+        "| categories | "
+        + ("; ".join(f"{code(k)} {esc(v.label)}" for k, v in s.categories.items()) or "none")
         + " |",
         f"| missing-data policy | {code(s.missing)} |",
         f"| floor | {_num(s.floor) or 'none'} |",
@@ -172,7 +173,12 @@ def render(path: Path, scheme) -> str:
                 notes.append((v.id, v.assumption))
         lines.append("")
     if s.adjustments:
-        lines += ["### Bonuses and deductions", "", "| id | label | kind | how | cap |", "|---|---|---|---|---|"]
+        lines += [
+            "### Bonuses and deductions",
+            "",
+            "| id | label | kind | how | cap |",
+            "|---|---|---|---|---|",
+        ]
         for a in s.adjustments:
             how = _compact(a.model_dump(include={"per_case", "assessed", "applies_to"}, exclude_none=True))
             lines.append(f"| {code(a.id)} | {esc(a.label)} | {a.kind} | {code(how)} | {_num(a.cap)} |")
