@@ -3,8 +3,10 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make docs BIN=/other/venv/bin` builds with an existing environment (no .venv set-up)
+ENV := $(if $(filter $(VENV)/bin,$(BIN)),setup)
 
-.PHONY: help system setup test lint demo bench clean
+.PHONY: help system setup test lint docs demo bench clean
 
 # apt-get install $(1) quietly (updating the package lists once if needed); false where apt cannot
 apt = { command -v apt-get >/dev/null && { apt-get install -y -q $(1) >/dev/null 2>&1 || \
@@ -33,8 +35,14 @@ lint: setup  ## ruff lint and format check over the package, tests and benchmark
 	$(BIN)/ruff check assesskit tests benchmarks
 	$(BIN)/ruff format --check assesskit tests benchmarks
 
-test: setup lint  ## set up, lint, and run the whole test suite
+test: setup lint docs  ## set up, lint, build the docs (executing the tutorials), and run the whole test suite
 	$(BIN)/python -m pytest
+
+# -W: warnings are errors; -n: every broken cross-reference is one; --keep-going: all of them
+# in one run. The tutorials' kernels import this checkout (PYTHONPATH), like autodoc does.
+docs: $(ENV)  ## build the documentation site into docs/_build/html (executes every tutorial notebook)
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m sphinx -W --keep-going -n -j auto -q -b html docs docs/_build/html
+	@echo "docs: open docs/_build/html/index.html"
 
 demo: setup  ## set up, score every bundled scheme on synthetic panels, build the HTML reports (reports/demo/)
 	$(BIN)/assesskit demo --out reports/demo
@@ -46,4 +54,4 @@ bench: setup  ## throughput benchmarks (print figures; not part of the tests)
 	$(BIN)/python benchmarks/bench_reports.py
 
 clean:  ## remove the environment and generated reports
-	rm -rf $(VENV) reports/demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) reports/demo .pytest_cache .ruff_cache docs/_build docs/api/generated docs/jupyter_execute

@@ -1,7 +1,7 @@
 """Schemes as Excel workbooks: read a documented sheet layout into a scheme, write a scheme
 back into the same layout (so a bundled scheme is a template).
 
-The layout (the README, "Schemes in Excel", shows an example):
+The layout (the user guide's "Schemes in Excel", docs/user/excel.md, shows an example):
 
 ``items``
     One row per item, in document order: its path (``line``, ``section`` — nested sections

@@ -6,7 +6,7 @@ eligibility conditions, and outcomes (award tiers, single-item awards, warnings)
 The YAML keys are exactly the field names of the models below (the rule models come from
 the rule registry, :mod:`assesskit.kernel.rules`, and are importable from here too); unknown
 keys are errors.
-See the README ("Scheme files") for a worked example of every construct.
+See the documentation (user guide, "Scheme files", docs/user/scheme-files.md) for a worked example of every construct.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Pure and vectorised: one pass per *item* (a scheme has tens of items) over array
 scored unit-years at once; no loop over units or rows. The long item table with its
 reasons in words is built on demand (:attr:`ScoreResult.items`), from the same arrays.
 
-Order of application (documented in the README):
+Order of application (documented in the user guide, "Scheme files"):
 
 1. each item: indicator value → rule → fraction of its points; missing values follow
    the item's (or the scheme's) ``missing`` policy — ``zero`` by default;
@@ -59,7 +59,7 @@ ITEM_COLUMNS = [
     "target",
     "reason",
 ]
-"""Columns of :attr:`ScoreResult.items` (see the README for their meaning)."""
+"""Columns of :attr:`ScoreResult.items` (see the user guide, "Outputs", for their meaning)."""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -106,7 +106,7 @@ class ScoreResult:
     ----------
     scheme : Scheme
     summary : DataFrame
-        One row per unit and year (columns documented in the README, "Outputs").
+        One row per unit and year (columns documented in the user guide, "Outputs").
     warnings : tuple of Problem
         Input warnings carried from the panel.
     inputs : assesskit.kernel.Inputs

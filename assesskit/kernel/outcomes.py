@@ -34,7 +34,7 @@ def _vetoes(inp: Inputs, var: Variation, values, items: ItemScores, shape, detai
 def decide(
     inp: Inputs, var: Variation, values, items: ItemScores, total, adjust, bonus, deduction, shape, detail
 ) -> Outcome:
-    """Vetoes, eligibility, ranks, tiers and warnings of every draw (see :func:`.core.run`)."""
+    """Vetoes, eligibility, ranks, tiers and warnings of every draw (see :func:`.pipeline.run`)."""
     s = inp.scheme
     by_effect = _vetoes(inp, var, values, items, shape, detail)
 

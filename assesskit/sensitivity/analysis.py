@@ -146,8 +146,8 @@ class Simulation:
         by the inverted empirical CDF, so they are ranks that occurred); ``p_ranked``,
         ``p_veto`` (vetoed or not scored); ``p_top<k>``; ``p_tier_<id>`` per award tier
         and ``p_no_award`` (when the scheme has tiers); ``p_warning_<id>`` per warning
-        (e.g. ``p_warning_yellow_card``); ``mean_abs_shift`` (mean |position − nominal
-        position|, unranked units placed just below the last ranked unit).
+        (e.g. ``p_warning_yellow_card``); ``mean_abs_shift`` (the mean of
+        ``|position − nominal position|``, unranked units placed just below the last ranked unit).
     draws : DataFrame
         One row per draw and year × kind: ``draw``, ``year``, ``kind``, ``kendall_tau``
         (τ-b between the nominal and the draw's positions), ``mean_abs_shift``.

@@ -146,7 +146,7 @@ class Comparison:
         ``contribution_b``, ``delta`` (see the module docstring).
     drivers : DataFrame
         Per item: ``item``, ``label``, ``in_a``, ``in_b``, ``mean_abs_delta``, ``share``
-        (of all |delta|), ``corr_with_move`` (Spearman correlation of ``delta`` with
+        (of all ``|delta|``), ``corr_with_move`` (Spearman correlation of ``delta`` with
         −shift: positive when the item explains who moves up).
     """
 

@@ -269,7 +269,7 @@ def counterfactuals(
         ``indicator_label``, ``column`` (the panel cell changed), ``value`` →
         ``new_value`` and ``change`` (indicator units), ``column_value`` →
         ``new_column_value`` (cell units: counts for rates), ``also_changes`` (other
-        indicators computed from that cell), ``distance`` (|change| / the indicator's
+        indicators computed from that cell), ``distance`` (``|change|`` / the indicator's
         spread), ``best``, ``rank`` → ``new_rank``, ``award`` → ``new_award``,
         ``vetoed`` → ``new_vetoed``, ``verified`` (the main engine agrees; NA when not
         checked).

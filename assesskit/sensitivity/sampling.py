@@ -82,7 +82,7 @@ def _realise(seed: int, key: tuple[int, ...], rid: np.ndarray, gen, cache: dict 
 
 @dataclass(frozen=True)
 class Resolved:
-    """A factor bound to a scheme and panel: what :func:`apply` needs."""
+    """A factor bound to a scheme and panel: what :func:`perturbation` needs."""
 
     factor: object
     index: int
