@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,7 +31,11 @@ STATUS_ZH = {"met": "达标", "partial": "部分", "missed": "未达标", "missi
 STATUS_ZH |= {"bonus": "加分", "deduction": "扣分"}
 FORM_OPTIONS = [("达标制 threshold", "threshold"), ("比例制 proportional", "linear")]
 VETO_OPTIONS = [("在用 on", "on"), ("关闭 off", "off"), ("改为扣分 deduction", "deduction")]
-_NUM = {"layout": w.Layout(width="190px"), "style": {"description_width": "70px"}}
+
+
+def _num() -> dict:
+    """Look of a number box (a Layout of its own: a shared one would hide them all at once)."""
+    return {"layout": w.Layout(width="190px"), "style": {"description_width": "70px"}}
 
 
 def _css(name: str) -> str:
@@ -92,7 +97,7 @@ class Explorer(w.VBox):
             description="单位类型",
             layout=w.Layout(width="230px", display="" if len(kinds) > 1 else "none"),
         )
-        self.top = w.BoundedIntText(value=top, min=1, max=100_000, description="显示前", **_NUM)
+        self.top = w.BoundedIntText(value=top, min=1, max=100_000, description="显示前", **_num())
         self.save_path = w.Text(value=str(save), description="保存到", layout=w.Layout(width="420px"))
         self.save_button = w.Button(description="保存变体 save variant", icon="save")
         self.reset_button = w.Button(description="还原 reset", icon="undo")
@@ -106,6 +111,7 @@ class Explorer(w.VBox):
         self.status.add_class("ak-status")
         self.bar = w.HBox([self.kind, self.top, self.save_path, self.save_button, self.reset_button])
         self.search = w.Text(placeholder="按指标名称搜索 search items", description="搜索")
+        self.search.add_class("ak-search")
         self.search.observe(lambda c: self._filter(c["new"]), "value")
 
     def _build_levers(self) -> w.Widget:
@@ -151,7 +157,7 @@ class Explorer(w.VBox):
     def _points_box(self, node_id: str) -> w.Widget | None:
         if not has_points_lever(self.scheme, node_id):
             return None
-        box = w.FloatText(value=self.design.node_points(node_id), description="分值", **_NUM)
+        box = w.FloatText(value=self.design.node_points(node_id), description="分值", **_num())
         self._points[node_id] = box
         return self._control(
             box,
@@ -163,7 +169,7 @@ class Explorer(w.VBox):
     def _weight_box(self, node_id: str) -> w.Widget | None:
         if not has_weight_lever(self.scheme, node_id):
             return None
-        box = w.FloatText(value=self.design.weight(node_id), description="权重", **_NUM)
+        box = w.FloatText(value=self.design.weight(node_id), description="权重", **_num())
         return self._control(
             box,
             lambda d, v, n=node_id: d.set_weight(n, v),
@@ -181,7 +187,7 @@ class Explorer(w.VBox):
         ctl = [c for c in (self._points_box(it.id), self._weight_box(it.id)) if c is not None]
         kind = target_lever(it)
         if kind == "number":
-            box = w.FloatText(value=self.design.target(it.id), description="目标", **_NUM)
+            box = w.FloatText(value=self.design.target(it.id), description="目标", **_num())
             ctl.append(
                 self._control(
                     box,
@@ -194,7 +200,7 @@ class Explorer(w.VBox):
             assert isinstance(it.rule.target, CategoryTarget)
             for cat in it.rule.target.by_category:
                 lab = self.scheme.categories[cat].label if cat in self.scheme.categories else cat
-                box = w.FloatText(value=self.design.target(it.id, cat), description=f"目标·{lab}", **_NUM)
+                box = w.FloatText(value=self.design.target(it.id, cat), description=f"目标·{lab}", **_num())
                 ctl.append(
                     self._control(
                         box,
@@ -210,7 +216,10 @@ class Explorer(w.VBox):
                     dd, lambda d, v, i=it.id: d.set_form(i, v), lambda d, i=it.id: d.form(i), f"form-{it.id}"
                 )
             )
-        row = w.VBox([parts[0], w.HBox(ctl, layout=w.Layout(flex_flow="row wrap"))])
+        grid = w.GridBox(
+            ctl, layout=w.Layout(grid_template_columns="repeat(auto-fill, 195px)", grid_gap="2px 6px")
+        )
+        row = w.VBox([parts[0], grid])
         row.add_class("ak-item")
         self._rows[it.id] = row
         return row
@@ -218,7 +227,7 @@ class Explorer(w.VBox):
     def _veto_row(self, v) -> w.Widget:
         options = VETO_OPTIONS if veto_deductible(self.scheme, v.id) else VETO_OPTIONS[:2]
         mode = w.Dropdown(options=options, value="on", layout=w.Layout(width="190px"))
-        pts = w.FloatText(value=self.design.veto_deduction(v.id), description="扣分", **_NUM)
+        pts = w.FloatText(value=self.design.veto_deduction(v.id), description="扣分", **_num())
         self._control(
             mode, lambda d, m, i=v.id: d.set_veto(i, m), lambda d, i=v.id: d.veto_mode(i), f"veto-{v.id}"
         )
@@ -350,7 +359,7 @@ class Explorer(w.VBox):
 
     def _draw_chart(self, shown: pd.DataFrame) -> None:
         import matplotlib.pyplot as plt
-        from IPython.display import display
+        from IPython.display import Image, display
 
         from ..plotting import label
         from ..plotting.scores import plot_rank_changes
@@ -365,10 +374,12 @@ class Explorer(w.VBox):
             units, labels=(label("原方案", "original"), label("变体", "variant")), names=names, ax=ax
         )
         fig.tight_layout()
+        buf = io.BytesIO()  # a PNG, whatever matplotlib backend the kernel runs
+        fig.savefig(buf, format="png", dpi=90)
+        plt.close(fig)
         with self.chart:
             self.chart.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+            display(Image(data=buf.getvalue(), format="png"))
 
 
 # ---------------------------------------------------------------- tables as HTML
