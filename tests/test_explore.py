@@ -316,7 +316,8 @@ def test_widget_change_rescores_and_reset_restores(app):
     assert "<td>U2</td>" in app.league_html.value and "100.00" in app.league_html.value
     assert "U2" in app.changed_html.value or "乙" in app.changed_html.value
     assert "变更 1 项" in app.status.value
-    assert set(app.timings) == {"rescore", "table", "views"}
+    assert set(app.timings) == {"rescore", "to_table", "views"}
+    assert 0 < app.timings["rescore"] < app.timings["to_table"]
     # points follow points: the section's box moves the item boxes and the line's
     control(app, "points-a").value = 30
     assert control(app, "points-compliance").value == 20 and control(app, "points-main").value == 70
@@ -347,7 +348,7 @@ def test_widget_search_and_save(app, tmp_path):
 
 
 def test_unit_card_lists_the_units_items_with_reasons(app):
-    items = unit_items(app.result, "U1")
+    items = unit_items(app.result.result, "U1")
     assert list(items["item"]) == ["compliance", "q", "other", "b1"]
     q = items.set_index("item").loc["q"]
     assert q["points"] == 15 and q["status"] == "partial" and "partial credit" in q["reason"]

@@ -3,8 +3,8 @@
 A thin shell over :class:`~assesskit.explore.Design` and
 :class:`~assesskit.explore.Rescorer`: every control change becomes one ``Design`` method
 call, the variant is rescored through the kernel and the views are redrawn from the
-result's tables (no per-unit Python loops; the HTML is pandas' ``to_html`` of the rows
-shown). The league table is updated first, then the chart.
+result's arrays (no per-unit Python loops; the HTML tables are built column-wise with
+pandas' string methods). The league table is updated first, then the chart.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..exceptions import AssessKitError
 from ..scheme import CategoryTarget, Item, Scheme, Section
 from ..scoring import ScoreResult
 from .design import Design, form_of, has_points_lever, has_weight_lever, target_lever, veto_deductible
-from .rescore import Rescorer, changed_units, league
+from .rescore import Rescorer, Scored, changed_units, league
 
 STATUS_ZH = {"met": "达标", "partial": "部分", "missed": "未达标", "missing": "缺失", "vetoed": "否决"}
 STATUS_ZH |= {"bonus": "加分", "deduction": "扣分"}
@@ -50,13 +50,15 @@ class Explorer(w.VBox):
     ----------
     design : Design
         The levers as they stand.
-    result : ScoreResult
-        The variant's scores (the original's while nothing is moved).
+    result : Scored
+        The variant's scores (the original's while nothing is moved); ``result.result``
+        is its :class:`~assesskit.scoring.ScoreResult`.
     table : DataFrame
         The league table (:func:`assesskit.explore.league`) of the year scored.
     timings : dict
-        Seconds spent by the last change: ``rescore`` (design → scores), ``table``
-        (→ the league table on the page), ``views`` (chart, changed units, unit card).
+        Seconds spent by the last change: ``rescore`` (design → scores), ``to_table``
+        (from the change to the league table set, rescore included), ``views`` (then the
+        other controls, changed units, unit card and chart).
     """
 
     def __init__(self, rescorer: Rescorer, *, save_to: str | Path | None = None, top: int = 30):
@@ -67,10 +69,11 @@ class Explorer(w.VBox):
         self.rescorer = rescorer
         self.scheme: Scheme = rescorer.scheme
         self.design = Design(self.scheme)
-        self.result: ScoreResult = rescorer.original
+        self.result: Scored = rescorer.original
         self.table = league(self.result, self.result)
         self.timings: dict[str, float] = {}
         self._syncing = False
+        self._picker_kind: str | None = None
         self._points: dict[str, w.FloatText] = {}
         self._rows: dict[str, w.Box] = {}
         self._accordions: list[tuple[w.Accordion, set[str]]] = []
@@ -275,15 +278,13 @@ class Explorer(w.VBox):
             return False
         self.design, self.result = design, result
         self.timings = {"rescore": time.perf_counter() - t0}
-        self._sync()
-        self._redraw()
+        self._redraw(t0)
         return True
 
     def reset(self) -> None:
         """Back to the original scheme: every control, the tables and the chart."""
         self.design = self.design.reset()
         self.result = self.rescorer.original
-        self._sync()
         self._redraw()
 
     def save(self, path: str | Path | None = None) -> Path:
@@ -324,38 +325,46 @@ class Explorer(w.VBox):
                     acc.selected_index = 0
 
     # ---------------------------------------------------------------- views
-    def _redraw(self) -> None:
-        t0 = time.perf_counter()
+    def _redraw(self, t0: float | None = None) -> None:
+        """The league table first (what the user waits for), then the rest."""
+        t0 = time.perf_counter() if t0 is None else t0
         self.table = league(self.rescorer.original, self.result)
         shown = self.table[self.table["kind"] == self.kind.value]
         self.league_html.value = league_html(shown.head(self.top.value), self.scheme)
         t1 = time.perf_counter()
+        self._sync()
         n = len(self.design.changes())
         year = int(shown["year"].iloc[0]) if len(shown) else ""
         self.status.value = f"变更 {n} 项 changes · {len(shown)} 个单位 units · {year} 年"
         self.changed_html.value = changed_html(changed_units(shown), self.scheme)
-        self._unit_options(shown)
+        self._unit_options()
         self._draw_unit()
         self._draw_chart(shown.head(self.top.value))
-        self.timings |= {"table": t1 - t0, "views": time.perf_counter() - t1}
+        self.timings |= {"to_table": t1 - t0, "views": time.perf_counter() - t1}
 
-    def _unit_options(self, shown: pd.DataFrame) -> None:
-        opts = list(zip(shown["name"].astype(str), shown["unit"], strict=True))
-        if list(self.unit_pick.options) != opts:
-            keep = self.unit_pick.value
-            self._syncing = True  # one unit card per redraw, drawn below
-            try:
-                self.unit_pick.options = opts
-                self.unit_pick.value = keep if keep in set(shown["unit"]) else (opts[0][1] if opts else None)
-            finally:
-                self._syncing = False
+    def _unit_options(self) -> None:
+        """The units of the kind shown, by id (set when the kind changes, not on every change)."""
+        if self._picker_kind == self.kind.value:
+            return
+        self._picker_kind = self.kind.value
+        rows = self.rescorer.inputs.rows
+        mine = rows[rows["kind"] == self.kind.value].drop_duplicates("unit").sort_values("unit")
+        opts = list(
+            zip(mine["name"].astype(str) + " (" + mine["unit"].astype(str) + ")", mine["unit"], strict=True)
+        )
+        self._syncing = True  # one unit card per redraw, drawn below
+        try:
+            self.unit_pick.options = opts
+            self.unit_pick.value = opts[0][1] if opts else None
+        finally:
+            self._syncing = False
 
     def _draw_unit(self) -> None:
         unit = self.unit_pick.value
         if unit is None:
             self.unit_html.value = ""
             return
-        self.unit_html.value = unit_html(unit_items(self.result, unit))
+        self.unit_html.value = unit_html(unit_items(self.result.result, unit))
 
     def _draw_chart(self, shown: pd.DataFrame) -> None:
         import matplotlib.pyplot as plt
@@ -383,6 +392,26 @@ class Explorer(w.VBox):
 
 
 # ---------------------------------------------------------------- tables as HTML
+def _column_cells(values) -> list[str]:
+    """A column as escaped cell texts: joined, escaped by ``html.escape`` once, split
+    (one C-level pass instead of a call per cell); missing values as "—"."""
+    v = np.asarray(values, dtype=object)
+    text = np.where(pd.isna(v), "—", v).astype(str)
+    return html.escape("\x1f".join(np.char.replace(text, "\x1f", " ").tolist())).split("\x1f")
+
+
+def html_table(frame: pd.DataFrame, css: str) -> str:
+    """A frame as an HTML table, built column-wise (``to_html`` formats cell by cell: too
+    slow for a table redrawn on every change)."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = ""
+    if len(frame):
+        cols = np.array([_column_cells(frame[c]) for c in frame.columns], dtype=object)
+        rows = "</td><td>".join  # a row's cells, then the rows
+        body = "<tr><td>" + "</td></tr><tr><td>".join(map(rows, cols.T)) + "</td></tr>"
+    return f"<table class='{css}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def _rank_move(change: pd.Series) -> pd.Series:
     c = change.to_numpy(dtype=float)
     text = np.where(c > 0, "↑", np.where(c < 0, "↓", "")) + pd.Series(np.abs(c)).map("{:g}".format).to_numpy()
@@ -408,11 +437,7 @@ def league_html(table: pd.DataFrame, scheme: Scheme) -> str:
             "一票否决 veto": np.where(table["veto"].to_numpy(dtype=bool), "否决 " + table["veto_reason"], ""),
         }
     )
-    return (
-        "<div style='max-height:420px;overflow:auto'>"
-        + out.to_html(index=False, classes="ak-league", border=0, na_rep="—")
-        + "</div>"
-    )
+    return f"<div style='max-height:420px;overflow:auto'>{html_table(out, 'ak-league')}</div>"
 
 
 def changed_html(table: pd.DataFrame, scheme: Scheme) -> str:
@@ -431,7 +456,7 @@ def changed_html(table: pd.DataFrame, scheme: Scheme) -> str:
         }
     )
     head = f"<h4>奖项或否决有变化的单位 units whose award or veto changed ({len(out)})</h4>"
-    return head + out.to_html(index=False, classes="ak-changed", border=0)
+    return head + html_table(out, "ak-changed")
 
 
 def unit_items(result: ScoreResult, unit: str) -> pd.DataFrame:
@@ -451,4 +476,4 @@ def unit_html(items: pd.DataFrame) -> str:
             "原因 reason": items["reason"],
         }
     )
-    return out.to_html(index=False, classes="ak-unit", border=0)
+    return html_table(out, "ak-unit")

@@ -133,6 +133,27 @@ def _ceiling(scheme: Scheme, item: Item) -> float | None:
     return top if top > max(vals) else None
 
 
+def _scaled(node: Section, leaves: list[Item], cur: list[float], value: float) -> list[float]:
+    """Item points under ``node`` for the node's new points ``value`` (module docstring).
+
+    While the items keep the original's proportions, the original points are scaled (so
+    setting the original value back restores them exactly, rounding undone); otherwise
+    the current ones.
+    """
+    orig = [it.points for it in leaves]
+    ratio = [c / o for c, o in zip(cur, orig, strict=True)]
+    proportional = max(ratio) - min(ratio) <= 1e-3 * max(ratio)
+    # the items' sum that gives the node ``value`` (a node that does not add up keeps its ratio)
+    want = value if node.check_sum else value * sum(orig) / node.points
+    if proportional and math.isclose(want, sum(orig), rel_tol=0, abs_tol=1e-9):
+        return orig
+    src = orig if proportional else cur
+    new = [round(c * want / sum(src), 3) for c in src]
+    big = max(range(len(new)), key=lambda i: new[i])
+    new[big] = round(new[big] + want - sum(new), 3)  # the rounding remainder: the sum is exact
+    return new
+
+
 # --------------------------------------------------------------------------- the design
 @dataclass(frozen=True)
 class Design:
@@ -240,14 +261,7 @@ class Design:
         node = self.scheme.nodes[node_id]
         leaves = _leaves(node)
         cur = [self.item_points(it.id) for it in leaves]
-        if isinstance(node, Item):
-            new = [value]
-        else:
-            have = self.node_points(node_id) if node.check_sum else sum(cur)
-            want = value if node.check_sum else value * sum(cur) / have
-            new = [round(c * want / sum(cur), 3) for c in cur]
-            big = max(range(len(new)), key=lambda i: new[i])
-            new[big] = round(new[big] + want - sum(new), 3)
+        new = [value] if isinstance(node, Item) else _scaled(node, leaves, cur, value)
         pts = dict(self.points)
         for it, v in zip(leaves, new, strict=True):
             if v <= 0:

@@ -6,8 +6,9 @@ scheme (:meth:`assesskit.explore.Design.to_scheme`) then swaps into those inputs
 item points, the targets and credit of the items whose rule or points changed (only
 those items are evaluated again), the bonuses and deductions when they changed; then
 :func:`assesskit.kernel.run` scores it and :func:`assesskit.scoring.result_of` wraps it
-as an ordinary :class:`~assesskit.scoring.ScoreResult`. The result is the same as
-preparing the variant from scratch (tested), only faster.
+as an ordinary :class:`~assesskit.scoring.ScoreResult` when the tables are wanted
+(:attr:`Scored.result`). The result is the same as preparing the variant from scratch
+(tested), only faster.
 
 :func:`league` and :func:`changed_units` are the explorer's tables: pure functions of two
 results.
@@ -16,12 +17,14 @@ results.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from ..data import Panel
-from ..kernel import item_credit, prepare, run, target_array, with_credit
+from ..kernel import Inputs, Outcome, item_credit, prepare, run, target_array, with_credit
 from ..kernel.inputs import adjustment_amounts
 from ..scheme import Scheme
 from ..scoring import ScoreResult, result_of
@@ -62,7 +65,7 @@ class Rescorer:
     def __init__(self, scheme: Scheme, panel: Panel, years: list[int] | None = None):
         self.scheme = scheme
         self.inputs = with_credit(prepare(scheme, panel, years))
-        self.original = result_of(self.inputs)
+        self.original = Scored(self.inputs, run(self.inputs, detail=True))
 
     def inputs_for(self, variant: Scheme):
         """The kernel's inputs for ``variant`` (the same tree of items as the original)."""
@@ -95,50 +98,80 @@ class Rescorer:
             inp = dataclasses.replace(inp, adjustments=adjust, bonus=bonus, deduction=deduction)
         return inp
 
-    def score(self, variant: Scheme) -> ScoreResult:
-        """The variant's :class:`~assesskit.scoring.ScoreResult` (the original's when unchanged)."""
+    def score(self, variant: Scheme) -> Scored:
+        """The variant scored (the original's scores when unchanged)."""
         if variant is self.scheme:
             return self.original
         inp = self.inputs_for(variant)
-        return result_of(inp, run(inp, detail=True))
+        return Scored(inp, run(inp, detail=True))
 
 
-def _position(summary: pd.DataFrame) -> np.ndarray:
-    """Rank, with unranked units just below the last ranked unit of their year and kind."""
-    rank = summary["rank"].to_numpy(dtype=float, na_value=np.nan)
-    n = summary["n_ranked"].to_numpy(dtype=float, na_value=np.nan)
-    return np.where(np.isnan(rank), n + 1, rank)
+@dataclass(frozen=True, eq=False)
+class Scored:
+    """A variant's kernel inputs and outcome; :attr:`result` builds the full
+    :class:`~assesskit.scoring.ScoreResult` (summary, item table with reasons) on demand,
+    without scoring again: the league table needs only the outcome's arrays."""
+
+    inputs: Inputs
+    outcome: Outcome
+
+    @cached_property
+    def result(self) -> ScoreResult:
+        return result_of(self.inputs, self.outcome)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        return self.result.summary
 
 
-def league(original: ScoreResult, variant: ScoreResult) -> pd.DataFrame:
+def _reasons(masks: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
+    """'; '-joined labels of the masks that hold, per row: one text per distinct
+    combination (a bit code), gathered — no loop over rows."""
+    if not masks:
+        return np.full(n, "", dtype=object)
+    code = np.zeros(n, dtype=np.int64)
+    for b, (m, _lab) in enumerate(masks):
+        code |= m.astype(np.int64) << b
+    uniq, inv = np.unique(code, return_inverse=True)
+    text = [("; ".join(lab for b, (_m, lab) in enumerate(masks) if u >> b & 1)) for u in uniq]
+    return np.array(text, dtype=object)[inv.reshape(-1)]
+
+
+def league(original: Scored, variant: Scored) -> pd.DataFrame:
     """The variant's league table beside the original's (columns :data:`LEAGUE_COLUMNS`).
 
-    Rows in the variant's order (year, kind, rank; unranked last).
+    Straight from the kernel's arrays (both share the rows of the prepared inputs); rows
+    sorted by year, kind and the variant's rank (unranked last), then unit.
     """
-    a = original.summary.set_index(["unit", "year"])
-    b = variant.summary
-    key = pd.MultiIndex.from_frame(b[["unit", "year"]])
-    a = a.reindex(key)
-    pos_a = _position(a.reset_index())
-    pos_b = _position(b)
+    rows = variant.inputs.rows
+    a, b = original.outcome, variant.outcome
+    tiers = np.array([t.id for t in variant.inputs.scheme.outcomes.tiers] + [""], dtype=object)
+    tiers_a = np.array([t.id for t in original.inputs.scheme.outcomes.tiers] + [""], dtype=object)
+    eff = b.detail.effects
+    n = variant.inputs.n
     out = pd.DataFrame(
         {
-            "unit": b["unit"].to_numpy(),
-            "name": b["name"].to_numpy(),
-            "kind": b["kind"].to_numpy(),
-            "year": b["year"].to_numpy(),
-            "rank": b["rank"].to_numpy(),
-            "total": b["total"].to_numpy(),
-            "rank_original": a["rank"].to_numpy(),
-            "total_original": a["total"].to_numpy(),
-            "rank_change": pos_a - pos_b,
-            "award": b["award"].to_numpy(),
-            "award_original": a["award"].to_numpy(),
-            "veto": b["veto"].to_numpy(),
-            "veto_original": a["veto"].to_numpy(),
-            "veto_reason": b["veto_reason"].to_numpy(),
+            "unit": rows["unit"].to_numpy(),
+            "name": rows["name"].to_numpy(),
+            "kind": rows["kind"].to_numpy(),
+            "year": rows["year"].to_numpy(),
+            "rank": b.rank[0],
+            "total": b.total[0],
+            "rank_original": a.rank[0],
+            "total_original": a.total[0],
+            "rank_change": a.position[0] - b.position[0],
+            "award": tiers[b.tier[0]],
+            "award_original": tiers_a[a.tier[0]],
+            "veto": b.vetoed[0],
+            "veto_original": a.vetoed[0],
+            "veto_reason": _reasons([(m[0], lab) for m, lab in eff["not_scored"] + eff["veto"]], n),
         }
     )
+    units = out["unit"]  # the inputs' rows are in unit order (Panel.data is sorted)
+    unit_key = np.arange(n) if units.is_monotonic_increasing else pd.factorize(units, sort=True)[0]
+    pos = np.where(np.isnan(b.rank[0]), np.inf, b.rank[0])
+    order = np.lexsort((unit_key, pos, variant.inputs.kind, out["year"].to_numpy()))
+    out = out.iloc[order].reset_index(drop=True)
     return out.astype({"rank": "Int64", "rank_original": "Int64"})
 
 
