@@ -402,3 +402,23 @@ def test_cli_explore_serves_a_notebook_calling_explore(tmp_path, monkeypatch):
     assert str(tmp_path / "tiny.yaml") in code and str(tmp_path / "d.csv") in code
     assert f"units={str(tmp_path / 'u.csv')!r}" in code and "year=2020" in code
     assert f"save_to={str(tmp_path / 'tiny_variant.yaml')!r}" in code
+
+
+def test_the_notebook_opens_the_explorer_on_the_demo_data(tmp_path, monkeypatch):
+    import os
+    from pathlib import Path
+
+    import nbclient
+
+    path = Path(__file__).resolve().parent.parent / "notebooks" / "explorer.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")  # stored without outputs
+    assert "parameters" in nb.cells[1].metadata.get("tags", [])
+    root = str(path.parent.parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p))
+    nbclient.NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    shown = nb.cells[2].outputs[0]["data"]
+    assert "application/vnd.jupyter.widget-view+json" in shown
+    assert "分值 points of 党政线 (party_gov): 370 → 300" in nb.cells[4].outputs[0]["text"]
