@@ -155,6 +155,8 @@ def test_target_change_in_the_browser_gives_the_engine_values(voila, tmp_path):
         shown = drv.execute_script("return document.querySelectorAll('.ak-item').length")
         visible = [e for e in drv.find_elements(By.CSS_SELECTOR, ".ak-item") if e.is_displayed()]
         assert len(visible) == 1 < shown
+        chart = "return (document.querySelector('.ak-chart img') || {}).src || ''"
+        chart_before = drv.execute_script(chart)
         box.send_keys(Keys.CONTROL, "a")  # clear() does not empty a number box here
         box.send_keys(Keys.DELETE, str(NEW_TARGET), Keys.ENTER)
         try:
@@ -163,6 +165,9 @@ def test_target_change_in_the_browser_gives_the_engine_values(voila, tmp_path):
             raise AssertionError(
                 f"page {_page_rows(drv)} != engine {want}; box {box.get_attribute('value')}"
             ) from None
+        WebDriverWait(drv, 60).until(
+            lambda d: d.execute_script(chart) not in ("", chart_before)
+        )  # then the chart
         drv.save_screenshot(str(shot))
         assert _page_rows(drv) == want
         assert shot.stat().st_size > 20_000

@@ -219,10 +219,11 @@ class Explorer(w.VBox):
                     dd, lambda d, v, i=it.id: d.set_form(i, v), lambda d, i=it.id: d.form(i), f"form-{it.id}"
                 )
             )
-        grid = w.GridBox(
-            ctl, layout=w.Layout(grid_template_columns="repeat(auto-fill, 195px)", grid_gap="2px 6px")
+        look = w.Layout(
+            grid_template_columns="repeat(auto-fill, 195px)", grid_gap="2px 6px", overflow="hidden"
         )
-        row = w.VBox([parts[0], grid])
+        grid = w.GridBox(ctl, layout=look)
+        row = w.VBox([parts[0], grid], layout=w.Layout(overflow="hidden"))
         row.add_class("ak-item")
         self._rows[it.id] = row
         return row
@@ -259,6 +260,7 @@ class Explorer(w.VBox):
         self.league_html.add_class("ak-league-box")
         self.changed_html = w.HTML()
         self.chart = w.Output()
+        self.chart.add_class("ak-chart")
         self.unit_pick = w.Dropdown(description="单位明细", layout=w.Layout(width="360px"))
         self.unit_pick.observe(lambda _c: None if self._syncing else self._draw_unit(), "value")
         self.unit_html = w.HTML()
