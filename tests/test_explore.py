@@ -422,3 +422,49 @@ def test_the_notebook_opens_the_explorer_on_the_demo_data(tmp_path, monkeypatch)
     shown = nb.cells[2].outputs[0]["data"]
     assert "application/vnd.jupyter.widget-view+json" in shown
     assert "分值 points of 党政线 (party_gov): 370 → 300" in nb.cells[4].outputs[0]["text"]
+
+
+def test_save_button_reports_a_failure_on_the_status_line(app, tmp_path):
+    (tmp_path / "file").write_text("x")
+    app.save_path.value = str(tmp_path / "file" / "v.yaml")  # a folder that is a file
+    app.save_button.click()
+    assert "✗" in app.status.value and not (tmp_path / "file" / "v.yaml").exists()
+
+
+COMPOSITE = {
+    "id": "ci",
+    "label": "综合指数",
+    "source": "test",
+    "years": [2020, 2020],
+    "kinds": {"unit": {"label": "单位"}},
+    "indicators": {"x1": {}, "x2": {}},
+    "lines": [
+        {
+            "id": "index",
+            "label": "指数",
+            "aggregate": "mean",
+            "unit_kind": "unit",
+            "items": [
+                {"id": "i1", "label": "甲指标", "rule": {"type": "normalise", "indicator": "x1"}},
+                {"id": "i2", "label": "乙指标", "rule": {"type": "normalise", "indicator": "x2"}},
+            ],
+        }
+    ],
+}
+
+
+def test_weights_of_a_composite_index():
+    """Min-max scores (0–100): A (0, 100), B (100, 0), C (50, 50): equal weights tie all at
+    50; i1 weighted 3: A (0·3 + 100)/4 = 25, B 75, C 50."""
+    s = parse_scheme(COMPOSITE)
+    data = pd.DataFrame({"unit": ["A", "B", "C"], "year": 2020, "x1": [0, 10, 5], "x2": [10, 0, 5]})
+    r = Rescorer(s, read_panel(s, data))
+    assert same(totals(r.original), {"A": 50.0, "B": 50.0, "C": 50.0})
+    assert has_weight_lever(s, "i1") and not has_points_lever(s, "i1") and not has_points_lever(s, "index")
+    d = Design(s).set_weight("i1", 3)
+    assert d.changes() == ["权重 weight of 甲指标 (i1): 1 → 3"]
+    res = r.score(d.to_scheme())
+    assert same(totals(res), {"A": 25.0, "B": 75.0, "C": 50.0})
+    assert same(ranks(res), {"A": 3, "B": 1, "C": 2})
+    with pytest.raises(SchemeError, match="not under a weighted mean"):
+        Design(parse_scheme(TINY)).set_weight("q", 2)

@@ -106,7 +106,7 @@ class Explorer(w.VBox):
         self.reset_button = w.Button(description="还原 reset", icon="undo")
         self.save_button.add_class("ak-save")
         self.reset_button.add_class("ak-reset")
-        self.save_button.on_click(lambda _b: self.save())
+        self.save_button.on_click(lambda _b: self._save_clicked())
         self.reset_button.on_click(lambda _b: self.reset())
         self.kind.observe(lambda _c: self._redraw(), "value")
         self.top.observe(lambda _c: self._redraw(), "value")
@@ -300,6 +300,12 @@ class Explorer(w.VBox):
             raise
         self.status.value = f"✓ 已保存 saved {html.escape(str(p))} ({len(self.design.changes())} changes)"
         return p
+
+    def _save_clicked(self) -> None:
+        try:
+            self.save()
+        except AssessKitError:
+            pass  # the status line says why; nothing was written
 
     def _sync(self) -> None:
         """Set every control from the design without triggering it (points follow points)."""
