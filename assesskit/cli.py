@@ -491,5 +491,33 @@ def sensitivity(
     click.echo(f"wrote {', '.join(str(f) for f in files)}")
 
 
+@main.command("explore")
+@click.option("--scheme", "scheme_name", required=True, help="Scheme file or bundled scheme id.")
+@click.option("--data", required=True, type=click.Path(), help="Panel: one row per unit and year.")
+@click.option("--units", type=click.Path(), help="Unit registry (unit, name, kind, category).")
+@click.option("--targets", type=click.Path(), help="Per-unit-year targets.")
+@click.option("--grades", type=click.Path(), help="Inspector grades.")
+@click.option("--year", type=int, default=None, help="The year explored (default: the latest).")
+@click.option("--port", type=int, default=8866, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--save-to", type=click.Path(), default=None, help="Where 'save variant' writes (.yaml).")
+@click.option("--encoding", default=None, help="Encoding of the CSV inputs (default: UTF-8, else GBK).")
+def explore_cmd(
+    scheme_name: str, data: str, units, targets, grades, year, port: int, save_to, encoding
+) -> None:
+    """Serve the what-if explorer as a web app (Voila) on http://127.0.0.1:PORT/.
+
+    The inputs are validated first (exit 2 with every problem, no server started).
+    Stop it with Ctrl-C.
+    """
+    from .explore.serve import serve
+
+    code = serve(
+        scheme_name, data, units=units, targets=targets, grades=grades, year=year, port=port,
+        save_to=save_to, encoding=encoding, announce=lambda m: click.echo(m, err=True),
+    )  # fmt: skip
+    if code:
+        _exit(f"voila stopped with exit code {code}", code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
