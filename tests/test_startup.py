@@ -188,3 +188,13 @@ def test_unknown_names_fail_as_attributes_and_as_imports():
         assesskit.__wrapped__  # noqa: B018
     with pytest.raises(ImportError, match="cannot import name 'no_such_thing'"):
         from assesskit import no_such_thing  # noqa: F401
+
+
+def test_explore_is_the_callable_subpackage():
+    """``assesskit.explore(...)`` opens the explorer and ``assesskit.explore.Design`` stays reachable."""
+    import importlib
+
+    explore = importlib.import_module("assesskit.explore")
+    assert assesskit.explore is explore
+    assert callable(assesskit.explore)
+    assert assesskit.explore.Design is importlib.import_module("assesskit.explore.design").Design
