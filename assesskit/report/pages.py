@@ -213,11 +213,13 @@ class ReportContext:
     def has(self, *columns: str) -> bool:
         return all(c in self.data.columns for c in columns)
 
-    def label_of(self, table: str, id_: str) -> str:
-        """Label of an award tier, single award or warning id."""
+    def label_of(self, table: str, id_: str, lang: str | None = None) -> str:
+        """Label of an award tier, single award or warning id (``label_en`` under ``lang="en"``)."""
+        from ..i18n import pick
+
         o = self.scheme.outcomes
         pool = {"award": o.tiers, "single_awards": o.single_awards, "warning": o.warnings}[table]
-        found = {x.id: x.label for x in pool}
+        found = {x.id: pick(x.label, x.label_en, lang) for x in pool}
         return "; ".join(found.get(p.strip(), p.strip()) for p in str(id_).split(";") if p.strip())
 
     def link(self, unit: str) -> str:
