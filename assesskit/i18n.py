@@ -88,7 +88,9 @@ LABELS: dict[str, Label] = {
     "run": Label("运行", "run"),
     # --- unit page: header and score card
     "year_n": Label("{year} 年", "{year}", "{year} 年"),
-    "rank_same_kind": _both("名次（同类单位，同一年）", "rank (same kind, same year)"),
+    "rank_same_kind": Label(
+        "名次（同类单位，同一年）", "rank (same kind, same year)", "名次 rank (same kind, same year)"
+    ),
     "rank_of": Label("第 {rank} 名，共 {n} 个", "{rank} of {n}", "{rank} of {n}"),
     "rank_out_of": Label("—（未参加 {n} 个单位的排名）", "— (out of the ranking of {n})"),
     "rank_in_category": _both("类别内名次", "rank in category"),
@@ -307,13 +309,16 @@ LABELS: dict[str, Label] = {
         "No sensitivity spec for {scheme} in params/sensitivity/: write one to see how solid these ranks are "
         '(see the README, "Sensitivity of rankings").',
     ),
-    "no_sensitivity": Label("本方案无法进行敏感性分析：{why}", "Sensitivity analysis not available for this scheme: {why}"),
+    "no_sensitivity": Label(
+        "本方案无法进行敏感性分析：{why}", "Sensitivity analysis not available for this scheme: {why}"
+    ),
     "sensitivity_note": Label(
         "{draws} 次抽样，{n} 个因素（{factors}），随机种子 {seed}；设定 {scheme}.yaml。名次区间跨越多个名次，"
         "说明那里的排名更多取决于设计与随机波动，而非绩效。",
         "{draws} draws of {n} factors ({factors}), seed {seed}; spec {scheme}.yaml. A rank interval that spans "
         "many places means the ranking there is more design and noise than performance.",
     ),
+    "ranks_alt": Label("两方案下的名次，{kind}", "ranks under the two schemes, {kind}"),
     "rank_intervals_alt": Label("名次区间，{kind}", "rank intervals, {kind}"),
     # --- comparison
     "units_ranked_both": Label("两方案均排名", "ranked under both"),

@@ -222,6 +222,17 @@ class ReportContext:
         found = {x.id: pick(x.label, x.label_en, lang) for x in pool}
         return "; ".join(found.get(p.strip(), p.strip()) for p in str(id_).split(";") if p.strip())
 
+    def veto_text(self, reason: object, lang: str | None = None) -> str:
+        """A veto, not-scored or ineligibility reason (the vetoes' labels, ``"; "``-joined) in
+        ``lang``: each label is replaced by its ``label_en`` under ``en``."""
+        from ..i18n import check_lang
+
+        text = "" if reason is None or (isinstance(reason, float) and reason != reason) else str(reason)
+        if check_lang(lang) != "en" or not text:
+            return text
+        names = {v.label: v.label_en or v.label for v in self.scheme.vetoes}
+        return "; ".join(names.get(p, p) for p in text.split("; "))
+
     def link(self, unit: str) -> str:
         """Relative link from a page of a year to the unit's page of the same year."""
         return f"{page_stem(unit)}.html"

@@ -94,7 +94,18 @@ class ComparisonPage(ComparisonPageAliases):
         if self.lang == "zh":
             cols |= {"mean_abs_shift": "平均 |名次变化|", "max_abs_shift": "最大 |名次变化|"}
         digits = {"spearman": 3, "kendall_tau": 3, "mean_abs_shift": 2, "max_abs_shift": 0}
-        return table_html(s[s["year"] == self.year], cols, digits=digits)
+        return table_html(self._kinds(s[s["year"] == self.year]), cols, digits=digits)
+
+    def _kinds(self, d: pd.DataFrame) -> pd.DataFrame:
+        """The ``kind`` column as the scheme names the kinds (ids on bilingual pages, as before)."""
+        if self.lang == "bilingual":
+            return d
+        kinds = self.a.scheme.kinds
+        return d.assign(
+            kind=d["kind"].map(
+                lambda k: pick(kinds[k].label, kinds[k].label_en, self.lang) if k in kinds else k
+            )
+        )
 
     def rank_figures(self) -> Html:
         """One rank-change figure per kind (:func:`~assesskit.plotting.scores.plot_rank_changes`)."""
@@ -119,7 +130,7 @@ class ComparisonPage(ComparisonPageAliases):
                 title=f"{title} · {what}",
                 lang=self.lang,
             )
-            out += figure_html(ax, f"ranks under the two schemes, {kind}")
+            out += figure_html(ax, self.t("ranks_alt", kind=kind if self.lang == "bilingual" else what))
         return out
 
     def movers(self) -> Html:
@@ -145,4 +156,4 @@ class ComparisonPage(ComparisonPageAliases):
         }
         cols |= {"main_items": tt("main_items")}
         digits = {"total_a": 1, "total_b": 1, "rank_a": 0, "rank_b": 0, "moved_up": 0}
-        return table_html(m, cols, digits=digits, highlight=(m["shift"] != 0).to_numpy())
+        return table_html(self._kinds(m), cols, digits=digits, highlight=(m["shift"] != 0).to_numpy())

@@ -135,11 +135,14 @@ class OverviewPage(OverviewPageAliases):
             ]
         v = d[d["veto"] | d["not_scored"]]
         parts += [
-            (tt("veto_short") if not ns else tt("not_scored"), r, n)
+            (tt("veto_short") if not ns else tt("not_scored"), ctx.veto_text(r, lang), n)
             for r, n, ns in zip(v["veto_reason"], v["name"], v["not_scored"])
         ]
         ine = d[~d["eligible"] & ~d["veto"] & ~d["not_scored"]]
-        parts += [(tt("ineligible_short"), r, n) for r, n in zip(ine["ineligible_reason"], ine["name"])]
+        parts += [
+            (tt("ineligible_short"), ctx.veto_text(r, lang), n)
+            for r, n in zip(ine["ineligible_reason"], ine["name"])
+        ]
         if not parts:
             return note(tt("no_award_year"))
         return table_html(

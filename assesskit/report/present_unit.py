@@ -107,7 +107,7 @@ class UnitPage(UnitPageAliases):
         r, ctx = self.row, self.ctx
         s = ctx.summary
         total = (
-            self.t("not_scored_with", why=r["veto_reason"])
+            self.t("not_scored_with", why=ctx.veto_text(r["veto_reason"], self.lang))
             if r["not_scored"]
             else f"{fmt(r['total'])} / {fmt(r['max_total'])}"
         )
@@ -133,9 +133,9 @@ class UnitPage(UnitPageAliases):
         if r["warning"]:
             rows.append((self.t("warning"), ctx.label_of("warning", r["warning"], self.lang)))
         if r["veto"]:
-            rows.append((self.t("veto"), self.t("yes_with", why=r["veto_reason"])))
+            rows.append((self.t("veto"), self.t("yes_with", why=ctx.veto_text(r["veto_reason"], self.lang))))
         elif r["ineligible_reason"]:
-            rows.append((self.t("ineligible"), r["ineligible_reason"]))
+            rows.append((self.t("ineligible"), ctx.veto_text(r["ineligible_reason"], self.lang)))
         cls = " ak-veto" if r["veto"] or r["not_scored"] else ""
         body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
         return Html(f'<table class="ak-card{cls}">{body}</table>')
