@@ -42,6 +42,18 @@ def _join(a: pd.Series, b: pd.Series) -> pd.Series:
     return a + sep + b
 
 
+def _str(x: object) -> str | None:
+    """A string, or None for a missing value (pandas may store None as NaN)."""
+    return x if isinstance(x, str) else None
+
+
+def _none_for_missing(s: pd.Series) -> np.ndarray:
+    """An object array of the strings, ``None`` where missing (never NaN: a link must be falsy)."""
+    out = np.array(s.astype(object), dtype=object)  # a copy (pandas may hand out a read-only view)
+    out[pd.isna(out)] = None
+    return out
+
+
 def _cells(e: Any, pages: Mapping[str, dict], lang: str) -> pd.DataFrame:
     """One row per unit-year of an entry: unit, name, kind, year, text, detail, link, failed.
 
@@ -79,10 +91,10 @@ def _cells(e: Any, pages: Mapping[str, dict], lang: str) -> pd.DataFrame:
             "year": year.to_numpy(),
             "text": text,
             "detail": np.asarray(detail, dtype=object),
-            "link": np.where(status == "ok", page, None),
-            "failed": info.map(
-                lambda i: i["error"]["message"] if i and i.get("status") == "failed" else None
-            ).to_numpy(),
+            "link": _none_for_missing(page.where(status == "ok")),
+            "failed": _none_for_missing(
+                info.map(lambda i: i["error"]["message"] if i and i.get("status") == "failed" else None)
+            ),
         }
     )
 
@@ -106,7 +118,10 @@ def _grid_section(e: Any, cells: pd.DataFrame, year_links: dict, lang: str) -> H
         (
             u,
             g["name"].iloc[0],
-            {int(r.year): H.IndexCell(r.text, r.detail, r.link, r.failed) for r in g.itertuples()},
+            {
+                int(r.year): H.IndexCell(r.text, r.detail, _str(r.link), _str(r.failed))
+                for r in g.itertuples()
+            },
         )
         for u, g in cells.groupby("unit", sort=False)
     ]
@@ -245,12 +260,11 @@ def _part_page(head: str, chunk: pd.DataFrame, nav: list, synthetic: bool, foote
     unit = chunk["unit"].map(H.esc)
     text = chunk["text"].map(H.esc)
     detail = chunk["detail"].map(H.esc)
-    link = chunk["link"].map(lambda x: H.href(x) if x else "")
-    failed = chunk["failed"].map(lambda x: H.esc(x) if x else "")
+    link = chunk["link"].map(lambda x: H.href(x) if isinstance(x, str) else "")
+    failed = chunk["failed"].map(lambda x: H.esc(x) if isinstance(x, str) else "")
     ok_cell = '<td class="ok"><a href="' + link + '">' + text + "</a><small>" + detail + "</small></td>"
-    fail_cell = (
-        '<td class="fail">' + text + "<small>" + H.esc(t("failed", lang)) + ": " + failed + "</small></td>"
-    )
+    before, after = (H.esc(x) for x in t("failed_with", lang, why="\0").split("\0"))
+    fail_cell = '<td class="fail">' + text + "<small>" + before + failed + after + "</small></td>"
     plain = "<td>" + text + "<small>" + detail + "</small></td>"
     cell = np.where(chunk["failed"].notna(), fail_cell, np.where(chunk["link"].notna(), ok_cell, plain))
     rows = (
