@@ -179,6 +179,12 @@ class ReportContext:
         cjk = setup_cjk_font() is not None
         return {u: plot_safe(n if cjk else u) for u, n in self.names.items()}
 
+    @cached_property
+    def named(self) -> dict[str, Any]:
+        """The scheme's labelled objects by id: lines, sections, items and adjustments
+        (their ``label`` and ``label_en``), for showing an item or section id in a language."""
+        return {**{a.id: a for a in self.scheme.adjustments}, **self.scheme.nodes}
+
     @property
     def summary(self) -> pd.DataFrame:
         return self.result.summary

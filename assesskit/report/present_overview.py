@@ -231,7 +231,7 @@ class OverviewPage(OverviewPageAliases):
         """``label`` as the scheme names the item in the page's language (``item`` ids)."""
         if self.lang != "en" or "item" not in d.columns or "label" not in d.columns:
             return d
-        nodes = self.ctx.scheme.nodes
+        nodes = self.ctx.named
         return d.assign(
             label=[
                 pick(nodes[i].label, nodes[i].label_en, "en") if i in nodes else lab

@@ -144,7 +144,7 @@ class UnitPage(UnitPageAliases):
         """Every item with points, value, target, status and the reason for lost points."""
         it = self.ctx.result.items
         d = it[(it["unit"] == self.unit) & (it["year"] == self.year)]
-        nodes = self.ctx.scheme.nodes
+        nodes = self.ctx.named
         path = d["line"].where(d["section"].str.len() == 0, d["line"] + " › " + d["section"])
         lang = self.lang
         labels = {
@@ -158,7 +158,7 @@ class UnitPage(UnitPageAliases):
         }
         d = d.assign(
             where=path.map(labels),
-            why=np.where(d["status"] == "met", "", d["reason"]),
+            why=np.where(d["status"] == "met", "", self._reasons(d)),
             label=d["item"].map(item_names),
             status=d["status"].map(statuses),
         )
@@ -170,6 +170,20 @@ class UnitPage(UnitPageAliases):
         cols |= {"status": self.t("status"), "why": self.t("reason_lost")}
         digits = {"points": 1, "max_points": 1, "value": 2, "target": 2}
         return head + table_html(d, cols, digits=digits, highlight=lost)
+
+    def _reasons(self, d: pd.DataFrame) -> pd.Series:
+        """The engine's reasons; on an English page, an item's own (Chinese) name in its reason
+        is replaced by its English name. The rest of a reason is the engine's text."""
+        reason = d["reason"].astype(str)
+        if self.lang != "en":
+            return reason
+        named = self.ctx.named
+        for item, zh in d.drop_duplicates("item")[["item", "label"]].itertuples(index=False):  # per item
+            obj = named.get(item)
+            if obj is not None and obj.label_en and zh:
+                m = d["item"] == item
+                reason = reason.mask(m, reason[m].str.replace(str(zh), obj.label_en, regex=False))
+        return reason
 
     def section_shares(self) -> pd.DataFrame:
         """The unit's points per top-level section this year, with the peers' median share.
@@ -184,7 +198,7 @@ class UnitPage(UnitPageAliases):
         ]
         top = it["section"].str.split(" › ").str[0]
         node = top.where(top.str.len() > 0, it["item"])
-        nodes = self.ctx.scheme.nodes
+        nodes = self.ctx.named
         g = (
             it.assign(node=node)
             .groupby(["unit", "line", "node"], sort=False, as_index=False)[["points", "max_points"]]
@@ -310,7 +324,7 @@ class UnitPage(UnitPageAliases):
         it = self.ctx.result.items
         mine = it[(it["unit"] == self.unit) & (it["year"] == self.year)]
         missing = mine[mine["status"] == "missing"]
-        nodes = self.ctx.scheme.nodes
+        nodes = self.ctx.named
         missing = missing.assign(
             label=[self._name_of(nodes.get(i), lab) for i, lab in zip(missing["item"], missing["label"])]
         )
