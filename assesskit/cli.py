@@ -363,18 +363,25 @@ def _report_summary(result, out_hint: str) -> None:
 @click.option(
     "--out", "out_dir", type=click.Path(), default=None, help="Output folder (default: reports/<run name>)."
 )
-def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None) -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en", "bilingual"]),
+    default=None,
+    help="Language of the pages (default: the spec's `lang`, else bilingual).",
+)
+def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None, lang: str | None) -> None:
     """Build a run's HTML reports: a page per unit and year, an overview per year, comparisons.
 
     Only pages whose inputs changed are rebuilt; exits 1 when a page failed, 2 when the spec
     or an input is invalid.
     """
     from ._io import check_output_dir
-    from .report import run_report
+    from .report import load_run_spec, run_report
 
     if out_dir is not None:
         check_output_dir(out_dir)
-    result = run_report(run_path, jobs=jobs, force=force, out=out_dir)
+    spec = run_path if lang is None else load_run_spec(run_path).model_copy(update={"lang": lang})
+    result = run_report(spec, jobs=jobs, force=force, out=out_dir)
     _report_summary(result, str(result.index))
 
 

@@ -61,11 +61,19 @@ def setup_cjk_font() -> str | None:
     return None
 
 
-def label(zh: str | None, en: str | None = None) -> str:
-    """The Chinese label when a CJK font is available, else the English one."""
-    if zh and setup_cjk_font() is not None:
-        return zh
-    return en or zh or ""
+def label(zh: str | None, en: str | None = None, *, lang: str | None = None) -> str:
+    """A figure's text in ``lang``: the English text for ``en``; for ``zh`` and the default
+    (``bilingual``: figures never doubled their text) the Chinese one when a CJK font is
+    available, else the English one (so no glyph is ever missing).
+
+    The choice is :func:`assesskit.i18n.pick`, the one the report pages use.
+    """
+    from ..i18n import check_lang, pick
+
+    lang = check_lang(lang)
+    if lang == "en" or setup_cjk_font() is None:
+        return en or zh or ""
+    return pick(zh, en, lang)
 
 
 def new_axes(ax=None, *, figsize=(7, 4.5)):
@@ -104,12 +112,12 @@ def left_out(ax) -> list[str]:
     return list(_LEFT_OUT.get(ax, []))
 
 
-def nothing_to_draw(ax, why: str):
+def nothing_to_draw(ax, why: str, *, lang: str | None = None):
     """Write in the middle of empty axes that there was nothing to draw, and why."""
     ax.text(
         0.5,
         0.5,
-        label("无可绘制的数据", "nothing to draw") + f"\n{why}",
+        label("无可绘制的数据", "nothing to draw", lang=lang) + f"\n{why}",
         ha="center",
         va="center",
         transform=ax.transAxes,

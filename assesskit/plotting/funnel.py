@@ -61,6 +61,7 @@ def plot_funnel(
     show_exact: bool = True,
     title: str | None = None,
     ax=None,
+    lang: str | None = None,
 ):
     """Funnel plot of one group (year) of a funnel table.
 
@@ -90,6 +91,9 @@ def plot_funnel(
         Default: the measure and the year.
     ax : matplotlib Axes, optional
 
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
     Returns
     -------
     matplotlib Axes
@@ -101,8 +105,8 @@ def plot_funnel(
     if f.empty:
         ax = new_axes(ax)
         note_left_out(ax, left)
-        ax.set_title(title or label(f"漏斗图 {year or ''}", f"Funnel plot {year or ''}").strip())
-        return nothing_to_draw(ax, "no unit has a value to plot")
+        ax.set_title(title or label(f"漏斗图 {year or ''}", f"Funnel plot {year or ''}", lang=lang).strip())
+        return nothing_to_draw(ax, "no unit has a value to plot", lang=lang)
     targets = f["target"].unique()
     if len(targets) != 1 or f["measure"].nunique() != 1:
         raise DataError(
@@ -127,14 +131,14 @@ def plot_funnel(
     if left:
         note_left_out(ax, left)
     n_max = float(f["n"].max())
-    _draw_limits(ax, f, tags, theta, measure, show_exact, tr)
+    _draw_limits(ax, f, tags, theta, measure, show_exact, tr, lang=lang)
     _draw_units(ax, f, tags, unit, names, label_level, tr)
-    _label_axes(ax, measure, mult)
+    _label_axes(ax, measure, mult, lang=lang)
     if title is None:
         what = {
-            "male_share": label("出生人口性别比漏斗图", "Funnel plot of the sex ratio at birth"),
-            "ratio": label("标化比漏斗图", "Funnel plot of standardised ratios"),
-            "proportion": label("漏斗图", "Funnel plot"),
+            "male_share": label("出生人口性别比漏斗图", "Funnel plot of the sex ratio at birth", lang=lang),
+            "ratio": label("标化比漏斗图", "Funnel plot of standardised ratios", lang=lang),
+            "proportion": label("漏斗图", "Funnel plot", lang=lang),
         }[measure]
         title = what + (f" {year}" if year is not None else "")
     ax.set_title(title)
@@ -172,7 +176,15 @@ def _one_funnel(
 
 
 def _draw_limits(
-    ax, f: pd.DataFrame, tags: list[str], theta: float, measure: str, show_exact: bool, tr
+    ax,
+    f: pd.DataFrame,
+    tags: list[str],
+    theta: float,
+    measure: str,
+    show_exact: bool,
+    tr,
+    *,
+    lang: str | None = None,
 ) -> None:
     """The control limits at each level (adjusted when the table was), the exact ones, the target."""
     level_of = {t: _level(t) for t in tags}
@@ -196,6 +208,7 @@ def _draw_limits(
         lab = label(
             f"{pct} 控制限" + ("（校正过度离散）" if inflated else ""),
             f"{pct} limits" + (" (over-dispersion adjusted)" if inflated else ""),
+            lang=lang,
         )
         ax.plot(grid, tr(lev_lines[f"lower_{t}"]), color=colour, lw=1.4, label=lab)
         ax.plot(grid, tr(lev_lines[f"upper_{t}"]), color=colour, lw=1.4)
@@ -210,9 +223,11 @@ def _draw_limits(
             color="#999999",
             lw=0.8,
             ls="--",
-            label=label("未校正的精确控制限", "unadjusted exact limits"),
+            label=label("未校正的精确控制限", "unadjusted exact limits", lang=lang),
         )
-    ax.axhline(float(tr(theta)), color=_TARGET_COLOUR, lw=1, ls=":", label=label("目标值", "target"))
+    ax.axhline(
+        float(tr(theta)), color=_TARGET_COLOUR, lw=1, ls=":", label=label("目标值", "target", lang=lang)
+    )
 
 
 def _draw_units(
@@ -244,16 +259,20 @@ def _draw_units(
         ax.annotate(text, (xi, yi), xytext=(4, 3), textcoords="offset points", fontsize=8, zorder=4)
 
 
-def _label_axes(ax, measure: str, mult: float | None) -> None:
+def _label_axes(ax, measure: str, mult: float | None, *, lang: str | None = None) -> None:
     if measure == "male_share":
-        ax.set_xlabel(label("出生数（男+女）", "Births (boys + girls)"))
-        ax.set_ylabel(label("出生人口性别比（女=100）", "Sex ratio at birth (boys per 100 girls)"))
+        ax.set_xlabel(label("出生数（男+女）", "Births (boys + girls)", lang=lang))
+        ax.set_ylabel(label("出生人口性别比（女=100）", "Sex ratio at birth (boys per 100 girls)", lang=lang))
     elif measure == "ratio":
-        ax.set_xlabel(label("期望数 E", "Expected count E"))
-        ax.set_ylabel(label("标化比 O/E", "Standardised ratio O/E"))
+        ax.set_xlabel(label("期望数 E", "Expected count E", lang=lang))
+        ax.set_ylabel(label("标化比 O/E", "Standardised ratio O/E", lang=lang))
     else:
-        ax.set_xlabel(label("分母（例数 n）", "Denominator n"))
-        ax.set_ylabel(label("比例（%）", "Proportion (%)") if mult == 100 else label("比例", "Proportion"))
+        ax.set_xlabel(label("分母（例数 n）", "Denominator n", lang=lang))
+        ax.set_ylabel(
+            label("比例（%）", "Proportion (%)", lang=lang)
+            if mult == 100
+            else label("比例", "Proportion", lang=lang)
+        )
 
 
 def plot_bunching(
@@ -270,6 +289,7 @@ def plot_bunching(
     unit: str = "unit",
     title: str | None = None,
     ax=None,
+    lang: str | None = None,
 ):
     """Histogram of rates around a target, the bunching windows shaded, the test annotated.
 
@@ -290,6 +310,9 @@ def plot_bunching(
     title : str, optional
     ax : matplotlib Axes, optional
 
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
     Returns
     -------
     matplotlib Axes
@@ -322,38 +345,45 @@ def plot_bunching(
     ax = new_axes(ax)
     note_left_out(ax, left)
     if not r.size:
-        nothing_to_draw(ax, "no unit-year has a rate")
+        nothing_to_draw(ax, "no unit-year has a rate", lang=lang)
     ax.axvspan(
         target - w_below,
         target,
         color="#2c6fbb",
         alpha=0.15,
-        label=label(f"目标下方窗口 {w_below:g}", f"window below ({w_below:g})"),
+        label=label(f"目标下方窗口 {w_below:g}", f"window below ({w_below:g})", lang=lang),
     )
     ax.axvspan(
         target,
         target + w_above,
         color="#c0392b",
         alpha=0.15,
-        label=label(f"目标上方窗口 {w_above:g}", f"window above ({w_above:g})"),
+        label=label(f"目标上方窗口 {w_above:g}", f"window above ({w_above:g})", lang=lang),
     )
     ax.hist(r[shown], bins=edges, color="#555555", edgecolor="white")
-    ax.axvline(target, color="#c0392b", lw=1.2, label=label(f"目标 {target:g}", f"target {target:g}"))
+    ax.axvline(
+        target, color="#c0392b", lw=1.2, label=label(f"目标 {target:g}", f"target {target:g}", lang=lang)
+    )
     p = res["p_value"]
     p_text = "—" if not np.isfinite(p) else f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
     text = label(
         f"下方 {res['n_below']}，上方 {res['n_above']}\n单侧二项检验 p = {p_text}",
         f"below {res['n_below']}, above {res['n_above']}\none-sided binomial p = {p_text}",
+        lang=lang,
     )
     if (~shown).sum():
         text += label(
-            f"\n范围外 {int((~shown).sum())} 个", f"\n{int((~shown).sum())} outside the range shown"
+            f"\n范围外 {int((~shown).sum())} 个",
+            f"\n{int((~shown).sum())} outside the range shown",
+            lang=lang,
         )
     ax.text(0.02, 0.97, text, transform=ax.transAxes, va="top", ha="left", fontsize=8)
     unit_txt = "%" if scale == 100 else ""
-    ax.set_xlabel(label(f"比率（{unit_txt or '单位同目标'}）", f"Rate ({unit_txt or 'as the target'})"))
-    ax.set_ylabel(label("单位-年数", "Unit-years"))
+    ax.set_xlabel(
+        label(f"比率（{unit_txt or '单位同目标'}）", f"Rate ({unit_txt or 'as the target'})", lang=lang)
+    )
+    ax.set_ylabel(label("单位-年数", "Unit-years", lang=lang))
     years = f" {res['years']}" if "years" in res.index else ""
-    ax.set_title(title or label(f"目标附近的聚集{years}", f"Bunching around the target{years}"))
+    ax.set_title(title or label(f"目标附近的聚集{years}", f"Bunching around the target{years}", lang=lang))
     ax.legend(fontsize=8, loc="upper right", frameon=False)
     return ax

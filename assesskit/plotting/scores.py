@@ -36,6 +36,7 @@ def plot_section_shares(
     unit_label: str = "unit",
     title: str | None = None,
     ax=None,
+    lang: str | None = None,
 ):
     """Bars of each section's share of its maximum (%), the unit against the peers' median.
 
@@ -51,6 +52,9 @@ def plot_section_shares(
     title : str, optional
     ax : matplotlib Axes, optional
 
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
     Returns
     -------
     matplotlib Axes
@@ -64,20 +68,22 @@ def plot_section_shares(
     y = np.arange(len(table))[::-1]
     ax.barh(y + 0.2, np.nan_to_num(share) * 100, height=0.4, color=_OWN, label=unit_label)
     peer = np.nan_to_num(table["share_peer_median"].to_numpy(dtype=float)) * 100
-    ax.barh(y - 0.2, peer, height=0.4, color=_PEER, label=label("同类中位数", "peer median"))
+    ax.barh(y - 0.2, peer, height=0.4, color=_PEER, label=label("同类中位数", "peer median", lang=lang))
     en = table["label_en"] if "label_en" in table.columns else table["label"]
-    ax.set_yticks(y, [_safe(label(zh, en_)) for zh, en_ in zip(table["label"], en)])
-    ax.set_xlabel(label("得分率 %", "share of maximum, %"))
+    ax.set_yticks(y, [_safe(label(zh, en_, lang=lang)) for zh, en_ in zip(table["label"], en)])
+    ax.set_xlabel(label("得分率 %", "share of maximum, %", lang=lang))
     ax.set_xlim(0, 105)
     if not len(table):
-        nothing_to_draw(ax, "no section")
+        nothing_to_draw(ax, "no section", lang=lang)
     else:
         ax.legend(loc="lower right", fontsize="small")
-    ax.set_title(title or label("各部分得分率", "Sections"))
+    ax.set_title(title or label("各部分得分率", "Sections", lang=lang))
     return ax
 
 
-def plot_total_trend(summary: pd.DataFrame, *, unit: str, year: int | None = None, ax=None):
+def plot_total_trend(
+    summary: pd.DataFrame, *, unit: str, year: int | None = None, ax=None, lang: str | None = None
+):
     """A unit's total in % of its maximum over the scored years.
 
     Parameters
@@ -90,6 +96,9 @@ def plot_total_trend(summary: pd.DataFrame, *, unit: str, year: int | None = Non
         A year to mark (the page's year).
     ax : matplotlib Axes, optional
 
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
     Returns
     -------
     matplotlib Axes
@@ -108,9 +117,9 @@ def plot_total_trend(summary: pd.DataFrame, *, unit: str, year: int | None = Non
     if years.size:
         ax.set_xticks(years.tolist())
     if not (~bad).any():
-        nothing_to_draw(ax, "no scored year")
-    ax.set_ylabel(label("总分占满分 %", "total, % of maximum"))
-    ax.set_title(label("总分趋势", "Total over the years"))
+        nothing_to_draw(ax, "no scored year", lang=lang)
+    ax.set_ylabel(label("总分占满分 %", "total, % of maximum", lang=lang))
+    ax.set_title(label("总分趋势", "Total over the years", lang=lang))
     return ax
 
 
@@ -123,6 +132,7 @@ def plot_rank_changes(
     names: Mapping[object, str] | None = None,
     title: str | None = None,
     ax=None,
+    lang: str | None = None,
 ):
     """Ranks of one year and kind under two schemes, one line per unit; movers in red.
 
@@ -142,6 +152,9 @@ def plot_rank_changes(
     title : str, optional
     ax : matplotlib Axes, optional
 
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
     Returns
     -------
     matplotlib Axes
@@ -167,12 +180,13 @@ def plot_rank_changes(
         text = names[u] if u in names else _safe(u)  # given names are the caller's, as matplotlib text
         ax.text(xs[ok][-1] + 0.04, ys[ok][-1], text, va="center", fontsize=7)
     if not (~neither).any():
-        nothing_to_draw(ax, "no unit is ranked")
+        nothing_to_draw(ax, "no unit is ranked", lang=lang)
     ax.invert_yaxis()
     ax.set_xticks([0, 1], list(labels))
     ax.set_xlim(-0.15, 1.6)
-    ax.set_ylabel(label("名次", "rank"))
+    ax.set_ylabel(label("名次", "rank", lang=lang))
     ax.set_title(
-        title or label(f"{year} 年名次变化（红色：名次变化）", f"Ranks, {year} (red: moved)"), fontsize=9
+        title or label(f"{year} 年名次变化（红色：名次变化）", f"Ranks, {year} (red: moved)", lang=lang),
+        fontsize=9,
     )
     return ax

@@ -87,7 +87,7 @@ def _draw_undefined(ax, d: pd.DataFrame, ypos: np.ndarray, start: np.ndarray, ca
     )
 
 
-def _draw_national_year(ax, nat: pd.DataFrame | None, year: int | None) -> None:
+def _draw_national_year(ax, nat: pd.DataFrame | None, year: int | None, *, lang: str | None = None) -> None:
     """The national SRB of ``year`` as a dashed line (interpolated between published years)."""
     if nat is None or year is None or not len(nat) or not nat.year.min() <= year <= nat.year.max():
         return
@@ -96,7 +96,7 @@ def _draw_national_year(ax, nat: pd.DataFrame | None, year: int | None) -> None:
     value = float(v.iloc[0]) if exact else float(np.interp(year, nat.year, nat.national_srb))
     zh = f"全国 {year} 年{'' if exact else '（插值）'}: {value:.2f}"
     en = f"national {year}{'' if exact else ' (interpolated)'}: {value:.2f}"
-    ax.axvline(value, color="black", ls="--", lw=1, label=label(zh, en))
+    ax.axvline(value, color="black", ls="--", lw=1, label=label(zh, en, lang=lang))
 
 
 def plot_srb_intervals(
@@ -110,6 +110,7 @@ def plot_srb_intervals(
     flag: str = "above_holm",
     highlight: Sequence[object] = (),
     ax=None,
+    lang: str | None = None,
 ):
     """Forest plot of one year's SRB intervals against the normal band and the national figure.
 
@@ -142,6 +143,9 @@ def plot_srb_intervals(
     (or from the right edge when the limit lies beyond it). Both are listed by
     :func:`assesskit.plotting.left_out` with the reason.
 
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
     Returns
     -------
     matplotlib Axes
@@ -175,11 +179,15 @@ def plot_srb_intervals(
         *band,
         color=_BAND_COLOUR,
         zorder=0,
-        label=label(f"正常范围 {band[0]:g}–{band[1]:g}", f"normal range {band[0]:g}–{band[1]:g}"),
+        label=label(f"正常范围 {band[0]:g}–{band[1]:g}", f"normal range {band[0]:g}–{band[1]:g}", lang=lang),
     )
     for m, colour, text in (
-        (~flagged, _BASE_COLOUR, label("出生人口性别比及95%置信区间", "SRB with 95% CI")),
-        (flagged, _FLAG_COLOUR, label("显著高于107（Holm校正）", "significantly above 107 (Holm)")),
+        (~flagged, _BASE_COLOUR, label("出生人口性别比及95%置信区间", "SRB with 95% CI", lang=lang)),
+        (
+            flagged,
+            _FLAG_COLOUR,
+            label("显著高于107（Holm校正）", "significantly above 107 (Holm)", lang=lang),
+        ),
     ):
         if m.any():
             ax.errorbar(
@@ -196,17 +204,17 @@ def plot_srb_intervals(
     if (~defined).any():
         _draw_undefined(ax, d[~defined], ypos[~defined], start[~defined], cap, unit)
     if not len(d):
-        nothing_to_draw(ax, "no unit has a sex ratio with an interval")
-    _draw_national_year(ax, _national(national), year)
+        nothing_to_draw(ax, "no unit has a sex ratio with an interval", lang=lang)
+    _draw_national_year(ax, _national(national), year, lang=lang)
     ax.set_yticks(ypos, [_name(u, names) for u in d[unit]] if unit in d.columns else [str(i) for i in ypos])
     if highlight and unit in d.columns:
         marked = set(highlight)
         for tick, u in zip(ax.get_yticklabels(), d[unit]):
             if u in marked:
                 tick.set_color(_FLAG_COLOUR)
-    ax.set_xlabel(label("出生人口性别比（女=100）", "sex ratio at birth (boys per 100 girls)"))
+    ax.set_xlabel(label("出生人口性别比（女=100）", "sex ratio at birth (boys per 100 girls)", lang=lang))
     title_year = f" {year}" if year is not None else ""
-    ax.set_title(label(f"出生人口性别比{title_year}", f"Sex ratio at birth{title_year}"))
+    ax.set_title(label(f"出生人口性别比{title_year}", f"Sex ratio at birth{title_year}", lang=lang))
     ax.legend(loc="lower right", fontsize="small")
     return ax
 
@@ -220,6 +228,7 @@ def plot_srb_series(
     band: tuple[float, float] = (103.0, 107.0),
     national: pd.DataFrame | bool | None = True,
     ax=None,
+    lang: str | None = None,
 ):
     """SRB over the years per unit, with intervals, the normal band and the national series.
 
@@ -240,6 +249,9 @@ def plot_srb_series(
         custom series; False: none.
     ax : matplotlib Axes, optional
 
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
     Returns
     -------
     matplotlib Axes
@@ -253,7 +265,7 @@ def plot_srb_series(
         *band,
         color=_BAND_COLOUR,
         zorder=0,
-        label=label(f"正常范围 {band[0]:g}–{band[1]:g}", f"normal range {band[0]:g}–{band[1]:g}"),
+        label=label(f"正常范围 {band[0]:g}–{band[1]:g}", f"normal range {band[0]:g}–{band[1]:g}", lang=lang),
     )
     order = list(units) if units is not None else list(pd.unique(d[unit]))
     n = max(len(order), 1)
@@ -279,7 +291,7 @@ def plot_srb_series(
             label=_name(u, names),
         )
     if not np.isfinite(d["srb"].to_numpy(dtype=float)).any():
-        nothing_to_draw(ax, "no unit-year has a sex ratio")
+        nothing_to_draw(ax, "no unit-year has a sex ratio", lang=lang)
     nat = _national(national)
     if nat is not None and years.size:
         s = nat[(nat.year >= years.min()) & (nat.year <= years.max())]
@@ -292,28 +304,28 @@ def plot_srb_series(
                 ls="--",
                 marker="s",
                 ms=4,
-                label=label("全国（官方）", "national (official)"),
+                label=label("全国（官方）", "national (official)", lang=lang),
             )
-    ax.set_xlabel(label("年份", "year"))
-    ax.set_ylabel(label("出生人口性别比（女=100）", "sex ratio at birth (boys per 100 girls)"))
-    ax.set_title(label("出生人口性别比及95%置信区间", "Sex ratio at birth with 95% intervals"))
+    ax.set_xlabel(label("年份", "year", lang=lang))
+    ax.set_ylabel(label("出生人口性别比（女=100）", "sex ratio at birth (boys per 100 girls)", lang=lang))
+    ax.set_title(label("出生人口性别比及95%置信区间", "Sex ratio at birth with 95% intervals", lang=lang))
     if years.size:
         ax.set_xticks(np.unique(years).astype(int))
     ax.legend(fontsize="small", ncol=2 if n > 6 else 1)
     return ax
 
 
-def _test_text(row: pd.Series) -> str:
+def _test_text(row: pd.Series, *, lang: str | None = None) -> str:
     """A short description of one trend-test row (Mann–Kendall, Cochran–Armitage or logistic)."""
     p = row.get("p_value", np.nan)
     if pd.isna(p):
-        return label("无检验", "no test")
+        return label("无检验", "no test", lang=lang)
     ptxt = f"p={p:.2g}" if p >= 1e-4 else "p<0.0001"
     if "S" in row.index:
         meth = row.get("method") or ""
         return f"S={int(row['S'])}, {ptxt}" + (f" ({meth})" if meth else "")
     if "odds_ratio" in row.index:
-        return f"OR/{label('年', 'yr')}={row['odds_ratio']:.3f}, {ptxt}"
+        return f"OR/{label('年', 'yr', lang=lang)}={row['odds_ratio']:.3f}, {ptxt}"
     if "z" in row.index:
         return f"z={row['z']:.2f}, {ptxt}"
     return ptxt
@@ -344,6 +356,7 @@ def plot_trend(
     names: Mapping[object, str] | None = None,
     ylabel: str | None = None,
     ax=None,
+    lang: str | None = None,
 ):
     """Rates over the years per unit, with intervals, and each unit's trend test in the legend.
 
@@ -371,6 +384,9 @@ def plot_trend(
         The y-axis label (default the column name).
     ax : matplotlib Axes, optional
 
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
     Returns
     -------
     matplotlib Axes
@@ -394,9 +410,9 @@ def plot_trend(
         s = s.sort_values(year)
         x = s[year].to_numpy(dtype=float)
         yv = s[value].to_numpy(dtype=float)
-        text = label("全部", "all") if u is None else _name(u, names)
+        text = label("全部", "all", lang=lang) if u is None else _name(u, names)
         if u in tests:
-            text = f"{text}: {_test_text(tests[u])}"
+            text = f"{text}: {_test_text(tests[u], lang=lang)}"
         bad = ~np.isfinite(yv)
         if bad.any():
             why = s["note"].astype(str).to_numpy()[bad] if "note" in s.columns else np.full(bad.sum(), "")
@@ -420,11 +436,11 @@ def plot_trend(
     years = d[year].to_numpy(dtype=float)
     if years.size:
         ax.set_xticks(np.unique(years[np.isfinite(years)]).astype(int))
-    ax.set_xlabel(label("年份", "year"))
+    ax.set_xlabel(label("年份", "year", lang=lang))
     ax.set_ylabel(ylabel or value)
     kind_zh, kind_en = _test_kind(test)
-    ax.set_title(label(f"趋势与检验{kind_zh}", f"Trend and test{kind_en}"))
+    ax.set_title(label(f"趋势与检验{kind_zh}", f"Trend and test{kind_en}", lang=lang))
     if not np.isfinite(d[value].to_numpy(dtype=float)).any():
-        nothing_to_draw(ax, f"no finite {value}")
+        nothing_to_draw(ax, f"no finite {value}", lang=lang)
     ax.legend(fontsize="small", ncol=2 if len(groups) > 8 else 1)
     return ax

@@ -13,7 +13,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
-__all__ = ["IndexCell", "IndexSection", "export_html", "make_exporter", "render_index"]
+from ..i18n import check_lang, t
+
+__all__ = [
+    "SYNTHETIC_BANNER",
+    "IndexCell",
+    "IndexSection",
+    "export_html",
+    "make_exporter",
+    "render_index",
+    "synthetic_banner",
+]
 
 CSS = """
 :root{--fg:#1d2329;--muted:#5b6570;--line:#d9dee3;--accent:#2c6fbb;--bad:#c0392b;--hl:#fff6e0}
@@ -50,7 +60,7 @@ footer{color:var(--muted);font-size:.85em;border-top:1px solid var(--line);margi
 PAGE_TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
 {%- block header -%}
 <!DOCTYPE html>
-<html lang="zh">
+<html lang="{{ resources.ak.html_lang }}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -66,7 +76,7 @@ PAGE_TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
 {%- endblock header -%}
 {% block input_group -%}
 {%- if resources.ak.code == 'folded' -%}
-<details class="ak-code"><summary>code</summary>{{ super() }}</details>
+<details class="ak-code"><summary>{{ resources.ak.code_label | e }}</summary>{{ super() }}</details>
 {%- else -%}{{ super() }}{%- endif -%}
 {%- endblock input_group %}
 {%- block footer -%}
@@ -78,14 +88,33 @@ PAGE_TEMPLATE = """{%- extends 'basic/index.html.j2' -%}
 {%- endblock footer -%}
 """
 
-SYNTHETIC_BANNER = (
-    '<div class="ak-banner" role="note">合成数据 SYNTHETIC DATA — every number on this page is invented '
-    "by the demo generator; do not cite it.</div>"
-)
+
+def synthetic_banner(lang: str | None = None) -> str:
+    """The synthetic-data banner in ``lang`` (:mod:`assesskit.i18n`)."""
+    return f'<div class="ak-banner" role="note">{esc(t("synthetic_banner", lang))}</div>'
+
+
+def html_lang(lang: str | None = None) -> str:
+    """The ``<html lang>`` of a page: ``en`` for English pages, else ``zh``."""
+    return "en" if check_lang(lang) == "en" else "zh"
+
+
+def page_lang(nb) -> str:
+    """The language a page was executed in: its ``lang`` parameter (bilingual when absent)."""
+    meta = nb.metadata.get("assesskit", {}) if hasattr(nb, "metadata") else {}
+    params = meta.get("parameters", {}) if isinstance(meta, dict) else {}
+    lang = params.get("lang") if isinstance(params, dict) else None
+    return check_lang(lang if lang in ("zh", "en", "bilingual") else None)
 
 
 def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
+
+
+SYNTHETIC_BANNER = (
+    '<div class="ak-banner" role="note">合成数据 SYNTHETIC DATA — every number on this page is invented '
+    "by the demo generator; do not cite it.</div>"
+)  # the bilingual banner (kept for callers of earlier versions; see synthetic_banner)
 
 
 def href(path: str) -> str:
@@ -124,7 +153,7 @@ _ANCHOR = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.S)
 _ID = re.compile(r'\bid="([^"]*)"')
 
 
-def _toc(body: str) -> tuple[str, str]:
+def _toc(body: str, lang: str | None = None) -> tuple[str, str]:
     """Give every h2/h3 an id and build the table of contents from them."""
     entries: list[tuple[int, str, str]] = []
 
@@ -152,7 +181,7 @@ def _toc(body: str) -> tuple[str, str]:
             open_sub = False
         out.append(f'<li><a href="#{hid}">{text}</a></li>')
     out.append("</ol>" * (2 if open_sub else 1))
-    return body, "<strong>Contents</strong>" + "".join(out)
+    return body, f"<strong>{esc(t('contents', lang))}</strong>" + "".join(out)
 
 
 def export_html(
@@ -163,6 +192,7 @@ def export_html(
     synthetic: bool,
     crumbs: Sequence[tuple[str, str | None]] = (),
     footer: str = "",
+    lang: str | None = None,
 ) -> str:
     """Render an executed notebook to a self-contained page.
 
@@ -180,20 +210,26 @@ def export_html(
         Navigation back to the index (escaped here).
     footer : str
         Plain text for the footer (escaped here).
+    lang : {"bilingual", "zh", "en"}, optional
+        The language of the frame (contents, code folding, banner); default: the page's
+        ``lang`` parameter recorded in the notebook's metadata, else bilingual.
     """
+    lang = check_lang(lang) if lang is not None else page_lang(nb)
     nav = " › ".join(f'<a href="{href(u)}">{esc(t)}</a>' if u else esc(t) for t, u in crumbs)
     resources = {
         "ak": {
             "title": title,
             "css": exporter._ak_css,
             "code": exporter._ak_code,
-            "banner": SYNTHETIC_BANNER if synthetic else "",
+            "code_label": t("code", lang),
+            "html_lang": html_lang(lang),
+            "banner": synthetic_banner(lang) if synthetic else "",
             "crumbs": f'<div class="ak-crumbs">{nav}</div>' if nav else "",
             "footer": esc(footer),
         }
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    body, toc = _toc(body)
+    body, toc = _toc(body, lang)
     return body.replace("<!--ak-toc-->", toc, 1)
 
 
@@ -226,15 +262,22 @@ def render_index(
     sections: Sequence[IndexSection],
     failures: Sequence[str],
     footer: str,
+    lang: str | None = None,
 ) -> str:
-    """The run's index page: one grid of units × years per scheme, with the failures."""
+    """The run's index page: one grid of units × years per scheme, with the failures.
+
+    For a large run, :func:`assesskit.report.index.index_pages` splits it into pages.
+    """
+    lang = check_lang(lang)
     parts = [f"<h1>{esc(title)}</h1>"]
     if failures:
         items = "".join(f"<li>{esc(f)}</li>" for f in failures)
-        parts.append(f'<h2 id="failures">Failures ({len(failures)})</h2><ul class="ak-fail">{items}</ul>')
-    toc = ["<strong>Contents</strong><ol>"]
+        parts.append(
+            f'<h2 id="failures">{esc(t("failures", lang))} ({len(failures)})</h2><ul class="ak-fail">{items}</ul>'
+        )
+    toc = [f"<strong>{esc(t('contents', lang))}</strong><ol>"]
     if failures:
-        toc.append('<li><a href="#failures">Failures</a></li>')
+        toc.append(f'<li><a href="#failures">{esc(t("failures", lang))}</a></li>')
     for i, s in enumerate(sections):
         sid = f"s{i + 1}"
         toc.append(f'<li><a href="#{sid}">{esc(s.key)}</a></li>')
@@ -244,7 +287,9 @@ def render_index(
             pages = []
             for label, link, err in s.year_links.get(y, []):
                 if err:
-                    pages.append(f'<span class="fail" title="{esc(err)}">{esc(label)} (failed)</span>')
+                    pages.append(
+                        f'<span class="fail" title="{esc(err)}">{esc(label)} ({esc(t("failed", lang))})</span>'
+                    )
                 elif link:
                     pages.append(f'<a href="{href(link)}">{esc(label)}</a>')
             if pages:
@@ -260,7 +305,8 @@ def render_index(
                 if c is None:
                     tds.append("<td></td>")
                 elif c.failed:
-                    tds.append(f'<td class="fail">{esc(c.text)}<small>failed: {esc(c.failed)}</small></td>')
+                    fail = esc(t("failed_with", lang, why=c.failed))
+                    tds.append(f'<td class="fail">{esc(c.text)}<small>{fail}</small></td>')
                 elif c.link:
                     tds.append(
                         f'<td class="ok"><a href="{href(c.link)}">{esc(c.text)}</a><small>{esc(c.detail)}</small></td>'
@@ -269,14 +315,15 @@ def render_index(
                     tds.append(f"<td>{esc(c.text)}<small>{esc(c.detail)}</small></td>")
             body.append(f"<tr><th>{esc(name)}<small>{esc(unit)}</small></th>{''.join(tds)}</tr>")
         parts.append(
-            f'<table class="ak-index"><thead><tr><th>unit</th>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+            f'<table class="ak-index"><thead><tr><th>{esc(t("unit", lang))}</th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>"
         )
     toc.append("</ol>")
     return (
-        '<!DOCTYPE html>\n<html lang="zh">\n<head>\n<meta charset="utf-8">\n'
+        f'<!DOCTYPE html>\n<html lang="{html_lang(lang)}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f"{SYNTHETIC_BANNER if synthetic else ''}\n"
+        f"{synthetic_banner(lang) if synthetic else ''}\n"
         f'<div class="ak-wrap">\n<nav class="ak-toc">{"".join(toc)}</nav>\n<main>\n'
         + "\n".join(parts)
         + f"\n<footer>{esc(footer)}</footer>\n</main>\n</div>\n</body>\n</html>\n"

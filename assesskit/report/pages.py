@@ -179,6 +179,12 @@ class ReportContext:
         cjk = setup_cjk_font() is not None
         return {u: plot_safe(n if cjk else u) for u, n in self.names.items()}
 
+    @cached_property
+    def named(self) -> dict[str, Any]:
+        """The scheme's labelled objects by id: lines, sections, items and adjustments
+        (their ``label`` and ``label_en``), for showing an item or section id in a language."""
+        return {**{a.id: a for a in self.scheme.adjustments}, **self.scheme.nodes}
+
     @property
     def summary(self) -> pd.DataFrame:
         return self.result.summary
@@ -213,12 +219,25 @@ class ReportContext:
     def has(self, *columns: str) -> bool:
         return all(c in self.data.columns for c in columns)
 
-    def label_of(self, table: str, id_: str) -> str:
-        """Label of an award tier, single award or warning id."""
+    def label_of(self, table: str, id_: str, lang: str | None = None) -> str:
+        """Label of an award tier, single award or warning id (``label_en`` under ``lang="en"``)."""
+        from ..i18n import pick
+
         o = self.scheme.outcomes
         pool = {"award": o.tiers, "single_awards": o.single_awards, "warning": o.warnings}[table]
-        found = {x.id: x.label for x in pool}
+        found = {x.id: pick(x.label, x.label_en, lang) for x in pool}
         return "; ".join(found.get(p.strip(), p.strip()) for p in str(id_).split(";") if p.strip())
+
+    def veto_text(self, reason: object, lang: str | None = None) -> str:
+        """A veto, not-scored or ineligibility reason (the vetoes' labels, ``"; "``-joined) in
+        ``lang``: each label is replaced by its ``label_en`` under ``en``."""
+        from ..i18n import check_lang
+
+        text = "" if reason is None or (isinstance(reason, float) and reason != reason) else str(reason)
+        if check_lang(lang) != "en" or not text:
+            return text
+        names = {v.label: v.label_en or v.label for v in self.scheme.vetoes}
+        return "; ".join(names.get(p, p) for p in text.split("; "))
 
     def link(self, unit: str) -> str:
         """Relative link from a page of a year to the unit's page of the same year."""

@@ -16,6 +16,7 @@ import pandas as pd
 from .._io import sha256
 from .._version import __version__
 from ..exceptions import AssessKitError, Problem, ReportError
+from ..i18n import pick, t
 from ..scheme import resolve_scheme_path
 from .keys import EntryHashes, _h, _row_hashes, code_sha256, declared_parts
 from .pages import PER_UNIT_RULES, load_scheme_variant, page_stem
@@ -74,6 +75,9 @@ class Entry:
     label: str
     sensitivity_spec: Path
     award_labels: dict[str, str] = field(default_factory=dict)
+    label_en: str | None = None
+    award_labels_en: dict[str, str] = field(default_factory=dict)
+    kinds: dict[str, Any] = field(default_factory=dict)  # kind id → the scheme's Kind (its labels)
 
 
 def rel(path: Path, base: Path) -> str:
@@ -183,6 +187,9 @@ def _load_entry(spec: RunSpec, e: SchemeRun, base: Path, multi: bool) -> Entry:
         label=scheme.label,
         sensitivity_spec=sens,
         award_labels={x.id: x.label for x in scheme.outcomes.tiers},
+        label_en=scheme.label_en,
+        award_labels_en={x.id: x.label_en or x.label for x in scheme.outcomes.tiers},
+        kinds=dict(scheme.kinds),
     )
 
 
@@ -215,30 +222,37 @@ class _Ctx:
     code: str
     inputs: dict[str, str | None]
     title: str
+    lang: str = "bilingual"
+
+    @property
+    def label(self) -> str:
+        """The scheme's name in the run's language."""
+        return pick(self.entry.label, self.entry.label_en, self.lang)
 
 
 def _job(
     c: _Ctx, kind: str, year: int, page: str, params: dict, parts: dict, extra: tuple = (), **kw: Any
 ) -> Job:
     """A job whose key is the template, the code, the parameters and the declared inputs."""
-    t = c.templates[kind]
     e = c.entry
-    if "seed" in t.inputs:
+    tp = c.templates[kind]
+    if "seed" in tp.inputs:
         params = {**params, "seed": c.spec.seed}
-    files = [e.scheme_path, *e.files.values(), t.path, *extra]
-    if "sensitivity_spec" in t.inputs:
+    params = {**params, "lang": c.lang}  # in the key: switching language rebuilds every page
+    files = [e.scheme_path, *e.files.values(), tp.path, *extra]
+    if "sensitivity_spec" in tp.inputs:
         files.append(e.sensitivity_spec)
-    key = _h(kind, t.sha256, c.code, params, parts)
+    key = _h(kind, tp.sha256, c.code, params, parts)
     return Job(
         page=page,
         kind=kind,
         scheme=e.key,
         year=year,
-        template=str(t.path),
+        template=str(tp.path),
         parameters=params,
         key=key,
         synthetic=e.synthetic,
-        inputs=t.inputs,
+        inputs=tp.inputs,
         files=tuple(sorted({str(f) for f in files})),
         **kw,
     )
@@ -263,9 +277,9 @@ def _year_jobs(c: _Ctx, y: int) -> list[Job]:
                 params,
                 declared_parts(c.templates["unit"].inputs, e.hashes, year=y, unit=u),
                 unit=u,
-                title=f"{e.names.get(u, u)} · {y} · {e.label}",
+                title=f"{e.names.get(u, u)} · {y} · {c.label}",
                 crumbs=(*crumbs, (e.names.get(u, u), None)),
-                footer=f"assesskit {__version__} · unit report · {e.key} · {y} · {u}",
+                footer=f"assesskit {__version__} · {t('unit_report', c.lang)} · {e.key} · {y} · {u}",
             )
         )
     if e.spec.overview:
@@ -278,9 +292,9 @@ def _year_jobs(c: _Ctx, y: int) -> list[Job]:
                 {**c.inputs, "year": y, "unit_pages": page_units},
                 declared_parts(c.templates["overview"].inputs, e.hashes, year=y),
                 unit=None,
-                title=f"{e.label} · {y} · overview",
-                crumbs=(*crumbs, ("overview", None)),
-                footer=f"assesskit {__version__} · annual overview · {e.key} · {y}",
+                title=f"{c.label} · {y} · {t('overview', c.lang)}",
+                crumbs=(*crumbs, (t("overview", c.lang), None)),
+                footer=f"assesskit {__version__} · {t('footer_overview', c.lang)} · {e.key} · {y}",
             )
         )
     return jobs + _comparison_jobs(c, y, crumbs)
@@ -320,9 +334,9 @@ def _comparison_jobs(c: _Ctx, y: int, crumbs: tuple) -> list[Job]:
                 parts,
                 unit=None,
                 extra=(b_path,),
-                title=f"{e.label} · {y} · {e.key} ↔ {cmp.label or cmp.id}",
-                crumbs=(*crumbs, (f"compare: {cmp.label or cmp.id}", None)),
-                footer=f"assesskit {__version__} · scheme comparison · {e.key} · {y} · {cmp.id}",
+                title=f"{c.label} · {y} · {e.key} ↔ {cmp.label or cmp.id}",
+                crumbs=(*crumbs, (t("compare_with", c.lang, what=cmp.label or cmp.id), None)),
+                footer=f"assesskit {__version__} · {t('footer_comparison', c.lang)} · {e.key} · {y} · {cmp.id}",
             )
         )
     return jobs
@@ -358,7 +372,7 @@ def plan_run(
             "data": files["data"],
             **{r: files.get(r) for r in ("units", "targets", "grades")},
         }
-        c = _Ctx(spec, e, base, templates, code, inputs, spec.title or spec.name)
+        c = _Ctx(spec, e, base, templates, code, inputs, spec.title or spec.name, spec.lang)
         for y in e.years:
             jobs += _year_jobs(c, y)
     # what the page frame shows (title, navigation, banner, code display) is part of the key too

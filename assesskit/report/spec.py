@@ -136,6 +136,11 @@ class RunSpec(_Model):
     synthetic: bool | None = Field(
         None, description="Force the synthetic-data banner on or off (default: from the registry)."
     )
+    lang: Literal["zh", "en", "bilingual"] = Field(
+        "bilingual",
+        description="Language of the pages' labels, headings, tables and figures: zh, en or bilingual "
+        "(`assesskit report --lang` wins).",
+    )
 
     @field_validator("name")
     @classmethod
