@@ -304,10 +304,10 @@ LABELS: dict[str, Label] = {
     "median_rank": Label("名次中位数", "median rank"),
     "effective_weights_err": Label("有效权重：{why}", "effective weights: {why}"),
     "no_sensitivity_spec": Label(
-        "params/sensitivity/ 中没有 {scheme} 的敏感性设定：编写一个即可查看这些名次有多稳固（见 README"
-        "“Sensitivity of rankings”）。",
+        "params/sensitivity/ 中没有 {scheme} 的敏感性设定：编写一个即可查看这些名次有多稳固（见文档"
+        " docs/user/sensitivity.md）。",
         "No sensitivity spec for {scheme} in params/sensitivity/: write one to see how solid these ranks are "
-        '(see the README, "Sensitivity of rankings").',
+        "(see the documentation, docs/user/sensitivity.md).",
     ),
     "no_sensitivity": Label(
         "本方案无法进行敏感性分析：{why}", "Sensitivity analysis not available for this scheme: {why}"

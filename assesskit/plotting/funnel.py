@@ -191,6 +191,9 @@ def _draw_limits(
     adjustment = str(f["adjustment"].iloc[0])
     phi = float(f["phi"].iloc[0]) if adjustment == "multiplicative" else 1.0
     tau2 = float(f["tau2"].iloc[0]) if adjustment == "additive" else 0.0
+    # the table's conventions (PHE's normal limits, FunnelPlotR's arcsine scale) drawn as computed
+    method = str(f["method"].iloc[0]) if "method" in f.columns else "exact"
+    z_scale = str(f["z_scale"].iloc[0]) if "z_scale" in f.columns else "raw"
     n_max = float(f["n"].max())
     lo_n = max(1.0, float(f["n"].min()) * 0.5)
     grid = np.unique(
@@ -199,7 +202,14 @@ def _draw_limits(
         else np.round(np.geomspace(lo_n, n_max * 1.15, 300))
     )
     lev_lines = funnel_limits(
-        grid, theta, measure=measure, levels=list(level_of.values()), phi=phi, tau2=tau2
+        grid,
+        theta,
+        measure=measure,
+        levels=list(level_of.values()),
+        phi=phi,
+        tau2=tau2,
+        method=method,
+        z_scale=z_scale,
     )
     inflated = phi > 1 or tau2 > 0
     for i, t in enumerate(tags):
@@ -213,7 +223,7 @@ def _draw_limits(
         ax.plot(grid, tr(lev_lines[f"lower_{t}"]), color=colour, lw=1.4, label=lab)
         ax.plot(grid, tr(lev_lines[f"upper_{t}"]), color=colour, lw=1.4)
     if inflated and show_exact:
-        exact = funnel_limits(grid, theta, measure=measure, levels=list(level_of.values()))
+        exact = funnel_limits(grid, theta, measure=measure, levels=list(level_of.values()), method=method)
         for t in tags:
             ax.plot(grid, tr(exact[f"lower_{t}"]), color="#999999", lw=0.8, ls="--")
             ax.plot(grid, tr(exact[f"upper_{t}"]), color="#999999", lw=0.8, ls="--")
@@ -223,7 +233,11 @@ def _draw_limits(
             color="#999999",
             lw=0.8,
             ls="--",
-            label=label("未校正的精确控制限", "unadjusted exact limits", lang=lang),
+            label=(
+                label("未校正的精确控制限", "unadjusted exact limits", lang=lang)
+                if method == "exact"
+                else label("未校正的控制限", "unadjusted limits", lang=lang)
+            ),
         )
     ax.axhline(
         float(tr(theta)), color=_TARGET_COLOUR, lw=1, ls=":", label=label("目标值", "target", lang=lang)

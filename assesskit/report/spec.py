@@ -2,7 +2,7 @@
 
 A run names one or more schemes with their data, the years and units to report, and how
 to execute the notebooks. Relative paths are relative to the folder ``assesskit report``
-is started from (the project root, like every command in the README). Unknown keys are
+is started from (the project root, like every command in the documentation). Unknown keys are
 errors, and every problem is reported at once with the file and the key.
 """
 
