@@ -15,10 +15,11 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -136,8 +137,12 @@ def _starts_with(s: pd.Series, prefixes: tuple[str, ...]) -> pd.Series | None:
     None for columns that cannot hold text. Vectorised with pandas' ``.str`` methods,
     which give NA for the non-string cells of object columns (numbers stay untouched).
     """
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        s = s.astype(object)
+    if isinstance(s.dtype, pd.CategoricalDtype):  # test each category once, not each row
+        hit = _starts_with(pd.Series(s.cat.categories, dtype=object), prefixes)
+        if hit is None:
+            return None
+        by_code = np.append(hit.to_numpy(dtype=bool), False)  # code −1 (missing) → False
+        return pd.Series(by_code[s.cat.codes.to_numpy()], index=s.index)
     if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
         return None
     try:
@@ -223,6 +228,22 @@ def check_output_dir(out_dir: str | os.PathLike) -> Path:
                 raise OutputError(f"{parent}: is a file, so {out} cannot be a folder; give another path")
             break
     return out
+
+
+def write_csv_chunks(path: str | os.PathLike, frames: Iterable[pd.DataFrame]) -> None:
+    """Write ``frames`` one after the other as one CSV file (the header once, from the first).
+
+    The same bytes as one ``DataFrame`` written by :func:`write_outputs` (UTF-8 with BOM,
+    formula cells neutralised), whatever the chunking; only one chunk is in memory at a time.
+    ``frames`` must give at least one frame (an empty one writes the header only).
+    """
+    with open(path, "w", encoding=CSV_ENCODING, newline="") as f:
+        first = True
+        for frame in frames:
+            neutralise_formulas(frame).to_csv(f, index=False, header=first, lineterminator="\n")
+            first = False
+        if first:
+            raise ValueError(f"{path}: no table to write (not even a header)")
 
 
 def _write_one(p: Path, obj: pd.DataFrame | dict | str | bytes | Callable[[Path], None]) -> None:
