@@ -33,9 +33,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .rules import TEXT, cat, fmt, rule_type
+from .rules import fmt, rule_type
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pyarrow is imported where rendering needs it (a light import path)
+    import pyarrow as pa
+
     from .scheme import Adjustment, Item, Scheme
 
 TEMPLATE_COLUMN = "reason_template"
@@ -211,30 +213,89 @@ def _numbers(col: np.ndarray) -> np.ndarray:
     return pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(float)
 
 
-def _as_text(col: np.ndarray) -> np.ndarray:
+def fmt_text(v: np.ndarray) -> pa.StringArray:
+    """:func:`assesskit.rules.fmt` (up to 4 decimals, no trailing zeros, '—' for NaN) as an
+    Arrow string array, by Arrow's cast: the value rounded to 4 decimals as fmt does, then
+    written by its shortest digits, which are the decimal itself. Magnitudes from 1e10 up
+    (written in exponent form by Arrow) go through fmt."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    v = np.asarray(v, dtype=float)
+    bad = ~np.isfinite(v)
+    q = np.round(np.abs(np.where(bad, 0.0, v)) * 1e4)
+    r = np.where((v < 0) & (q > 0), -q, q) / 1e4
+    big = q >= 1e14
+    out = pc.cast(pa.array(np.where(big, 0.0, r)), pa.string())
+    if big.any():
+        slow = np.full(v.size, "", dtype=object)
+        slow[big] = fmt(v[big]).astype(object)
+        out = pc.if_else(pa.array(big), pa.array(slow, pa.string()), out)
+    return pc.if_else(pa.array(bad), "—", out) if bad.any() else out
+
+
+def _as_text(col: np.ndarray) -> pa.StringArray:
+    import pyarrow as pa
+
     s = pd.Series(col, dtype=object)
-    return s.where(s.notna(), "—").astype(str).to_numpy(dtype=TEXT)
+    return pa.array(s.where(s.notna(), "—").astype(str).to_numpy(dtype=object), pa.string())
 
 
-def render(template: str, columns: Mapping[str, np.ndarray], n: int | None = None) -> np.ndarray:
+def render(template: str, columns: Mapping[str, np.ndarray], n: int | None = None) -> pa.StringArray:
     """One template rendered over whole arrays: ``{name}`` → ``fmt(columns[name])``,
     ``{name!s}`` → the column's text as it is.
 
-    Returns a numpy ``StringDType`` array (length ``n``, or that of the columns).
+    Returns an Arrow string array (length ``n``, or that of the columns); the parts are
+    joined element-wise by Arrow's ``binary_join_element_wise``.
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     parts = _fields(template)
     if n is None:
         n = len(next(iter(columns.values()))) if columns else 1
     if all(f is None for _l, f, _c in parts):
-        return np.full(n, "".join(lit for lit, _f, _c in parts), dtype=TEXT)
+        return pa.array(np.full(n, "".join(lit for lit, _f, _c in parts), dtype=object), pa.string())
     out: list = []
     for lit, field, conv in parts:
         if lit:
             out.append(lit)
         if field is not None:
             col = np.asarray(columns[field])
-            out.append(_as_text(col) if conv == "s" else fmt(_numbers(col)))
-    return np.broadcast_to(cat(*out), (n,)) if len(out) > 1 else np.broadcast_to(out[0], (n,))
+            out.append(_as_text(col) if conv == "s" else fmt_text(_numbers(col)))
+    if len(out) == 1:
+        return out[0]
+    return pc.binary_join_element_wise(*out, "")
+
+
+def render_text(table: pd.DataFrame) -> pa.StringArray:
+    """:func:`render_reasons` as an Arrow string array (null where a row has no template)."""
+    import pyarrow as pa
+
+    tmpl = table[TEMPLATE_COLUMN]
+    cats = tmpl.astype("category") if not isinstance(tmpl.dtype, pd.CategoricalDtype) else tmpl
+    codes = cats.cat.codes.to_numpy().astype(np.int64)
+    texts = list(cats.cat.categories)
+    if not len(table):
+        return pa.array([], pa.string())
+    by = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes[by] + 1, minlength=len(texts) + 1)  # code −1 (no template) first
+    bounds = np.cumsum(counts)
+    groups = [pa.nulls(int(bounds[0]), pa.string())]
+    cols: dict[str, np.ndarray] = {}
+    for code, text in enumerate(texts):
+        lo, hi = bounds[code], bounds[code + 1]
+        if hi == lo:
+            continue
+        idx = by[lo:hi]
+        needed = {f for _l, f, _c in _fields(text) if f is not None}
+        for f in needed - cols.keys():
+            cols[f] = table[f].to_numpy()
+        groups.append(render(text, {f: cols[f][idx] for f in needed}, hi - lo))
+    # the groups follow `by`; row by[i] is element i of their concatenation
+    inverse = np.empty_like(by)
+    inverse[by] = np.arange(by.size)
+    return pa.concat_arrays(groups).take(pa.array(inverse))
 
 
 def render_reasons(table: pd.DataFrame) -> np.ndarray:
@@ -248,27 +309,6 @@ def render_reasons(table: pd.DataFrame) -> np.ndarray:
         ``items.parquet`` read back (``pandas.read_parquet``).
 
     Rendering is vectorised per template: rows are grouped by template code and each group
-    is formatted with array operations.
+    is formatted and joined with array operations (Arrow compute kernels).
     """
-    tmpl = table[TEMPLATE_COLUMN]
-    cats = tmpl.astype("category") if not isinstance(tmpl.dtype, pd.CategoricalDtype) else tmpl
-    codes = cats.cat.codes.to_numpy().astype(np.int64)
-    texts = list(cats.cat.categories)
-    out = np.empty(len(table), dtype=object)
-    if not len(table):
-        return out
-    by = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes[by] + 1, minlength=len(texts) + 1)  # code −1 (no template) first
-    bounds = np.cumsum(counts)
-    out[by[: bounds[0]]] = None
-    cols: dict[str, np.ndarray] = {}
-    for code, text in enumerate(texts):
-        lo, hi = bounds[code], bounds[code + 1]
-        if hi == lo:
-            continue
-        idx = by[lo:hi]
-        needed = {f for _l, f, _c in _fields(text) if f is not None}
-        for f in needed - cols.keys():
-            cols[f] = table[f].to_numpy()
-        out[idx] = render(text, {f: cols[f][idx] for f in needed}, hi - lo).astype(object)
-    return out
+    return render_text(table).to_numpy(zero_copy_only=False)

@@ -48,7 +48,7 @@ from .reasons import (
     adjustment_terms,
     max_points,
     missing_variant,
-    render_reasons,
+    render_text,
     scheme_templates,
 )
 from .rules import rule_type
@@ -238,7 +238,8 @@ class ScoreResult:
         Parameters
         ----------
         render : bool
-            Add ``reason``, the sentence (:func:`assesskit.reasons.render_reasons`).
+            Add ``reason``, the sentence (:func:`assesskit.reasons.render_reasons`), as
+            Arrow-backed text (``string[pyarrow]``).
         select : array of int or bool, optional
             Summary rows to include (positions, or a mask over the summary); default all.
         """
@@ -430,8 +431,8 @@ def _entry_values(res: ScoreResult, b: _TableBase, row, at, pts, code) -> dict[s
 
 def _frame(cols: dict[str, object], render: bool) -> pd.DataFrame:
     df = pd.DataFrame(cols, copy=False)
-    if render:
-        df["reason"] = render_reasons(df)
+    if render:  # Arrow-backed text: no Python string per row
+        df["reason"] = pd.arrays.ArrowExtensionArray(render_text(df))
     return df
 
 
