@@ -365,19 +365,50 @@ def _encodable(dtype) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind in "fiubO"
 
 
-def write_csv_chunks(path: str | os.PathLike, frames: Iterable[pd.DataFrame]) -> None:
+def pipelined(items: Iterable, fn: Callable, depth: int = 2) -> Iterator:
+    """``fn(item)`` for each item, in order, computed in ``depth`` threads with at most
+    ``depth`` results in flight (so memory holds a few chunks, not all of them).
+
+    The encoders (Arrow compute kernels, numpy) release the GIL, so on two cores the next
+    chunk is encoded while this one is built or written.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=depth) as pool:
+        pending: deque = deque()
+        for x in items:
+            pending.append(pool.submit(fn, x))
+            if len(pending) >= depth:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def write_csv_chunks(
+    path: str | os.PathLike,
+    frames: Iterable[pd.DataFrame],
+    *,
+    prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+) -> None:
     """Write ``frames`` one after the other as one CSV file (the header once, from the first).
 
     The same bytes as one ``DataFrame`` written by :func:`write_outputs` (UTF-8 with BOM,
-    formula cells neutralised; see :func:`csv_bytes`), whatever the chunking; only one
-    chunk is in memory at a time. ``frames`` must give at least one frame (an empty one
-    writes the header only).
+    formula cells neutralised; see :func:`csv_bytes`), whatever the chunking; a few chunks
+    are in memory at a time. ``prepare`` is applied to each frame before it is encoded
+    (in the encoding threads, see :func:`pipelined`). ``frames`` must give at least one
+    frame (an empty one writes the header only).
     """
+
+    def encode(job: tuple[int, pd.DataFrame]) -> list:
+        i, frame = job
+        return _csv_parts(prepare(frame) if prepare else frame, i == 0)
+
     with open(path, "wb") as f:
         f.write(b"\xef\xbb\xbf")  # the BOM of CSV_ENCODING (utf-8-sig)
         first = True
-        for frame in frames:
-            for part in _csv_parts(frame, first):
+        for parts in pipelined(enumerate(frames), encode):
+            for part in parts:
                 f.write(part)
             first = False
         if first:

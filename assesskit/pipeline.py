@@ -154,7 +154,7 @@ def write_score_outputs(
     each reason as a template and its values, see :mod:`assesskit.reasons`); ``xlsx``:
     ``results.xlsx`` (league tables per kind, items, the run; headers in ``lang``). See
     :mod:`assesskit.writers`. The item tables are written in chunks of ``chunk``
-    unit-years (default: about a million rows a chunk), so memory stays bounded however
+    unit-years (default: about 250,000 rows a chunk), so memory stays bounded however
     many rows are written. The folder ``out_dir`` is replaced as a whole (see
     :func:`assesskit._io.replace_folder`): a reader sees the earlier set or the new one,
     never a mix, and a failure leaves the earlier set intact.

@@ -294,7 +294,7 @@ class ScoreResult:
 # chunk are the nonzero cells of its rows × (items, adjustments) matrix, walked row by row,
 # so chunks laid end to end give the whole table. Reasons are a template code and values
 # (assesskit.reasons); they are rendered only when asked.
-CHUNK_ENTRIES = 1_000_000
+CHUNK_ENTRIES = 250_000
 """Item rows per chunk (about) when the table is produced in chunks (:meth:`ScoreResult.iter_item_tables`)."""
 
 STATUS_NAMES = [*STATUS, "bonus", "deduction"]
@@ -429,11 +429,15 @@ def _entry_values(res: ScoreResult, b: _TableBase, row, at, pts, code) -> dict[s
     return out
 
 
+def with_reasons(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (the columnar item table, or a chunk) with ``reason``, the rendered
+    sentence, as Arrow-backed text (no Python string per row)."""
+    return table.assign(reason=pd.arrays.ArrowExtensionArray(render_text(table)))
+
+
 def _frame(cols: dict[str, object], render: bool) -> pd.DataFrame:
     df = pd.DataFrame(cols, copy=False)
-    if render:  # Arrow-backed text: no Python string per row
-        df["reason"] = pd.arrays.ArrowExtensionArray(render_text(df))
-    return df
+    return with_reasons(df) if render else df
 
 
 # --------------------------------------------------------------------------- engine

@@ -382,11 +382,15 @@ def write_items_csv(result, path: str | Path, *, chunk: int | None = None) -> No
     """Write ``items.csv`` chunk by chunk: the item table of :attr:`ScoreResult.items`
     (reasons rendered), ``chunk`` unit-years at a time (see
     :meth:`~assesskit.scoring.ScoreResult.iter_item_tables`); the bytes do not depend on
-    the chunking."""
+    the chunking. Reasons are rendered and cells encoded in two threads, chunk by chunk."""
     from ._io import write_csv_chunks
-    from .scoring import ITEM_COLUMNS
+    from .scoring import ITEM_COLUMNS, with_reasons
 
-    write_csv_chunks(path, (t[ITEM_COLUMNS] for t in result.iter_item_tables(render=True, chunk=chunk)))
+    write_csv_chunks(
+        path,
+        result.iter_item_tables(render=False, chunk=chunk),
+        prepare=lambda t: with_reasons(t)[ITEM_COLUMNS],
+    )
 
 
 def write_items_parquet(result, path: str | Path, *, chunk: int | None = None) -> None:
@@ -394,15 +398,19 @@ def write_items_parquet(result, path: str | Path, *, chunk: int | None = None) -
     ``pyarrow.parquet.ParquetWriter``: the columnar item table
     (:meth:`~assesskit.scoring.ScoreResult.item_table`) — reasons as ``reason_template``
     (a dictionary column) and their values; :func:`assesskit.reasons.render_reasons`
-    renders them from the file read back."""
+    renders them from the file read back. Chunks are converted to Arrow in two threads."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from ._io import pipelined
+
+    def arrow(t: pd.DataFrame) -> pa.Table:
+        frame = parquet_frame(t, text=("value",) if t["value"].dtype == object else ())
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
     writer = None
     try:
-        for t in result.iter_item_tables(render=False, chunk=chunk):
-            frame = parquet_frame(t, text=("value",) if t["value"].dtype == object else ())
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+        for table in pipelined(result.iter_item_tables(render=False, chunk=chunk), arrow):
             if writer is None:
                 writer = pq.ParquetWriter(path, table.schema)
             writer.write_table(table.cast(writer.schema))
