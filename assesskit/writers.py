@@ -246,11 +246,12 @@ def check_workbook_rows(result) -> None:
 def league_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The league-table columns of ``summary`` (one kind of unit), ordered by year and rank.
 
-    Columns: year, rank, unit, name, category, the line totals (``line_*``), bonus,
+    Columns: year, rank, unit, name, category, the line totals (``line_*``, those not empty), bonus,
     deduction, total, award, single_awards, prize, warning, and ``reason`` — the veto
     reason of a vetoed (or not scored) unit, else its ineligibility reason.
     """
-    lines = [c for c in summary.columns if c.startswith("line_")]
+    # the lines of this kind of unit (a line of another kind is empty here)
+    lines = [c for c in summary.columns if c.startswith("line_") and summary[c].notna().any()]
     vetoed = summary["veto"].astype(bool) | summary.get("not_scored", False)
     reason = summary["veto_reason"].where(vetoed, summary["ineligible_reason"])
     cols = ["year", "rank", "unit", "name", "category", *lines, "bonus", "deduction", "total"]

@@ -18,8 +18,9 @@ item), all CSV. Prints, each with the goal of issue 15:
 
 Every command runs in its own process, started by a small Python wrapper that reports the
 command's wall time and peak resident memory (``getrusage(RUSAGE_CHILDREN)`` after the
-command ends: the wrapper's only child is the command). The machine may be shared: the
-load average is printed before and after.
+command ends: the wrapper's only child is the command) and its CPU time (user + system,
+all threads). The machine may be shared: the load average is printed before and after,
+and CPU times are the figures to compare between runs on a busy machine.
 
     python benchmarks/bench_scoring.py                 # the full run (heavy: run it nice)
     python benchmarks/bench_scoring.py --small         # 2,000 towns, a quick check
@@ -55,14 +56,15 @@ from assesskit.scoring import score_panel  # noqa: E402
 
 GB = 1024**3
 
-# runs one command and prints {"wall": s, "rss": bytes, "rc": code} (Linux: ru_maxrss in KiB)
+# runs one command and prints {"wall": s, "cpu": s, "rss": bytes, "rc": code} (Linux: ru_maxrss in KiB)
 _WRAPPER = (
     "import json, resource, subprocess, sys, time\n"
     "t0 = time.perf_counter()\n"
     "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
     "wall = time.perf_counter() - t0\n"
-    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024\n"
-    "print(json.dumps({'wall': wall, 'rss': rss, 'rc': rc}))\n"
+    "ru = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "cpu = ru.ru_utime + ru.ru_stime\n"
+    "print(json.dumps({'wall': wall, 'cpu': cpu, 'rss': ru.ru_maxrss * 1024, 'rc': rc}))\n"
 )
 
 # the writer before streaming: the whole item table with its sentences, then pandas' to_csv
@@ -157,16 +159,16 @@ def engine(scheme, towns: int, years: int, repeat: int, baseline_units: int) -> 
         f"engine alone: {len(data):,} unit-years, {n_evals:,} item evaluations in {min(times):.3f} s "
         f"(CPU {min(cpu):.3f} s; best of {repeat})   [goal < 0.5 s: {goal(min(times) < 0.5)}]"
     )
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     n = sum(len(t) for t in res.iter_item_tables(render=False))
-    t_cols = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t_cols, c_cols = time.perf_counter() - t0, time.process_time() - c0
+    t0, c0 = time.perf_counter(), time.process_time()
     for _t in res.iter_item_tables(render=True):
         pass
-    t_text = time.perf_counter() - t0
+    t_text, c_text = time.perf_counter() - t0, time.process_time() - c0
     print(
-        f"item table: {n:,} rows in columns (reasons as templates) in {t_cols:.2f} s; "
-        f"with every reason rendered {t_text:.2f} s (chunk by chunk)"
+        f"item table: {n:,} rows in columns (reasons as templates) in {t_cols:.2f} s (CPU {c_cols:.2f} s); "
+        f"with every reason rendered {t_text:.2f} s (CPU {c_text:.2f} s), chunk by chunk"
     )
     sub_units = data["unit"].drop_duplicates().iloc[:baseline_units]
     sub = data[data["unit"].isin(sub_units)].reset_index(drop=True)
@@ -190,7 +192,7 @@ def show(what: str, r: dict, wall_goal: float | None = None, rss_goal: float | N
     if rss_goal is not None:
         goals.append(f"< {rss_goal / GB:g} GB: {goal(r['rss'] < rss_goal)}")
     print(
-        f"{what}: {r['wall']:.2f} s, peak RSS {r['rss'] / GB:.2f} GB"
+        f"{what}: {r['wall']:.2f} s (CPU {r['cpu']:.2f} s), peak RSS {r['rss'] / GB:.2f} GB"
         + (f"   [goal {'; '.join(goals)}]" if goals else "")
     )
 
@@ -229,7 +231,7 @@ def main() -> None:
     pq_mb = (work / "out-parquet" / "items.parquet").stat().st_size / 1e6
     print(
         f"  items.csv {items_mb:,.0f} MB, items.parquet {pq_mb:,.0f} MB; csv / parquet: "
-        f"{csv['wall'] / pq['wall']:.1f}× the time, {csv['rss'] / pq['rss']:.2f}× the memory"
+        f"{csv['wall'] / pq['wall']:.1f}× the time (CPU {csv['cpu'] / pq['cpu']:.1f}×), {csv['rss'] / pq['rss']:.2f}× the memory"
     )
 
     if not args.no_baseline:
@@ -248,7 +250,8 @@ def main() -> None:
         show("  whole item table in memory + pandas to_csv (the writer before streaming)", old)
         show("  assesskit score --format csv (streamed)", new)
         print(
-            f"  ratio whole-table / streamed: {old['wall'] / new['wall']:.1f}× the time, {old['rss'] / new['rss']:.1f}× the memory"
+            f"  ratio whole-table / streamed: {old['wall'] / new['wall']:.1f}× the time (CPU {old['cpu'] / new['cpu']:.1f}×), "
+            f"{old['rss'] / new['rss']:.1f}× the memory"
         )
 
     print(f"(load average {load()} after the runs)")
