@@ -165,7 +165,10 @@ def _sheet_layout(ws, header: Sequence[str], frame: pd.DataFrame, freeze: bool) 
         head = str(header[j]) if j < len(header) else ""
         width = len(head) + len(_WIDE.findall(head))
         if len(frame) and j < frame.shape[1]:
-            width = max(width, int(display_width(frame.iloc[:, j]).max()))
+            col = frame.iloc[:, j]
+            if pd.api.types.is_float_dtype(col):  # as a cell shows it: 534.3, not 534.3000000000001
+                col = col.round(6)
+            width = max(width, int(display_width(col).max()))
         ws.column_dimensions[get_column_letter(j + 1)].width = min(max(width + 2, 6), 60)
     if freeze and header:
         ws.freeze_panes = "A2"

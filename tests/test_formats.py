@@ -237,3 +237,18 @@ def pq_row_groups(path):
     import pyarrow.parquet as pq
 
     return pq.ParquetFile(path).metadata.num_row_groups
+
+
+def test_xlsx_widths_from_numbers_as_shown():
+    frame = pd.DataFrame({"a": [534.3000000000001, 1.5]})
+    ws = load_workbook(io.BytesIO(writers.workbook_bytes([("s", ["a"], frame, {})])))["s"]
+    # '534.3' is 5 wide (+ 2 of margin); its full repr (17) would give 19
+    assert ws.column_dimensions["A"].width == 7
+
+
+def test_league_table_leaves_out_lines_of_other_kinds():
+    scored = _demo(load_scheme("district_1000"))
+    towns = writers.league_table(scored.result.summary[scored.result.summary["kind"] == "town"])
+    depts = writers.league_table(scored.result.summary[scored.result.summary["kind"] == "department"])
+    assert [c for c in towns.columns if c.startswith("line_")] == ["line_party_gov", "line_family_planning"]
+    assert [c for c in depts.columns if c.startswith("line_")] == ["line_department"]
