@@ -311,8 +311,8 @@ def _column_cells(s: pd.Series):
         return pc.take(cats, np.where(codes < 0, len(cats) - 1, codes))
     if s.dtype.kind == "f":
         return _float_text(s.to_numpy())
-    if s.dtype.kind in "iu":
-        return pc.cast(pa.array(s.to_numpy()), pa.string())
+    if s.dtype.kind in "iu":  # numpy or nullable integers (<NA> → an empty cell)
+        return pc.cast(pa.array(s, from_pandas=True), pa.string())
     if s.dtype.kind == "b":
         return pa.array(np.where(s.to_numpy(), "True", "False"), pa.string())
     return _text_cells(s.to_numpy(dtype=object))
@@ -337,7 +337,8 @@ def _csv_parts(frame: pd.DataFrame, header: bool) -> list:
         head = (",".join(names.to_pylist()) + "\n").encode("utf-8")
     if not len(frame):
         return [head]
-    if not all(_encodable(frame[c].dtype) for c in frame.columns):  # e.g. nullable Int64: pandas
+    plain = frame.columns.is_unique and not isinstance(frame.columns, pd.MultiIndex)
+    if not (plain and all(_encodable(t) for t in frame.dtypes)):  # e.g. nullable booleans: pandas
         body = neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n")
         return [head, body.encode("utf-8")]
     args: list = []
@@ -362,6 +363,8 @@ def _encodable(dtype) -> bool:
         import pyarrow as pa
 
         return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # nullable integers; not Boolean, Float64 …
+        return pd.api.types.is_integer_dtype(dtype)
     return isinstance(dtype, np.dtype) and dtype.kind in "fiubO"
 
 
@@ -419,9 +422,8 @@ def _write_one(p: Path, obj: pd.DataFrame | dict | str | bytes | Callable[[Path]
     if callable(obj):  # a writer of its own format (Parquet, xlsx), called with the path
         obj(p)
         return
-    if isinstance(obj, pd.DataFrame):
-        with open(p, "w", encoding=CSV_ENCODING, newline="") as f:
-            neutralise_formulas(obj).to_csv(f, index=False, lineterminator="\n")
+    if isinstance(obj, pd.DataFrame):  # pandas' to_csv bytes, encoded faster (csv_bytes)
+        write_csv_chunks(p, [obj])
         return
     if isinstance(obj, dict):
         obj = json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
