@@ -74,7 +74,7 @@ from pathlib import Path
 from assesskit._io import neutralise_formulas
 from assesskit.pipeline import score_files
 scheme, data, units, targets, grades, out = sys.argv[1:]
-res = score_files(scheme, data, units=units, targets=targets, grades=grades).result
+res = score_files(scheme, data, units=units, targets=targets, grades=grades or None).result
 Path(out).mkdir(parents=True, exist_ok=True)
 for name, table in (("summary", res.summary), ("items", res.items), ("lines", res.lines)):
     with open(Path(out) / f"{name}.csv", "w", encoding="utf-8-sig", newline="") as f:
@@ -111,8 +111,11 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def write_inputs(scheme, scheme_path: Path, towns: int, years: int, where: Path) -> dict[str, Path]:
-    """The synthetic panel as the files of ``assesskit score`` (and the scheme, its years widened)."""
+def write_inputs(
+    scheme, scheme_path: Path, towns: int, years: int, where: Path, grades: str = "file"
+) -> dict[str, Path]:
+    """The synthetic panel as the files of ``assesskit score`` (and the scheme, its years
+    widened); the inspector grades in a grades file (wide) or as columns of the panel."""
     where.mkdir(parents=True, exist_ok=True)
     lo, hi = scheme.years[1] - years + 1, scheme.years[1]
     text = re.sub(r"(?m)^years: .*$", f"years: [{lo}, {hi}]", scheme_path.read_text(encoding="utf-8"))
@@ -125,21 +128,26 @@ def write_inputs(scheme, scheme_path: Path, towns: int, years: int, where: Path)
         "data": where / "panel.csv",
         "units": where / "units.csv",
         "targets": where / "targets.csv",
-        "grades": where / "grades.csv",
     }
-    data.drop(columns=["name", "kind", "category", *graded]).to_csv(files["data"], index=False)
+    in_panel = [] if grades == "file" else graded
+    data.drop(columns=["name", "kind", "category", *(c for c in graded if c not in in_panel)]).to_csv(
+        files["data"], index=False
+    )
     data[["unit", "name", "kind", "category"]].drop_duplicates("unit").to_csv(files["units"], index=False)
     targets.reset_index().to_csv(files["targets"], index=False)
-    data[["unit", "year", *graded]].to_csv(files["grades"], index=False)
+    if grades == "file":
+        files["grades"] = where / "grades.csv"
+        data[["unit", "year", *graded]].to_csv(files["grades"], index=False)
     return files
 
 
 def score_cmd(files: dict[str, Path], out: Path, *formats: str) -> list[str]:
     fmt = [x for f in formats for x in ("--format", f)]
+    grades = ("--grades", files["grades"]) if "grades" in files else ()
     return cli(
         "score",
         *("--scheme", files["scheme"], "--data", files["data"], "--units", files["units"]),
-        *("--targets", files["targets"], "--grades", files["grades"], "--out", out, *fmt),
+        *("--targets", files["targets"], *grades, "--out", out, *fmt),
     )
 
 
@@ -205,6 +213,12 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true", help="skip the whole-table writer baseline")
     ap.add_argument("--rowwise-units", type=int, default=400, help="units of the per-row scorer's subsample")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument(
+        "--grades",
+        choices=("file", "panel"),
+        default="file",
+        help="inspector grades in a grades file (wide; default) or as columns of the panel",
+    )
     ap.add_argument("--small", action="store_true", help="2,000 towns, baseline at 500: a quick check")
     ap.add_argument(
         "--workdir", type=Path, default=None, help="where the inputs and outputs go (default a temp dir)"
@@ -220,9 +234,13 @@ def main() -> None:
 
     engine(scheme, args.towns, args.years, args.repeat, args.rowwise_units)
 
-    files = write_inputs(scheme, scheme_path, args.towns, args.years, work / "in")
+    files = write_inputs(scheme, scheme_path, args.towns, args.years, work / "in", args.grades)
     size = sum(f.stat().st_size for f in files.values()) / 1e6
-    print(f"inputs: {args.towns:,} towns × {args.years} years, CSV files of {size:,.0f} MB in {work / 'in'}")
+    where = "a grades file" if args.grades == "file" else "columns of the panel"
+    print(
+        f"inputs: {args.towns:,} towns × {args.years} years, grades as {where}; "
+        f"CSV files of {size:,.0f} MB in {work / 'in'}"
+    )
     pq = measure(score_cmd(files, work / "out-parquet", "parquet"))
     show("assesskit score --format parquet (summary, items, lines .parquet + run.json)", pq, 30, 2 * GB)
     csv = measure(score_cmd(files, work / "out-csv", "csv"))
@@ -235,14 +253,16 @@ def main() -> None:
     )
 
     if not args.no_baseline:
-        bfiles = write_inputs(scheme, scheme_path, args.baseline_towns, args.years, work / "in-baseline")
+        bfiles = write_inputs(
+            scheme, scheme_path, args.baseline_towns, args.years, work / "in-baseline", args.grades
+        )
         new = measure(score_cmd(bfiles, work / "out-baseline-new", "csv"))
         old = measure(
             [
                 sys.executable,
                 "-c",
                 _BASELINE,
-                *(str(bfiles[k]) for k in ("scheme", "data", "units", "targets", "grades")),
+                *(str(bfiles.get(k, "")) for k in ("scheme", "data", "units", "targets", "grades")),
                 str(work / "out-baseline-old"),
             ]
         )
