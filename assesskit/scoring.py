@@ -1,8 +1,10 @@
 """Scheme × panel → item points, line totals, vetoes, ranks and awards.
 
 Pure and vectorised: one pass per *item* (a scheme has tens of items) over arrays of all
-scored unit-years at once; no loop over units or rows. The long item table with its
-reasons in words is built on demand (:attr:`ScoreResult.items`), from the same arrays.
+scored unit-years at once; no loop over units or rows. The long item table is built on
+demand from the same arrays, in chunks of unit-years (:meth:`ScoreResult.iter_item_tables`),
+with each reason as a template and its values (:mod:`assesskit.reasons`); the sentences
+are rendered where a person reads them (:attr:`ScoreResult.items`, the CSV and xlsx writers).
 
 Order of application (documented in the README):
 
