@@ -145,13 +145,17 @@ def write_score_outputs(
     formats: Sequence[str] = ("csv",),
     *,
     lang: str = "zh",
+    chunk: int | None = None,
 ) -> list[Path]:
     """Write the scored run in ``formats`` and ``run.json``, as one unit.
 
     ``csv``: ``summary.csv``, ``items.csv``, ``lines.csv``; ``parquet``: the same three
-    tables as ``.parquet`` (categoricals for unit, item, status …); ``xlsx``:
+    tables as ``.parquet`` (categoricals for unit, item, status …; ``items.parquet`` holds
+    each reason as a template and its values, see :mod:`assesskit.reasons`); ``xlsx``:
     ``results.xlsx`` (league tables per kind, items, the run; headers in ``lang``). See
-    :mod:`assesskit.writers`. The folder ``out_dir`` is replaced as a whole (see
+    :mod:`assesskit.writers`. The item tables are written in chunks of ``chunk``
+    unit-years (default: about 250,000 rows a chunk), so memory stays bounded however
+    many rows are written. The folder ``out_dir`` is replaced as a whole (see
     :func:`assesskit._io.replace_folder`): a reader sees the earlier set or the new one,
     never a mix, and a failure leaves the earlier set intact.
 
@@ -164,7 +168,7 @@ def write_score_outputs(
     from .writers import score_output_files
 
     check_score_out(out_dir)
-    files = score_output_files(scored.result, scored.run, formats, lang=lang)
+    files = score_output_files(scored.result, scored.run, formats, lang=lang, chunk=chunk)
     return replace_folder(out_dir, files)
 
 

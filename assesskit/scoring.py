@@ -1,8 +1,10 @@
 """Scheme × panel → item points, line totals, vetoes, ranks and awards.
 
 Pure and vectorised: one pass per *item* (a scheme has tens of items) over arrays of all
-scored unit-years at once; no loop over units or rows. The long item table with its
-reasons in words is built on demand (:attr:`ScoreResult.items`), from the same arrays.
+scored unit-years at once; no loop over units or rows. The long item table is built on
+demand from the same arrays, in chunks of unit-years (:meth:`ScoreResult.iter_item_tables`),
+with each reason as a template and its values (:mod:`assesskit.reasons`); the sentences
+are rendered where a person reads them (:attr:`ScoreResult.items`, the CSV and xlsx writers).
 
 Order of application (documented in the user guide, "Scheme files"):
 
@@ -25,6 +27,7 @@ Order of application (documented in the user guide, "Scheme files"):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -38,8 +41,20 @@ from .kernel.core import eval_condition as _eval_condition  # noqa: F401  (old p
 from .kernel.inputs import indicator_values  # noqa: F401  (its old home)
 from .kernel.rank import fill_nan as _fill_nan  # noqa: F401
 from .kernel.rank import group_codes as _group_codes  # noqa: F401
-from .rules import TEXT, cat, fmt, rule_type
-from .scheme import SEP, Item, Scheme
+from .reasons import (
+    MET_V,
+    MISSED_V,
+    PARTIAL_V,
+    TEMPLATE_COLUMN,
+    ReasonTemplates,
+    adjustment_terms,
+    max_points,
+    missing_variant,
+    render_text,
+    scheme_templates,
+)
+from .rules import rule_type
+from .scheme import SEP, Scheme
 
 ITEM_COLUMNS = [
     "unit",
@@ -195,11 +210,67 @@ class ScoreResult:
     @cached_property
     def items(self) -> pd.DataFrame:
         """Long item table: one row per unit, year and applicable item, plus one row per
-        non-zero bonus or deduction; every lost point with its reason.
+        non-zero bonus or deduction; every lost point with its reason in words.
 
         Rows follow the summary's order, items in the scheme's order, then adjustments.
+        Columns :data:`ITEM_COLUMNS` (text columns as plain text). For large panels use
+        :meth:`item_table` (reasons as templates and values, categoricals) or
+        :meth:`iter_item_tables` (in chunks); this builds every reason's sentence.
         """
-        return _item_table(self)
+        df = self.item_table(render=True)
+        # plain columns, typed as pandas infers them (text as text), as before the templates
+        return pd.DataFrame(
+            {
+                c: df[c].to_numpy(dtype=object)
+                if isinstance(df[c].dtype, pd.CategoricalDtype)
+                else df[c].to_numpy()
+                for c in ITEM_COLUMNS
+            }
+        )
+
+    def item_table(self, render: bool = False, *, select: np.ndarray | None = None) -> pd.DataFrame:
+        """The item table in columnar form: reasons as a template and values.
+
+        Columns: :data:`ITEM_COLUMNS` without ``reason``, then ``previous`` (the previous
+        year's value, change rules), ``reason_template`` (categorical) and ``term_1`` …
+        ``term_m`` (the counts of each bonus or deduction's terms); see
+        :mod:`assesskit.reasons`. Text columns (unit, name, kind, line, section, item,
+        label, label_en, status) are categoricals.
+
+        Parameters
+        ----------
+        render : bool
+            Add ``reason``, the sentence (:func:`assesskit.reasons.render_reasons`), as
+            Arrow-backed text (``string[pyarrow]``).
+        select : array of int or bool, optional
+            Summary rows to include (positions, or a mask over the summary); default all.
+        """
+        pos = np.arange(self.order.size) if select is None else np.arange(self.order.size)[select]
+        return _frame(_chunk(self, self._table_base, self.order[pos]), render)
+
+    def iter_item_tables(self, render: bool = False, *, chunk: int | None = None) -> Iterator[pd.DataFrame]:
+        """:meth:`item_table` in chunks of ``chunk`` unit-years (summary order); laid end to
+        end the chunks are the whole table. Default: about :data:`CHUNK_ENTRIES` rows a chunk.
+        The chunks' categoricals share their categories, so they concatenate as categoricals.
+        """
+        n_rows = self.order.size
+        if chunk is None:
+            per_row = len(self.scheme.flat_items) + len(self.scheme.adjustments)
+            chunk = max(1, CHUNK_ENTRIES // max(per_row, 1))
+        if chunk < 1:
+            raise ValueError(f"chunk: expected a positive number of unit-years, got {chunk}")
+        base = self._table_base
+        for a in range(0, max(n_rows, 1), chunk):
+            yield _frame(_chunk(self, base, self.order[a : a + chunk]), render)
+
+    def n_item_rows(self) -> int:
+        """Rows of the item table, counted without building it."""
+        adj = self._table_base.adj_amt
+        return int(self.applies.sum()) + int(np.count_nonzero(adj))
+
+    @cached_property
+    def _table_base(self) -> _TableBase:
+        return _table_base(self)
 
     @cached_property
     def lines(self) -> pd.DataFrame:
@@ -221,175 +292,154 @@ class ScoreResult:
 
 
 # --------------------------------------------------------------------------- the item table
+# Built in chunks of unit-years (summary order) from the kernel's arrays: the entries of a
+# chunk are the nonzero cells of its rows × (items, adjustments) matrix, walked row by row,
+# so chunks laid end to end give the whole table. Reasons are a template code and values
+# (assesskit.reasons); they are rendered only when asked.
+CHUNK_ENTRIES = 250_000
+"""Item rows per chunk (about) when the table is produced in chunks (:meth:`ScoreResult.iter_item_tables`)."""
+
+STATUS_NAMES = [*STATUS, "bonus", "deduction"]
+"""Categories of the item table's ``status`` column."""
+
+
 @dataclass(frozen=True)
-class _Entries:
-    """The item table's rows: (item or adjustment) × unit-year present, in summary order."""
+class _TableBase:
+    """What every chunk of one result's item table shares (computed once)."""
 
-    row: np.ndarray  # kernel row of each entry
-    e: np.ndarray  # entry index: item j < k, else adjustment k + a
-    at: list[np.ndarray]  # positions of each entry index (items, then adjustments)
+    templates: ReasonTemplates
     adj_amt: np.ndarray  # (adjustments, n)
+    sign: np.ndarray  # (adjustments,) +1 bonus, −1 deduction
+    entry_codes: dict[str, tuple[np.ndarray, list]]  # column → (code per entry kind, categories)
+    row_codes: dict[str, tuple[np.ndarray, object]]  # unit, name, kind → (code per row, categories)
+    max_pts: np.ndarray  # per entry kind
+    value_dtype: object
+    item_flags: list[tuple[bool, bool]]  # per item: (has a target, is a score rule)
 
 
-def _entries(res: ScoreResult) -> _Entries:
-    s = res.scheme
-    k, adjs = len(s.flat_items), s.adjustments
-    order = res.order
-    n = order.size
-    # entries (item or adjustment × row) present, in summary order: nonzero of the
-    # rows × entries matrix walks row by row, entries in scheme order — no sort needed
-    adj_amt = np.array([res.adjustments[a.id] for a in adjs]) if adjs else np.zeros((0, n))
-    present = np.vstack([res.applies, adj_amt != 0]) if adjs else res.applies
-    r_pos, e = np.nonzero(present[:, order].T)
-    # the positions of each entry kind, from one stable counting sort (not one scan per item)
-    n_kinds = k + len(adjs)
-    by = np.argsort(e.astype(np.int16 if n_kinds < 2**15 else np.int64), kind="stable")
-    at = np.split(by, np.cumsum(np.bincount(e, minlength=n_kinds))[:-1])
-    return _Entries(order[r_pos], e, at, adj_amt)
+def _codes(values: list) -> tuple[np.ndarray, list]:
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object))
+    return codes.astype(np.int32), list(uniq)
 
 
-def _gather(en: _Entries, flat, source: dict[str, np.ndarray]) -> np.ndarray:
-    """Per entry: the item's array in ``source`` at the entry's row (NaN elsewhere)."""
-    out = np.full(en.e.size, np.nan)
-    for j, (_p, it) in enumerate(flat):
-        if it.id in source:
-            m = en.at[j]
-            out[m] = source[it.id][en.row[m]]
-    return out
-
-
-def _item_table(res: ScoreResult) -> pd.DataFrame:
-    """:attr:`ScoreResult.items` (see there)."""
+def _table_base(res: ScoreResult) -> _TableBase:
     s = res.scheme
     flat, adjs = s.flat_items, s.adjustments
-    k = len(flat)
-    en = _entries(res)
-    e, row = en.e, en.row
+    n = res.order.size
+    entry = {
+        "line": [p[0] for p, _ in flat] + [""] * len(adjs),
+        "section": [SEP.join(p[1:-1]) for p, _ in flat] + ["adjustments"] * len(adjs),
+        "item": [it.id for _p, it in flat] + [a.id for a in adjs],
+        "label": [it.label for _p, it in flat] + [a.label for a in adjs],
+        "label_en": [it.label_en for _p, it in flat] + [a.label_en for a in adjs],
+    }
+    rows = res.rows
+    return _TableBase(
+        templates=scheme_templates(s),
+        adj_amt=np.array([res.adjustments[a.id] for a in adjs]) if adjs else np.zeros((0, n)),
+        sign=np.array([1.0 if a.kind == "bonus" else -1.0 for a in adjs]),
+        entry_codes={c: _codes(v) for c, v in entry.items()},
+        row_codes={c: pd.factorize(rows[c]) for c in ("unit", "name", "kind")},
+        max_pts=np.array([max_points(it) for _p, it in flat] + [np.nan] * len(adjs)),
+        value_dtype=object if any(ind.kind == "label" for ind in s.indicators.values()) else float,
+        item_flags=[
+            (getattr(it.rule, "target", None) is not None, rule_type(it.rule.type).score) for _p, it in flat
+        ],
+    )
+
+
+def _chunk(res: ScoreResult, b: _TableBase, rows_k: np.ndarray) -> dict[str, object]:
+    """The unrendered item table of the kernel rows ``rows_k`` (in that order), as columns."""
+    s = res.scheme
+    flat, adjs = s.flat_items, s.adjustments
+    k, n_kinds = len(flat), len(flat) + len(adjs)
+    present = res.applies[:, rows_k]
+    if adjs:
+        present = np.vstack([present, b.adj_amt[:, rows_k] != 0])
+    r_pos, e = np.nonzero(present.T)
+    row = rows_k[r_pos]
+    # the positions of each entry kind, from one stable counting sort (not one scan per item)
+    by = np.argsort(e.astype(np.int16 if n_kinds < 2**15 else np.int64), kind="stable")
+    at = np.split(by, np.cumsum(np.bincount(e, minlength=n_kinds))[:-1])
     is_item = e < k
     ei = np.where(is_item, e, 0)
-
-    def per_entry(item_vals: list, adj_vals: list) -> np.ndarray:
-        return np.array(item_vals + adj_vals, dtype=object)[e]
-
-    sign = np.array([1.0 if a.kind == "bonus" else -1.0 for a in adjs])
     pts = np.where(is_item, res.item_points[ei, row], 0.0)
     code = np.where(is_item, res.item_status[ei, row], 0)
     if adjs:
         ea = np.where(is_item, 0, e - k)
-        pts = np.where(is_item, pts, sign[ea] * en.adj_amt[ea, row])
-        code = np.where(is_item, code, np.where(sign[ea] > 0, len(STATUS), len(STATUS) + 1))
-    max_pts = np.array([_max_points(it) for _p, it in flat] + [np.nan] * len(adjs))[e]
-    labels_ind = any(ind.kind == "label" for ind in s.indicators.values())
-    value = np.full(e.size, np.nan, dtype=object if labels_ind else float)
-    for j, (_p, it) in enumerate(flat):
-        value[en.at[j]] = res.values[it.rule.indicator][row[en.at[j]]]
-    for a_i in range(len(adjs)):
-        value[en.at[k + a_i]] = en.adj_amt[a_i, row[en.at[k + a_i]]]
-    rows = res.rows
-    out = pd.DataFrame(
-        {
-            "unit": rows["unit"].to_numpy()[row],
-            "name": rows["name"].to_numpy()[row],
-            "year": rows["year"].to_numpy()[row],
-            "kind": rows["kind"].to_numpy()[row],
-            "line": per_entry([p[0] for p, _ in flat], [""] * len(adjs)),
-            "section": per_entry([SEP.join(p[1:-1]) for p, _ in flat], ["adjustments"] * len(adjs)),
-            "item": per_entry([it.id for _p, it in flat], [a.id for a in adjs]),
-            "label": per_entry([it.label for _p, it in flat], [a.label for a in adjs]),
-            "label_en": per_entry([it.label_en for _p, it in flat], [a.label_en for a in adjs]),
-            "max_points": max_pts,
-            "points": pts,
-            "lost": np.where(is_item, max_pts - pts, np.maximum(-pts, 0.0)),
-            "status": np.concatenate([STATUS, ["bonus", "deduction"]])[code],
-            "value": value,
-            "target": _gather(en, flat, res.targets),
-        }
+        pts = np.where(is_item, pts, b.sign[ea] * b.adj_amt[ea, row])
+        code = np.where(is_item, code, np.where(b.sign[ea] > 0, len(STATUS), len(STATUS) + 1))
+    m_pts = b.max_pts[e]
+    vals = _entry_values(res, b, row, at, pts, code)
+    cols: dict[str, object] = {}
+    for c in ("unit", "name"):
+        cols[c] = pd.Categorical.from_codes(b.row_codes[c][0][row], categories=b.row_codes[c][1])
+    cols["year"] = res.rows["year"].to_numpy()[row]
+    cols["kind"] = pd.Categorical.from_codes(b.row_codes["kind"][0][row], categories=b.row_codes["kind"][1])
+    for c in ("line", "section", "item", "label", "label_en"):
+        codes, cats = b.entry_codes[c]
+        cols[c] = pd.Categorical.from_codes(codes[e], categories=cats)
+    cols.update(
+        max_points=m_pts,
+        points=pts,
+        lost=np.where(is_item, m_pts - pts, np.maximum(-pts, 0.0)),
+        status=pd.Categorical.from_codes(code.astype(np.int8), categories=STATUS_NAMES),
     )
-    out["reason"] = _entry_reasons(res, en, out, code)
-    return out[ITEM_COLUMNS]
+    cols.update(vals)
+    return cols
 
 
-def _entry_reasons(res: ScoreResult, en: _Entries, out: pd.DataFrame, code: np.ndarray) -> np.ndarray:
-    """The reason of every entry: 'met', or what was missed and why, or the adjustment's sum."""
-    s = res.scheme
-    flat = s.flat_items
-    k = len(flat)
-    prev = _gather(en, flat, res.previous)
-    value, target, pts = out["value"].to_numpy(), out["target"].to_numpy(), out["points"].to_numpy()
-    reason = np.full(en.e.size, "met", dtype=object)
-    for j, (_p, it) in enumerate(flat):
-        m = en.at[j][code[en.at[j]] != MET]
-        if m.size:
-            x = {"value": value[m], "target": target[m], "prev": prev[m], "points": pts[m], "status": code[m]}
-            is_rate = s.indicators[it.rule.indicator].is_rate
-            reason[m] = _reasons(it, x, s.missing, is_rate).astype(object)
-    for a_i, a in enumerate(s.adjustments):
-        m = en.at[k + a_i]
-        if m.size:
-            reason[m] = _adjustment_reasons(a, res.values, en.row[m], pts[m])
-    return reason
+def _entry_values(res: ScoreResult, b: _TableBase, row, at, pts, code) -> dict[str, object]:
+    """``value``, ``target``, ``previous``, ``reason_template`` and ``term_i`` per entry.
 
-
-def _max_points(item: Item) -> float:
-    """An item's maximum: its points, else the top of its normalised scale (NaN if none)."""
-    if item.points is not None:
-        return item.points
-    return item.rule.bounds[1] if rule_type(item.rule.type).score else np.nan
-
-
-def _reasons(item: Item, x: dict[str, np.ndarray], default_missing: str, is_rate: bool = False) -> np.ndarray:
-    """Words for rows of one item that did not get full points (status not 'met').
-
-    ``x`` holds arrays ``value``, ``target``, ``prev``, ``points`` and ``status`` (codes).
-    """
-    policy = item.missing or default_missing
-    st = x["status"]
-    out = np.full(st.size, "", dtype=TEXT)
-    scored = np.flatnonzero(st != MISSING)
-    if scored.size:
-        sub = {k: v[scored] for k, v in x.items()}
-        text = rule_type(item.rule.type).describe(item.rule, sub)
-        word = np.where(sub["points"] > 1e-12, "partial credit: ", "missed: ")
-        text = cat(word, text, " → ", fmt(sub["points"]), f"/{_max_points(item):g}")
-        out[scored] = np.where(sub["status"] == VETOED, cat("vetoed — ", text), text)
-    miss = np.flatnonzero(st == MISSING)
-    if miss.size:
-        # name what is missing: the value, the target, or the previous year
-        v = x["value"][miss]
-        no_val = pd.isna(v) if v.dtype == object else np.isnan(v.astype(float))
-        has_target = getattr(item.rule, "target", None) is not None
-        cause = np.where(
-            no_val,
-            "no value (or a zero denominator)" if is_rate else "no value",
-            np.where(
-                np.isnan(x["target"][miss]) & has_target,
-                "no target for this unit and year",
-                np.where(np.isnan(x["prev"][miss]), "no value for the previous year", "value not computable"),
-            ),
-        )
-        if rule_type(item.rule.type).score:  # a value can exist yet have no normalised score
-            cause = np.where(no_val, cause, "no spread among its peers (one unit, or the same value for all)")
-        what = {"zero": "scored 0", "full": "scored full points", "drop": "left out of its parent's mean"}[
-            policy
-        ]
-        out[miss] = cat(cause, f" → {what} (missing-data policy '{policy}')")
+    One pass per item and per adjustment over the entries of that kind (vectorised)."""
+    s, tm = res.scheme, b.templates
+    k, size = len(s.flat_items), row.size
+    value = np.full(size, np.nan, dtype=b.value_dtype)
+    target, previous = np.full(size, np.nan), np.full(size, np.nan)
+    tmpl = np.zeros(size, dtype=np.int32)
+    terms = np.full((tm.n_terms, size), np.nan)
+    for j, (_p, it) in enumerate(s.flat_items):
+        m = at[j]
+        r = row[m]
+        v = res.values[it.rule.indicator][r]
+        value[m] = v
+        if it.id in res.targets:
+            target[m] = res.targets[it.id][r]
+        if it.id in res.previous:
+            previous[m] = res.previous[it.id][r]
+        st = code[m]
+        has_target, score = b.item_flags[j]
+        no_value = pd.isna(v) if v.dtype == object else np.isnan(v.astype(float))
+        miss = missing_variant(no_value, np.isnan(target[m]) & has_target, np.isnan(previous[m]), score=score)
+        scored = np.where(pts[m] > 1e-12, PARTIAL_V, MISSED_V) + np.where(st == VETOED, 2, 0)
+        variant = np.where(st == MET, MET_V, np.where(st == MISSING, miss, scored))
+        tmpl[m] = tm.items[j][variant]
+    for a_i, adj in enumerate(s.adjustments):
+        m = at[k + a_i]
+        r = row[m]
+        value[m] = b.adj_amt[a_i, r]
+        bits = np.zeros(m.size, dtype=np.int64)
+        for t, (ind, _words) in enumerate(adjustment_terms(adj)):
+            c = res.values[ind][r]
+            terms[t, m] = c
+            bits |= (~np.isnan(c) & (c != 0)).astype(np.int64) << t
+        tmpl[m] = tm.adjustments[a_i][bits]
+    out: dict[str, object] = {"value": value, "target": target, "previous": previous}
+    out[TEMPLATE_COLUMN] = pd.Categorical.from_codes(tmpl, dtype=tm.dtype)
+    out.update({f"term_{t + 1}": terms[t] for t in range(tm.n_terms)})
     return out
 
 
-def _adjustment_reasons(adj, values: dict[str, np.ndarray], rows: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    """'innovation 2 × 20 + …' with the unit's own non-zero counts, then the points."""
-    terms = [(f"{ind} ", ind, f" × {per:g}") for ind, per in adj.per_case.items()]
-    if adj.assessed:
-        a = adj.assessed
-        terms.append((f"assessed ({a.min:g}–{a.max:g}) ", a.indicator, ""))
-    text = np.full(rows.size, "", dtype=TEXT)
-    for name, ind, per in terms:
-        c = values[ind][rows]
-        has = ~np.isnan(c) & (c != 0)
-        part = cat(name, fmt(c), per)
-        text = np.where(has, np.where(text == "", part, cat(text, " + ", part)), text)
-    cap = f", capped at {adj.cap:g}" if adj.cap is not None else ""
-    return cat(f"{adj.label}: ", text, cap, " → ", fmt(pts)).astype(object)
+def with_reasons(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (the columnar item table, or a chunk) with ``reason``, the rendered
+    sentence, as Arrow-backed text (no Python string per row)."""
+    return table.assign(reason=pd.arrays.ArrowExtensionArray(render_text(table)))
+
+
+def _frame(cols: dict[str, object], render: bool) -> pd.DataFrame:
+    df = pd.DataFrame(cols, copy=False)
+    return with_reasons(df) if render else df
 
 
 # --------------------------------------------------------------------------- engine

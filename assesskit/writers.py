@@ -165,7 +165,10 @@ def _sheet_layout(ws, header: Sequence[str], frame: pd.DataFrame, freeze: bool) 
         head = str(header[j]) if j < len(header) else ""
         width = len(head) + len(_WIDE.findall(head))
         if len(frame) and j < frame.shape[1]:
-            width = max(width, int(display_width(frame.iloc[:, j]).max()))
+            col = frame.iloc[:, j]
+            if pd.api.types.is_float_dtype(col):  # as a cell shows it: 534.3, not 534.3000000000001
+                col = col.round(6)
+            width = max(width, int(display_width(col).max()))
         ws.column_dimensions[get_column_letter(j + 1)].width = min(max(width + 2, 6), 60)
     if freeze and header:
         ws.freeze_panes = "A2"
@@ -233,14 +236,25 @@ def _sheet_name(text: str, taken: set[str]) -> str:
     return name
 
 
+def check_workbook_rows(result) -> None:
+    """Refuse a result whose league table (per kind) or item table is longer than a sheet.
+
+    Counts rows without building the tables (:meth:`ScoreResult.n_item_rows`), so a
+    national panel is refused at once, before anything is built or written.
+    """
+    counts = result.summary["kind"].value_counts(sort=False)
+    _check_rows({str(k): int(n) for k, n in counts.items()} | {"items": result.n_item_rows()})
+
+
 def league_table(summary: pd.DataFrame) -> pd.DataFrame:
     """The league-table columns of ``summary`` (one kind of unit), ordered by year and rank.
 
-    Columns: year, rank, unit, name, category, the line totals (``line_*``), bonus,
+    Columns: year, rank, unit, name, category, the line totals (``line_*``, those not empty), bonus,
     deduction, total, award, single_awards, prize, warning, and ``reason`` — the veto
     reason of a vetoed (or not scored) unit, else its ineligibility reason.
     """
-    lines = [c for c in summary.columns if c.startswith("line_")]
+    # the lines of this kind of unit (a line of another kind is empty here)
+    lines = [c for c in summary.columns if c.startswith("line_") and summary[c].notna().any()]
     vetoed = summary["veto"].astype(bool) | summary.get("not_scored", False)
     reason = summary["veto_reason"].where(vetoed, summary["ineligible_reason"])
     cols = ["year", "rank", "unit", "name", "category", *lines, "bonus", "deduction", "total"]
@@ -281,10 +295,10 @@ def results_sheets(result, run: Mapping[str, Any], *, lang: str = "zh") -> list[
     """
     if lang not in ("zh", "en"):
         raise OutputError(f"lang: expected 'zh' or 'en', got {lang!r}")
+    check_workbook_rows(result)
     summary, items, scheme = result.summary, result.items, result.scheme
     li = 0 if lang == "zh" else 1
     kinds = list(dict.fromkeys(summary["kind"]))
-    _check_rows({str(k): int((summary["kind"] == k).sum()) for k in kinds} | {"items": len(items)})
     line_labels = {f"line_{ln.id}": (ln.label, ln.label_en or ln.label) for ln in scheme.lines}
     taken: set[str] = set()
     sheets = []
@@ -324,11 +338,13 @@ def results_workbook(result, run: Mapping[str, Any], *, lang: str = "zh") -> byt
 # --------------------------------------------------------------------------- parquet
 
 
-def parquet_frame(df: pd.DataFrame) -> pd.DataFrame:
+def parquet_frame(df: pd.DataFrame, text: Sequence[str] = ()) -> pd.DataFrame:
     """``df`` with the Parquet dtypes: categoricals for the identifying text columns
     (:data:`CATEGORICAL`), integer years, floats for points and values, other text as
     strings. A column mixing numbers and text (``value`` of a scheme with label grades:
-    ``达标`` beside rates) is stored as text, each number written as the CSV writes it."""
+    ``达标`` beside rates) is stored as text, each number written as the CSV writes it; the
+    columns named in ``text`` are stored as text whatever they hold (so that every chunk of
+    a streamed table has the same schema)."""
     out = {}
     for c in df.columns:
         s = df[c]
@@ -337,7 +353,7 @@ def parquet_frame(df: pd.DataFrame) -> pd.DataFrame:
         elif c == "year":
             s = s.astype("int64")
         elif s.dtype == object:
-            if pd.api.types.infer_dtype(s, skipna=True) in (
+            if c not in text and pd.api.types.infer_dtype(s, skipna=True) in (
                 "floating",
                 "integer",
                 "mixed-integer-float",
@@ -359,11 +375,52 @@ def _parquet_writer(df: pd.DataFrame) -> Callable[[Path], None]:
     return write
 
 
-def _xlsx_writer(sheets: list[tuple]) -> Callable[[Path], None]:
+def _xlsx_writer(result, run: Mapping[str, Any], lang: str) -> Callable[[Path], None]:
     def write(path: Path) -> None:
-        build_workbook(path, sheets)
+        build_workbook(path, results_sheets(result, run, lang=lang))
 
     return write
+
+
+def write_items_csv(result, path: str | Path, *, chunk: int | None = None) -> None:
+    """Write ``items.csv`` chunk by chunk: the item table of :attr:`ScoreResult.items`
+    (reasons rendered), ``chunk`` unit-years at a time (see
+    :meth:`~assesskit.scoring.ScoreResult.iter_item_tables`); the bytes do not depend on
+    the chunking. Reasons are rendered and cells encoded in two threads, chunk by chunk."""
+    from ._io import write_csv_chunks
+    from .scoring import ITEM_COLUMNS, with_reasons
+
+    write_csv_chunks(
+        path,
+        result.iter_item_tables(render=False, chunk=chunk),
+        prepare=lambda t: with_reasons(t)[ITEM_COLUMNS],
+    )
+
+
+def write_items_parquet(result, path: str | Path, *, chunk: int | None = None) -> None:
+    """Write ``items.parquet`` chunk by chunk (one row group or more per chunk) with
+    ``pyarrow.parquet.ParquetWriter``: the columnar item table
+    (:meth:`~assesskit.scoring.ScoreResult.item_table`) — reasons as ``reason_template``
+    (a dictionary column) and their values; :func:`assesskit.reasons.render_reasons`
+    renders them from the file read back. Chunks are converted to Arrow in two threads."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from ._io import pipelined
+
+    def arrow(t: pd.DataFrame) -> pa.Table:
+        frame = parquet_frame(t, text=("value",) if t["value"].dtype == object else ())
+        return pa.Table.from_pandas(frame, preserve_index=False)
+
+    writer = None
+    try:
+        for table in pipelined(result.iter_item_tables(render=False, chunk=chunk), arrow):
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def has_pyarrow() -> bool:
@@ -374,12 +431,21 @@ def has_pyarrow() -> bool:
 
 
 def score_output_files(
-    result, run: Mapping[str, Any], formats: Sequence[str] = ("csv",), *, lang: str = "zh"
+    result,
+    run: Mapping[str, Any],
+    formats: Sequence[str] = ("csv",),
+    *,
+    lang: str = "zh",
+    chunk: int | None = None,
 ) -> dict[str, Any]:
     """The files of ``assesskit score`` for ``formats``, for :func:`assesskit._io.replace_folder`.
 
-    ``run.json`` is always among them. The xlsx workbook is built (and its row limits
-    checked) here, before anything is written.
+    ``run.json`` is always among them. Every check that can refuse (an unknown format,
+    no pyarrow, a table longer than an Excel sheet) runs here, before anything is written.
+    The item tables are written in chunks of ``chunk`` unit-years (default: about
+    :data:`assesskit.scoring.CHUNK_ENTRIES` rows a chunk) by :func:`write_items_csv` and
+    :func:`write_items_parquet`, so memory does not grow with the rows written; the
+    workbook (at most a sheet's rows) is built when it is written.
 
     Raises
     ------
@@ -391,18 +457,26 @@ def score_output_files(
         raise OutputError(
             f"--format: expected one or more of {', '.join(FORMATS)}, got {', '.join(unknown) or 'none'}"
         )
-    tables = {"summary": result.summary, "items": result.items, "lines": result.lines}
+    if lang not in ("zh", "en"):
+        raise OutputError(f"lang: expected 'zh' or 'en', got {lang!r}")
+    formats = list(dict.fromkeys(formats))
+    if "parquet" in formats and not has_pyarrow():
+        raise OutputError(
+            "--format parquet needs the pyarrow package (pip install pyarrow); nothing was written"
+        )
+    if "xlsx" in formats:
+        check_workbook_rows(result)
     files: dict[str, Any] = {}
-    for fmt in dict.fromkeys(formats):
+    for fmt in formats:
         if fmt == "csv":
-            files |= {f"{k}.csv": v for k, v in tables.items()}
+            files["summary.csv"] = result.summary
+            files["items.csv"] = lambda path: write_items_csv(result, path, chunk=chunk)
+            files["lines.csv"] = result.lines
         elif fmt == "parquet":
-            if not has_pyarrow():
-                raise OutputError(
-                    "--format parquet needs the pyarrow package (pip install pyarrow); nothing was written"
-                )
-            files |= {f"{k}.parquet": _parquet_writer(v) for k, v in tables.items()}
+            files["summary.parquet"] = _parquet_writer(result.summary)
+            files["items.parquet"] = lambda path: write_items_parquet(result, path, chunk=chunk)
+            files["lines.parquet"] = _parquet_writer(result.lines)
         else:
-            files["results.xlsx"] = _xlsx_writer(results_sheets(result, run, lang=lang))
+            files["results.xlsx"] = _xlsx_writer(result, run, lang)
     files["run.json"] = dict(run)
     return files

@@ -13,6 +13,7 @@ from assesskit._io import unneutralise_formulas
 from assesskit.cli import main
 from assesskit.datasets.demo import make_panel
 from assesskit.pipeline import score_files, write_score_outputs
+from assesskit.reasons import render_reasons
 from assesskit.scheme import bundled_schemes, load_scheme
 
 from .conftest import FIX
@@ -197,16 +198,24 @@ def _demo(scheme):
 
 @pytest.mark.parametrize("path", bundled_schemes(), ids=lambda p: p.stem)
 def test_parquet_tables_equal_csv_tables(tmp_path, path):
+    """Same rows, same values, same rendered reasons: items.parquet holds each reason as a
+    template and its values; rendered from the file alone they are items.csv's sentences."""
     pytest.importorskip("pyarrow")
     scored = _demo(load_scheme(path))
-    write_score_outputs(scored, tmp_path, ["csv", "parquet"])
+    write_score_outputs(scored, tmp_path, ["csv", "parquet"], chunk=7)  # several row groups
     for name in ("summary", "items", "lines"):
         pq = pd.read_parquet(tmp_path / f"{name}.parquet")
         csv = pd.read_csv(
             tmp_path / f"{name}.csv", encoding="utf-8-sig", keep_default_na=False, na_values=[""]
         )
+        if name == "items":
+            s = scored.result.scheme
+            m = max((len(a.per_case) + (a.assessed is not None) for a in s.adjustments), default=0)
+            terms = [f"term_{i + 1}" for i in range(m)]
+            assert list(pq.columns) == [*csv.columns[:-1], "previous", "reason_template", *terms]
+            pq = pq.assign(reason=render_reasons(pq))[list(csv.columns)]
         assert list(pq.columns) == list(csv.columns) and len(pq) == len(csv) > 0
-        for col in pq.columns:
+        for col in csv.columns:
             a, b = pq[col], csv[col]
             if pd.api.types.is_numeric_dtype(a) and not pd.api.types.is_bool_dtype(a):
                 assert np.allclose(a.astype(float), b.astype(float), equal_nan=True, rtol=0, atol=1e-9), col
@@ -217,7 +226,29 @@ def test_parquet_tables_equal_csv_tables(tmp_path, path):
                 b = unneutralise_formulas(b.astype(object).where(b.notna(), "").astype(str))
                 assert (a.astype(str) == b).all(), (name, col)
     items = pd.read_parquet(tmp_path / "items.parquet")
-    for col in ("unit", "item", "status"):
+    for col in ("unit", "item", "status", "reason_template"):
         assert isinstance(items[col].dtype, pd.CategoricalDtype), col
     assert items["year"].dtype == np.int64 and items["points"].dtype == np.float64
-    assert (items["reason"].astype(str) == scored.result.items["reason"].astype(str).to_numpy()).all()
+    assert (render_reasons(items) == scored.result.items["reason"].to_numpy()).all()
+    assert pq_row_groups(tmp_path / "items.parquet") > 1
+
+
+def pq_row_groups(path):
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).metadata.num_row_groups
+
+
+def test_xlsx_widths_from_numbers_as_shown():
+    frame = pd.DataFrame({"a": [534.3000000000001, 1.5]})
+    ws = load_workbook(io.BytesIO(writers.workbook_bytes([("s", ["a"], frame, {})])))["s"]
+    # '534.3' is 5 wide (+ 2 of margin); its full repr (17) would give 19
+    assert ws.column_dimensions["A"].width == 7
+
+
+def test_league_table_leaves_out_lines_of_other_kinds():
+    scored = _demo(load_scheme("district_1000"))
+    towns = writers.league_table(scored.result.summary[scored.result.summary["kind"] == "town"])
+    depts = writers.league_table(scored.result.summary[scored.result.summary["kind"] == "department"])
+    assert [c for c in towns.columns if c.startswith("line_")] == ["line_party_gov", "line_family_planning"]
+    assert [c for c in depts.columns if c.startswith("line_")] == ["line_department"]
