@@ -97,6 +97,8 @@ def read_grades(scheme: Scheme, g: Table, panel_idx: pd.DataFrame, panel_path: s
     if keys is None:
         return None
     gidx, ok = keys
+    if not {"item", "grade"} <= set(g.frame.columns):
+        return _wide_grades(scheme, g, gidx, ok, panel_idx, panel_path, probs)
     long, named = _grades_long(scheme, g, gidx, ok, probs)
     panel_keys = pd.MultiIndex.from_frame(panel_idx[["unit", "year"]])
     absent = ~pd.MultiIndex.from_frame(long[["unit", "year"]]).isin(panel_keys) & (long["year"] >= 0)
@@ -115,20 +117,64 @@ def read_grades(scheme: Scheme, g: Table, panel_idx: pd.DataFrame, panel_path: s
     return wide.reindex(columns=named)
 
 
+def _wide_grades(
+    scheme: Scheme,
+    g: Table,
+    gidx: pd.DataFrame,
+    ok: pd.Series,
+    panel_idx: pd.DataFrame,
+    panel_path: str,
+    probs: list[Problem],
+) -> pd.DataFrame:
+    """A wide grades file checked column by column where it stands: the same problems, in the
+    same order, and the same table as melting it to the long form, without a row per cell
+    (a nation's towns × ten years × forty graded items would be 16 M rows of objects)."""
+    f = g.frame
+    duplicates(g, gidx[ok], ["unit", "year"], probs)
+    cols = [c for c in f.columns if c not in ("unit", "year", "name")]
+    unknown = [c for c in cols if c not in scheme.indicators]
+    cells = [(r, c) for c in unknown for r in range(min(len(f), _LIMIT))][:_LIMIT]
+    for r, c in cells:
+        probs.append(
+            Problem(g.where(r, "item"), f"unknown item {c!r}; expected one of the scheme's indicators")
+        )
+    known = [c for c in cols if c in scheme.indicators]
+    given = {c: f[c].notna().to_numpy() for c in known}
+    panel_keys = pd.MultiIndex.from_frame(panel_idx[["unit", "year"]])
+    absent = ~pd.MultiIndex.from_frame(gidx[["unit", "year"]]).isin(panel_keys) & (
+        gidx["year"].to_numpy() >= 0
+    )
+    shown = [(r, c) for c in known for r in np.flatnonzero(given[c] & absent)[:_LIMIT]][:_LIMIT]
+    for r, _c in shown:
+        u, y = gidx["unit"].iat[r], gidx["year"].iat[r]
+        probs.append(
+            Problem(g.where(r, "unit"), f"{u} {y} is not in the panel {panel_path} (a misspelt unit?)")
+        )
+    spec = graded_spec(scheme)
+    rows = np.zeros(len(f), dtype=bool)
+    for c in known:
+        rows |= given[c]
+    first = rows & ~gidx.duplicated(["unit", "year"], keep="first").to_numpy()
+    out = {}
+    for ind in sorted(known):  # one pass per graded item, in the long form's order of problems
+        at = np.flatnonzero(given[ind])
+        grp = pd.DataFrame({"grade": f[ind].to_numpy()[at], "_row": at}, index=at)
+        v = np.asarray(_grade_values(scheme, g, ind, grp, spec, probs), dtype=object)
+        col = np.full(len(f), np.nan, dtype=object)
+        col[at] = v
+        out[ind] = col[first]
+    index = pd.MultiIndex.from_arrays(
+        [gidx["unit"].to_numpy()[first], gidx["year"].to_numpy()[first]], names=["unit", "year"]
+    )
+    wide = pd.DataFrame(out, index=index, columns=sorted(known), dtype=object).sort_index()
+    wide.columns.name = "item"
+    return wide
+
+
 def _grades_long(scheme: Scheme, g: Table, gidx: pd.DataFrame, ok: pd.Series, probs: list[Problem]):
     f = g.frame
-    if {"item", "grade"} <= set(f.columns):
-        long = gidx.assign(item=f["item"].astype(str).str.strip(), grade=f["grade"], _row=np.arange(len(f)))
-        duplicates(g, long[ok.to_numpy()], ["unit", "year", "item"], probs)
-    else:
-        duplicates(g, gidx[ok], ["unit", "year"], probs)
-        cols = [c for c in f.columns if c not in ("unit", "year", "name")]
-        parts = [gidx.assign(item=c, grade=f[c], _row=np.arange(len(f))) for c in cols]
-        long = (
-            pd.concat(parts, ignore_index=True)
-            if parts
-            else gidx.assign(item=None, grade=None, _row=0).iloc[:0]
-        )
+    long = gidx.assign(item=f["item"].astype(str).str.strip(), grade=f["grade"], _row=np.arange(len(f)))
+    duplicates(g, long[ok.to_numpy()], ["unit", "year", "item"], probs)
     unknown = ~long["item"].isin(list(scheme.indicators))
     for r, item in zip(long["_row"][unknown][:_LIMIT], long["item"][unknown][:_LIMIT]):
         probs.append(

@@ -344,3 +344,33 @@ def test_parquet_gives_the_same_panel_and_refuses_infinity(tmp_path, mini):
         DataError, match=r"p.parquet, row 3, column 'births': expected a finite number, got inf"
     ):
         read_panel(mini, p)
+
+
+def test_wide_grades_read_in_place_equal_the_long_form(tmp_path):
+    """A wide grades file (one column per graded item) is checked where it stands: it gives
+    the same scores as its long form, and the same problems for the same bad cells."""
+    from assesskit import load_scheme, score_panel
+    from assesskit.data import read_panel
+    from assesskit.datasets.demo import make_demo_data
+    from assesskit.exceptions import DataError
+
+    scheme = load_scheme("wujin_2016")
+    demo = make_demo_data(seed=0, schemes=["wujin_2016"])["wujin_2016"]
+    long = demo.grades
+    wide = long.pivot(index=["unit", "year"], columns="item", values="grade").reset_index()
+    wide.columns.name = None
+    a = score_panel(scheme, read_panel(scheme, demo.data, units=demo.units, grades=long)).summary
+    b = score_panel(scheme, read_panel(scheme, demo.data, units=demo.units, grades=wide)).summary
+    pd.testing.assert_frame_equal(a, b)
+    item = long["item"].iloc[0]
+    bad_long = long.astype({"grade": object})
+    bad_long.loc[0, "grade"] = "inf"
+    bad_wide = wide.astype({item: object})
+    row = wide.index[(wide["unit"] == long["unit"].iloc[0]) & (wide["year"] == long["year"].iloc[0])][0]
+    bad_wide.loc[row, item] = "inf"
+    messages = []
+    for g in (bad_long, bad_wide):
+        with pytest.raises(DataError) as e:
+            read_panel(scheme, demo.data, units=demo.units, grades=g)
+        messages.append([p.message for p in e.value.problems])
+    assert messages[0] == messages[1] and len(messages[0]) == 1
