@@ -349,7 +349,12 @@ def _report_summary(result, out_hint: str) -> None:
 @click.option(
     "--out", "out_dir", type=click.Path(), default=None, help="Output folder (default: reports/<run name>)."
 )
-def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None) -> None:
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Dask scheduler address (tcp://host:8786) to build on (default: the spec's, else a local cluster).",
+)
+def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None, scheduler: str | None) -> None:
     """Build a run's HTML reports: a page per unit and year, an overview per year, comparisons.
 
     Only pages whose inputs changed are rebuilt; exits 1 when a page failed, 2 when the spec
@@ -359,7 +364,7 @@ def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None
 
     if out_dir is not None:
         check_output_dir(out_dir)
-    result = run_report(run_path, jobs=jobs, force=force, out=out_dir)
+    result = run_report(run_path, jobs=jobs, force=force, out=out_dir, scheduler=scheduler)
     _report_summary(result, str(result.index))
 
 

@@ -232,6 +232,7 @@ class _Recorder:
 
 
 def _manifest(spec, spec_path, entries, templates, pages, info: dict) -> dict:
+    execution = info.pop("execution", {})
     return {
         "run": spec.name,
         "title": spec.title,
@@ -265,6 +266,7 @@ def _manifest(spec, spec_path, entries, templates, pages, info: dict) -> dict:
         },
         "timing": info,
         "kernel": spec.kernel.model_dump(),
+        "execution": execution,
         "pages": pages,
     }
 
@@ -306,6 +308,7 @@ def _record(spec, spec_path, entries, templates, out_dir, rec, kept, all_jobs, o
         "rebuilt": len(rec.pages),
         "skipped": len(kept),
         "failed": len(failures),
+        "execution": outcome.execution,
     }
     note = " (interrupted: the others were not built)" if outcome.interrupted else ""
     index = index_html(spec, entries, pages, failures, note)
@@ -323,6 +326,7 @@ def run_report(
     out: str | os.PathLike | None = None,
     progress: bool = True,
     base: str | os.PathLike | None = None,
+    scheduler: str | None = None,
 ) -> RunResult:
     """Build a run's reports: every (unit, year) page, every overview and comparison.
 
@@ -341,6 +345,10 @@ def run_report(
         Show a progress bar (tqdm, on standard error).
     base : path, optional
         Folder relative paths are taken from (default: the current directory).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``) to build the pages on
+        (default: the spec's ``scheduler``, else a local cluster of ``jobs`` worker
+        processes started for the run). The workers need no access to the client's files.
 
     Returns
     -------
@@ -377,7 +385,8 @@ def run_report(
         rec = _Recorder(todo, journal)
         t_exec = time.perf_counter()
         try:
-            outcome = _execute(todo, out_dir, base_dir, spec, n_jobs, progress, rec)
+            address = scheduler or spec.scheduler
+            outcome = _execute(todo, out_dir, base_dir, spec, n_jobs, progress, rec, address)
         except AssessKitError:
             journal.close(remove=False)
             raise
@@ -413,17 +422,22 @@ def run_report(
 
 
 def _execute(
-    todo: list[Job], out_dir: Path, base: Path, spec: RunSpec, n_jobs: int, progress: bool, rec: _Recorder
+    todo: list[Job],
+    out_dir: Path,
+    base: Path,
+    spec: RunSpec,
+    n_jobs: int,
+    progress: bool,
+    rec: _Recorder,
+    scheduler: str | None = None,
 ) -> Outcome:
-    from tqdm.auto import tqdm
+    from .cluster import Progress
 
-    n = max(1, min(n_jobs, len(todo)))
-    desc = f"{spec.name}: notebooks" + (f" ×{n}" if n > 1 else "")
-    bar = tqdm(total=len(todo), desc=desc, unit="nb", disable=not progress or not todo)
+    where = f" on {scheduler}" if scheduler else ""
+    bar = Progress(len(todo), f"{spec.name}: pages{where}", enabled=progress)
 
     def on_result(job: Job, r: JobResult) -> None:
         rec(job, r)
-        bar.update(1)
         if r.status == "failed":
             bar.write(f"FAILED {r.error['message']}")
 
@@ -436,6 +450,8 @@ def _execute(
             code=spec.code,
             n_jobs=n_jobs,
             on_result=on_result,
+            scheduler=scheduler,
+            progress=bar.update,
         )
     finally:
         bar.close()
