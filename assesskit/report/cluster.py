@@ -261,6 +261,8 @@ def local_cluster(n_workers: int):
         threads_per_worker=1,
         processes=True,
         dashboard_address=None,
+        # no dashboard, and the scheduler's small HTTP server on a free port (not 8787)
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
 
