@@ -245,3 +245,21 @@ def test_engine_is_registered_as_papermill_entry_point_and_keeps_its_kernel_warm
     assert seen[0][0] == seen[1][0]  # the same kernel process ran both notebooks
     assert seen[0][1] == seen[1][1] == "False"  # and the second did not see the first's variables
     assert nbformat.read(tmp_path / "o1.ipynb", as_version=4).metadata.papermill.parameters == {"unit": "u1"}
+
+
+def test_pages_of_other_package_versions_are_rebuilt_not_mixed(cluster, tmp_path):
+    write_panel(tmp_path / "data")
+    tpl = thin_template(tmp_path / "t.ipynb", "print(unit)")
+    entry = {"years": "latest", "overview": False, "units_only": ["nanhai", "sanshui"]}
+    spec = write_spec(tmp_path, entry=entry, templates={"unit": str(tpl)})
+    first = run_report(spec, base=tmp_path, scheduler=cluster.address, progress=False)
+    assert first.ok and first.n_built == 2
+    again = run_report(spec, base=tmp_path, scheduler=cluster.address, progress=False)
+    assert again.n_built == 0  # same versions: kept
+    path = tmp_path / "out" / "manifest.json"
+    m = json.loads(path.read_text(encoding="utf-8"))
+    m["packages"]["numpy"] = "0.0-old"  # as if built before an upgrade
+    path.write_text(json.dumps(m), encoding="utf-8")
+    third = run_report(spec, base=tmp_path, scheduler=cluster.address, progress=False)
+    assert third.n_built == 2
+    assert any("numpy 0.0-old →" in w and "every page is rebuilt" in w for w in third.warnings)

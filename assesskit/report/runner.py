@@ -177,6 +177,21 @@ def _remove(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the run
+def _other_versions(out_dir: Path) -> str | None:
+    """Why the previous pages cannot be kept (built with other package versions), or None."""
+    from .cluster import VERSION_KEYS
+    from .manifest import read_manifest
+
+    before = read_manifest(out_dir / "manifest.json").get("packages")
+    if not isinstance(before, dict):
+        return None
+    now = versions()
+    diff = [f"{k} {before.get(k)} → {now.get(k)}" for k in VERSION_KEYS if before.get(k) != now.get(k)]
+    if not diff:
+        return None
+    return f"the previous pages were built with other versions ({', '.join(diff)}): every page is rebuilt"
+
+
 def _split(jobs: list[Job], previous: dict[str, dict], out_dir: Path) -> tuple[list[Job], dict[str, dict]]:
     """The jobs to build, and the pages kept as they are (same key, ok, files present)."""
     todo, kept = [], {}
@@ -379,7 +394,10 @@ def run_report(
         _write_demo(spec, base_dir)
         entries, all_jobs = plan_run(spec, base_dir, templates)
         previous = read_previous(out_dir)
-        todo, kept = _split(all_jobs, {} if force else previous, out_dir)
+        stale = _other_versions(out_dir)
+        if stale:
+            run_warnings = [*run_warnings, stale]
+        todo, kept = _split(all_jobs, {} if force or stale else previous, out_dir)
         _remove_obsolete(out_dir, previous, all_jobs)
         journal = Journal(out_dir)
         rec = _Recorder(todo, journal)
