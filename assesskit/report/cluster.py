@@ -246,6 +246,11 @@ def _page_task(job: Job, template: bytes, files: dict, run_id: str, kernel: dict
     return plugin.build(job, template, files, run_id, kernel, code)
 
 
+def _plugin_versions(dask_worker=None) -> dict[str, str]:
+    plugin = dask_worker.plugins.get(PLUGIN_NAME) if dask_worker is not None else None
+    return plugin.versions if plugin is not None else worker_versions()
+
+
 def _kill_kernels(dask_worker=None) -> int:
     plugin = dask_worker.plugins.get(PLUGIN_NAME) if dask_worker is not None else None
     return plugin.kill_kernels() if plugin is not None else 0
@@ -364,7 +369,7 @@ def _versions(client, outcome) -> str:
     from .._version import __version__
 
     mine = worker_versions()
-    theirs = client.run(worker_versions)
+    theirs = client.run(_plugin_versions)  # computed once, when the plugin was set up
     check_versions(mine, theirs)
     outcome.execution["workers"] = {w: {"versions": v} for w, v in sorted(theirs.items())}
     outcome.execution["client_assesskit"] = __version__
@@ -395,7 +400,9 @@ def run_pages(
         outcome.execution["address"] = client.scheduler.address
         client.register_plugin(WarmKernelPlugin(ignore_sigint=cluster is not None), name=PLUGIN_NAME)
         outcome.execution["startup_seconds"] = round(time.perf_counter() - t0, 2)
+        t1 = time.perf_counter()
         expected = _versions(client, outcome)
+        outcome.execution["check_seconds"] = round(time.perf_counter() - t1, 2)
         n = len(client.scheduler_info(n_workers=-1)["workers"])
         outcome.execution["n_workers"] = n
         run_id, files = _ship(client, jobs, base)
@@ -425,7 +432,9 @@ def run_pages(
         outcome.interrupted = True
         outcome.sigint = _ignore_sigint()  # a second Ctrl-C does not break the clean-up
     finally:
+        t2 = time.perf_counter()
         _close(client, cluster, list(futures), outcome.interrupted)
+        outcome.execution["close_seconds"] = round(time.perf_counter() - t2, 2)
 
 
 def _key(job: Job) -> str:
