@@ -46,6 +46,7 @@ from typing import Any
 from distributed import WorkerPlugin
 
 from ..exceptions import ReportError
+from .execute import JobResult, Outcome, PageOutput, build_page, died, write_page
 from .plan import Job
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "VERSION_KEYS",
     "WarmKernelPlugin",
     "check_versions",
+    "execute_jobs",
     "local_cluster",
     "run_pages",
     "worker_versions",
@@ -205,8 +207,6 @@ class WarmKernelPlugin(WorkerPlugin):
         return self.exporters[code]
 
     def build(self, job: Job, template: bytes, files: dict, run_id: str, kernel: dict, code: str):
-        from .execute import PageOutput, build_page
-
         t0 = time.perf_counter()
         try:
             run_dir = self._stage(run_id, files)
@@ -462,3 +462,54 @@ def _close(client, cluster, pending: list, interrupted: bool) -> None:
     finally:
         if cluster is not None:
             cluster.close(timeout=30)
+
+
+def execute_jobs(
+    jobs: list[Job],
+    out_dir: Path,
+    base: Path,
+    *,
+    kernel: dict[str, Any],
+    code: str,
+    n_jobs: int,
+    on_result: Callable[[Job, JobResult], None],
+    scheduler: str | None = None,
+    progress: Any = None,
+) -> Outcome:
+    """Execute the jobs on Dask; ``on_result`` is called on the main thread as each page is written.
+
+    Without ``scheduler``, a local cluster of ``n_jobs`` worker processes is started for the
+    run. Stops early (without raising) on Ctrl-C (``interrupted``) and when a page's files
+    could not be written (``io_error``): the pages that finished are in ``results``.
+    """
+    outcome = Outcome(results={}, n_jobs=max(1, min(n_jobs, len(jobs))) if jobs else 0)
+
+    def record(j: Job, built: PageOutput) -> bool:
+        r = write_page(out_dir, j, built)
+        outcome.results[j.page] = r
+        on_result(j, r)
+        if r.io_error is not None:
+            outcome.io_error = r.io_error
+            return True
+        return False
+
+    def record_failure(j: Job, exc: BaseException) -> None:
+        r = died(j, exc)
+        outcome.results[j.page] = r
+        on_result(j, r)
+
+    if not jobs:
+        return outcome
+    run_pages(
+        jobs,
+        base,
+        kernel=kernel,
+        code=code,
+        n_workers=outcome.n_jobs,
+        scheduler=scheduler,
+        on_page=record,
+        on_failure=record_failure,
+        outcome=outcome,
+        progress=progress,
+    )
+    return outcome

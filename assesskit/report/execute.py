@@ -10,14 +10,13 @@ The two halves of a page's life, on two sides of the network:
 - **on the client** — :func:`write_page` writes those bytes into the run's folder,
   all-or-nothing (``write_outputs``), and turns them into a :class:`JobResult`.
 
-:func:`execute_jobs` runs a list of pages on Dask (:mod:`assesskit.report.cluster`).
+:func:`assesskit.report.cluster.execute_jobs` runs a list of pages on Dask.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from .._io import write_outputs
 from ..exceptions import AssessKitError
 from .plan import Job
 
-__all__ = ["JobResult", "Outcome", "PageOutput", "build_page", "execute_jobs", "write_page"]
+__all__ = ["JobResult", "Outcome", "PageOutput", "build_page", "write_page"]
 
 
 @dataclass(frozen=True)
@@ -270,59 +269,6 @@ def died(job: Job, exc: BaseException) -> JobResult:
     msg = f"{job.label}: worker failed: {type(exc).__name__}: {exc}"
     error = {"cell": None, "source": "", "ename": type(exc).__name__, "evalue": str(exc), "message": msg}
     return JobResult(page=job.page, status="failed", seconds=0.0, error=error)
-
-
-def execute_jobs(
-    jobs: list[Job],
-    out_dir: Path,
-    base: Path,
-    *,
-    kernel: dict[str, Any],
-    code: str,
-    n_jobs: int,
-    on_result: Callable[[Job, JobResult], None],
-    scheduler: str | None = None,
-    progress: Any = None,
-) -> Outcome:
-    """Execute the jobs on Dask; ``on_result`` is called on the main thread as each page is written.
-
-    Without ``scheduler``, a local cluster of ``n_jobs`` worker processes is started for the
-    run. Stops early (without raising) on Ctrl-C (``interrupted``) and when a page's files
-    could not be written (``io_error``): the pages that finished are in ``results``.
-    """
-    from .cluster import run_pages
-
-    outcome = Outcome(results={}, n_jobs=max(1, min(n_jobs, len(jobs))) if jobs else 0)
-
-    def record(j: Job, built: PageOutput) -> bool:
-        r = write_page(out_dir, j, built)
-        outcome.results[j.page] = r
-        on_result(j, r)
-        if r.io_error is not None:
-            outcome.io_error = r.io_error
-            return True
-        return False
-
-    def record_failure(j: Job, exc: BaseException) -> None:
-        r = died(j, exc)
-        outcome.results[j.page] = r
-        on_result(j, r)
-
-    if not jobs:
-        return outcome
-    run_pages(
-        jobs,
-        base,
-        kernel=kernel,
-        code=code,
-        n_workers=outcome.n_jobs,
-        scheduler=scheduler,
-        on_page=record,
-        on_failure=record_failure,
-        outcome=outcome,
-        progress=progress,
-    )
-    return outcome
 
 
 def default_jobs() -> int:

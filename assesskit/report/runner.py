@@ -39,7 +39,7 @@ import pandas as pd
 from .._io import check_output_dir, sha256, write_outputs
 from .._version import __version__
 from ..exceptions import AssessKitError, ReportError
-from .execute import JobResult, Outcome, execute_jobs
+from .execute import JobResult, Outcome
 from .keys import code_files, code_sha256
 from .lock import RunLock
 from .manifest import Journal, index_html, page_entry, pages_frame, read_previous, versions
@@ -437,6 +437,14 @@ def run_report(
     if outcome.interrupted:
         raise ReportInterrupted(result)
     return result
+
+
+def execute_jobs(*args, **kwargs) -> Outcome:
+    """Build the pages on Dask (:func:`assesskit.report.cluster.execute_jobs`; imported when a
+    run has pages to build, as importing Dask takes a moment)."""
+    from .cluster import execute_jobs as run
+
+    return run(*args, **kwargs)
 
 
 def _execute(
