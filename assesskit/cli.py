@@ -354,7 +354,9 @@ def _report_summary(result, out_hint: str) -> None:
     default=None,
     help="Dask scheduler address (tcp://host:8786) to build on (default: the spec's, else a local cluster).",
 )
-def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None, scheduler: str | None) -> None:
+def report_cmd(
+    run_path: str, jobs: int | None, force: bool, out_dir: str | None, scheduler: str | None
+) -> None:
     """Build a run's HTML reports: a page per unit and year, an overview per year, comparisons.
 
     Only pages whose inputs changed are rebuilt; exits 1 when a page failed, 2 when the spec
