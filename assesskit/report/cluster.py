@@ -500,16 +500,20 @@ def execute_jobs(
 
     if not jobs:
         return outcome
-    run_pages(
-        jobs,
-        base,
-        kernel=kernel,
-        code=code,
-        n_workers=outcome.n_jobs,
-        scheduler=scheduler,
-        on_page=record,
-        on_failure=record_failure,
-        outcome=outcome,
-        progress=progress,
-    )
+    try:
+        run_pages(
+            jobs,
+            base,
+            kernel=kernel,
+            code=code,
+            n_workers=outcome.n_jobs,
+            scheduler=scheduler,
+            on_page=record,
+            on_failure=record_failure,
+            outcome=outcome,
+            progress=progress,
+        )
+    except KeyboardInterrupt:  # while the cluster started or closed: nothing was lost
+        outcome.interrupted = True
+        outcome.sigint = outcome.sigint or _ignore_sigint()
     return outcome
