@@ -369,19 +369,30 @@ def _report_summary(result, out_hint: str) -> None:
     default=None,
     help="Language of the pages (default: the spec's `lang`, else bilingual).",
 )
-def report_cmd(run_path: str, jobs: int | None, force: bool, out_dir: str | None, lang: str | None) -> None:
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Dask scheduler address (tcp://host:8786) to build on (default: the spec's, else a local cluster).",
+)
+def report_cmd(
+    run_path: str,
+    jobs: int | None,
+    force: bool,
+    out_dir: str | None,
+    lang: str | None,
+    scheduler: str | None,
+) -> None:
     """Build a run's HTML reports: a page per unit and year, an overview per year, comparisons.
 
     Only pages whose inputs changed are rebuilt; exits 1 when a page failed, 2 when the spec
     or an input is invalid.
     """
     from ._io import check_output_dir
-    from .report import load_run_spec, run_report
+    from .report import run_report
 
     if out_dir is not None:
         check_output_dir(out_dir)
-    spec = run_path if lang is None else load_run_spec(run_path).model_copy(update={"lang": lang})
-    result = run_report(spec, jobs=jobs, force=force, out=out_dir)
+    result = run_report(run_path, jobs=jobs, force=force, out=out_dir, scheduler=scheduler, lang=lang)
     _report_summary(result, str(result.index))
 
 

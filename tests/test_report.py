@@ -444,4 +444,7 @@ len(state)"""
     outputs = json.loads(seen[0])
     assert outputs[1]["execution_count"] == 3  # the kernel's counter was reset too (3rd cell)
     state = json.loads(outputs[0]["text"])
-    assert state["cwd"] == str(tmp_path.resolve()) and state["env"] is None and state["lw"] != 9
+    # the kernel works in its worker's copy of the run's inputs (no shared file system), not in base
+    cwd = Path(state["cwd"])
+    assert cwd != tmp_path.resolve() and cwd.parent.name.startswith("assesskit-worker-"), cwd
+    assert state["env"] is None and state["lw"] != 9

@@ -228,6 +228,13 @@ class KernelSession:
         self.km = None
         self.kc = None
         self.runs = 0  # notebooks run since the kernel started
+        self.last_nb = None  # the notebook being (or last) executed, set by the papermill engine
+
+    def rebase(self, base_dir: str) -> None:
+        """Work in ``base_dir`` from the next notebook on (a running kernel elsewhere is ended)."""
+        if str(base_dir) != self.base_dir:
+            self.shutdown()
+            self.base_dir = str(base_dir)
 
     @property
     def alive(self) -> bool:

@@ -135,6 +135,7 @@ def page_entry(job, result, built_at: str, key: str | None) -> dict[str, Any]:
         "rebuilt": True,
         "seconds": result.seconds,
         "built_at": built_at,
+        "worker": getattr(result, "worker", None),
         "error": result.error,
         "stderr": list(result.stderr),
     }

@@ -39,10 +39,12 @@ import pandas as pd
 from .._io import check_output_dir, sha256, write_outputs
 from .._version import __version__
 from ..exceptions import AssessKitError, ReportError
-from .execute import JobResult, Outcome, execute_jobs
+from ..i18n import check_lang
+from .execute import JobResult, Outcome
+from .index import index_pages, stale_index_pages
 from .keys import code_files, code_sha256
 from .lock import RunLock
-from .manifest import Journal, index_html, page_entry, pages_frame, read_previous, versions
+from .manifest import Journal, page_entry, pages_frame, read_previous, versions
 from .plan import Job, plan_run
 from .spec import RunSpec, SchemeRun, load_run_spec
 from .templates import NOTEBOOKS, TEMPLATE_FILES, Template, check_templates
@@ -177,6 +179,21 @@ def _remove(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- the run
+def _other_versions(out_dir: Path) -> str | None:
+    """Why the previous pages cannot be kept (built with other package versions), or None."""
+    from .cluster import VERSION_KEYS
+    from .manifest import read_manifest
+
+    before = read_manifest(out_dir / "manifest.json").get("packages")
+    if not isinstance(before, dict):
+        return None
+    now = versions()
+    diff = [f"{k} {before.get(k)} → {now.get(k)}" for k in VERSION_KEYS if before.get(k) != now.get(k)]
+    if not diff:
+        return None
+    return f"the previous pages were built with other versions ({', '.join(diff)}): every page is rebuilt"
+
+
 def _split(jobs: list[Job], previous: dict[str, dict], out_dir: Path) -> tuple[list[Job], dict[str, dict]]:
     """The jobs to build, and the pages kept as they are (same key, ok, files present)."""
     todo, kept = [], {}
@@ -232,6 +249,7 @@ class _Recorder:
 
 
 def _manifest(spec, spec_path, entries, templates, pages, info: dict) -> dict:
+    execution = info.pop("execution", {})
     return {
         "run": spec.name,
         "title": spec.title,
@@ -265,6 +283,7 @@ def _manifest(spec, spec_path, entries, templates, pages, info: dict) -> dict:
         },
         "timing": info,
         "kernel": spec.kernel.model_dump(),
+        "execution": execution,
         "pages": pages,
     }
 
@@ -277,9 +296,12 @@ def _finish(rec: _Recorder, kept: dict, all_jobs: list[Job]) -> tuple[dict, list
     return pages, failures
 
 
-def _write_record(out_dir: Path, index: str, manifest: dict) -> None:
+def _write_record(out_dir: Path, index: dict[str, str], manifest: dict) -> None:
+    """The index page(s) and the manifest, atomically; then part pages of an earlier, larger run go."""
     try:
-        write_outputs(out_dir, {"index.html": index, "manifest.json": manifest})
+        write_outputs(out_dir, {**index, "manifest.json": manifest})
+        for old in stale_index_pages(out_dir, list(index)):
+            old.unlink(missing_ok=True)
     except (OSError, AssessKitError) as exc:
         why = exc.strerror or exc if isinstance(exc, OSError) else exc.message
         raise ReportError(
@@ -306,9 +328,10 @@ def _record(spec, spec_path, entries, templates, out_dir, rec, kept, all_jobs, o
         "rebuilt": len(rec.pages),
         "skipped": len(kept),
         "failed": len(failures),
+        "execution": outcome.execution,
     }
     note = " (interrupted: the others were not built)" if outcome.interrupted else ""
-    index = index_html(spec, entries, pages, failures, note)
+    index = index_pages(spec, entries, pages, failures, note)  # one grid, or split at national scale
     rec.journal.close(remove=False)
     _write_record(out_dir, index, _manifest(spec, spec_path, entries, templates, pages, info))
     rec.journal.close(remove=True)  # the manifest now holds every finished page
@@ -323,6 +346,8 @@ def run_report(
     out: str | os.PathLike | None = None,
     progress: bool = True,
     base: str | os.PathLike | None = None,
+    scheduler: str | None = None,
+    lang: str | None = None,
 ) -> RunResult:
     """Build a run's reports: every (unit, year) page, every overview and comparison.
 
@@ -341,6 +366,12 @@ def run_report(
         Show a progress bar (tqdm, on standard error).
     base : path, optional
         Folder relative paths are taken from (default: the current directory).
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``) to build the pages on
+        (default: the spec's ``scheduler``, else a local cluster of ``jobs`` worker
+        processes started for the run). The workers need no access to the client's files.
+    lang : {"zh", "en", "bilingual"}, optional
+        Language of the pages, the index and the overviews (default: the spec's ``lang``).
 
     Returns
     -------
@@ -360,6 +391,8 @@ def run_report(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     base_dir = Path(base or Path.cwd()).resolve()
     spec, spec_path, templates = _load(spec, base_dir)
+    if lang is not None:  # the flag wins over the spec; the manifest still names the spec file
+        spec = spec.model_copy(update={"lang": check_lang(lang)})
     out_dir = Path(out) if out is not None else spec.out_dir
     out_dir = out_dir if out_dir.is_absolute() else base_dir / out_dir
     check_output_dir(out_dir)  # before any work: not a file, not below one
@@ -371,13 +404,17 @@ def run_report(
         _write_demo(spec, base_dir)
         entries, all_jobs = plan_run(spec, base_dir, templates)
         previous = read_previous(out_dir)
-        todo, kept = _split(all_jobs, {} if force else previous, out_dir)
+        stale = _other_versions(out_dir)
+        if stale:
+            run_warnings = [*run_warnings, stale]
+        todo, kept = _split(all_jobs, {} if force or stale else previous, out_dir)
         _remove_obsolete(out_dir, previous, all_jobs)
         journal = Journal(out_dir)
         rec = _Recorder(todo, journal)
         t_exec = time.perf_counter()
         try:
-            outcome = _execute(todo, out_dir, base_dir, spec, n_jobs, progress, rec)
+            address = scheduler or spec.scheduler
+            outcome = _execute(todo, out_dir, base_dir, spec, n_jobs, progress, rec, address)
         except AssessKitError:
             journal.close(remove=False)
             raise
@@ -412,18 +449,31 @@ def run_report(
     return result
 
 
-def _execute(
-    todo: list[Job], out_dir: Path, base: Path, spec: RunSpec, n_jobs: int, progress: bool, rec: _Recorder
-) -> Outcome:
-    from tqdm.auto import tqdm
+def execute_jobs(*args, **kwargs) -> Outcome:
+    """Build the pages on Dask (:func:`assesskit.report.cluster.execute_jobs`; imported when a
+    run has pages to build, as importing Dask takes a moment)."""
+    from .cluster import execute_jobs as run
 
-    n = max(1, min(n_jobs, len(todo)))
-    desc = f"{spec.name}: notebooks" + (f" ×{n}" if n > 1 else "")
-    bar = tqdm(total=len(todo), desc=desc, unit="nb", disable=not progress or not todo)
+    return run(*args, **kwargs)
+
+
+def _execute(
+    todo: list[Job],
+    out_dir: Path,
+    base: Path,
+    spec: RunSpec,
+    n_jobs: int,
+    progress: bool,
+    rec: _Recorder,
+    scheduler: str | None = None,
+) -> Outcome:
+    from .cluster import Progress
+
+    where = f" on {scheduler}" if scheduler else ""
+    bar = Progress(len(todo), f"{spec.name}: pages{where}", enabled=progress)
 
     def on_result(job: Job, r: JobResult) -> None:
         rec(job, r)
-        bar.update(1)
         if r.status == "failed":
             bar.write(f"FAILED {r.error['message']}")
 
@@ -436,6 +486,8 @@ def _execute(
             code=spec.code,
             n_jobs=n_jobs,
             on_result=on_result,
+            scheduler=scheduler,
+            progress=bar.update,
         )
     finally:
         bar.close()

@@ -128,6 +128,11 @@ class RunSpec(_Model):
     demo: DemoData | None = None
     schemes: list[SchemeRun] = Field(min_length=1)
     jobs: int | None = Field(None, ge=1, description="Worker processes (default: the number of CPUs).")
+    scheduler: str | None = Field(
+        None,
+        description="Dask scheduler address (tcp://host:8786) to build the pages on; "
+        "default: a local cluster of `jobs` workers. `--scheduler` wins.",
+    )
     code: Literal["folded", "hidden", "shown"] = Field(
         "folded", description="Code in the HTML: folded (hidden, one click away), hidden (left out) or shown."
     )

@@ -1,0 +1,174 @@
+"""Report pages per second on Dask (1 and 2 local workers) against the previous runner.
+
+In the same run, on the same pages (district_1000's synthetic demo panel, the
+``notebooks/unit_report.ipynb`` template, ``--n`` unit pages):
+
+- **pool**: the runner as it was before Dask — its home-made process pool of warm kernels
+  (``assesskit/report/execute.py`` of commit ``6db72dc``, loaded from git, only here);
+- **dask**: :func:`assesskit.report.run_report`, a ``LocalCluster`` of ``-j`` workers started
+  for the run (its start-up is included, and also printed alone);
+- **overhead**: the per-task cost of going through the scheduler (``--tasks`` no-op tasks
+  on a 2-worker local cluster), and per page with a template that only prints (pool vs
+  dask), which leaves the scheduler, the shipping of inputs and of the page's bytes.
+
+Then a projection of the time for 41,000 town pages on 8, 32 and 128 worker cores:
+``start-up + pages × (seconds per page on one worker) / cores``, the scheduler's per-task
+cost added serially (it is one process). No assertion: figures only.
+
+    .venv/bin/python benchmarks/bench_cluster.py [--n 20] [--tasks 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess as sp
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEME = "district_1000"
+OLD_COMMIT = "6db72dc"
+TOWNS = 41_000
+
+
+def _old_pool():
+    """The previous runner's execute module (a process pool of warm kernels), from git."""
+    src = sp.run(
+        ["git", "show", f"{OLD_COMMIT}:assesskit/report/execute.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    name = "assesskit.report._execute_before_dask"
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    mod = importlib.util.module_from_spec(spec)
+    mod.__package__ = "assesskit.report"
+    sys.modules[name] = mod
+    exec(compile(src, f"{OLD_COMMIT}:execute.py", "exec"), mod.__dict__)  # noqa: S102 - our own code
+    return mod
+
+
+def _spec(files: dict, pages: list, out: Path, template: str | None = None):
+    from assesskit.report import RunSpec
+
+    years = sorted({y for _u, y in pages})
+    units = sorted({u for u, _y in pages})
+    raw = {
+        "name": "bench",
+        "out": str(out),
+        "schemes": [{"scheme": SCHEME, **files, "years": years, "units_only": units, "overview": False}],
+    }
+    if template:
+        raw["templates"] = {"unit": template}
+    return RunSpec.model_validate(raw)
+
+
+def timed_run(spec, jobs: int, mode: str) -> tuple[float, dict, int]:
+    """Wall time, the cluster's fixed costs (dask only: start-up, version check, close), pages built."""
+    import json
+
+    import assesskit.report.runner as runner
+
+    real = runner.execute_jobs
+    if mode == "pool":
+        old = _old_pool()
+
+        def pool(todo, out_dir, base, *, kernel, code, n_jobs, on_result, **_ignored):
+            outcome = old.execute_jobs(
+                todo, out_dir, base, kernel=kernel, code=code, n_jobs=n_jobs, on_result=on_result
+            )
+            outcome.execution = {}
+            return outcome
+
+        runner.execute_jobs = pool
+    try:
+        t0 = time.perf_counter()
+        res = runner.run_report(spec, jobs=jobs, force=True, progress=False, base=ROOT)
+        dt = time.perf_counter() - t0
+    finally:
+        runner.execute_jobs = real
+    if not res.ok:
+        sys.exit(f"{mode}: {res.n_failed} failed: {res.failures[:3]}")
+    m = json.loads(res.manifest.read_text(encoding="utf-8"))
+    e = m.get("execution", {})
+    fixed = {k: e[k] for k in ("startup_seconds", "check_seconds", "close_seconds") if k in e}
+    return dt, fixed, res.n_built
+
+
+def noop_overhead(n_tasks: int) -> tuple[float, float]:
+    """(start-up of a 2-worker LocalCluster, seconds per no-op task through its scheduler)."""
+    from distributed import Client, as_completed
+
+    from assesskit.report.cluster import local_cluster
+
+    t0 = time.perf_counter()
+    cluster = local_cluster(2)
+    client = Client(cluster)
+    startup = time.perf_counter() - t0
+    try:
+        client.submit(int, 0, pure=False).result()  # warm
+        t0 = time.perf_counter()
+        futs = [client.submit(int, i, pure=False) for i in range(n_tasks)]
+        for _f in as_completed(futs):
+            pass
+        return startup, (time.perf_counter() - t0) / n_tasks
+    finally:
+        client.close()
+        cluster.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=20, help="unit pages per measurement (default 20)")
+    ap.add_argument("--tasks", type=int, default=200, help="no-op tasks for the scheduler overhead")
+    args = ap.parse_args()
+
+    from assesskit import load_scheme, score
+    from assesskit.datasets.demo import FILE_NAMES, write_demo_data
+    from tests.test_report import thin_template
+
+    print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp:
+        tmp = Path(tmp)
+        data = write_demo_data(tmp / "data", seed=0, schemes=[SCHEME]) / SCHEME
+        files = {r: str(data / n) for r, n in FILE_NAMES.items() if r != "truth" and (data / n).exists()}
+        s = score(load_scheme(SCHEME), **files).summary
+        pages = list(zip(s["unit"].astype(str), s["year"].astype(int)))[: args.n]
+        thin = str(thin_template(tmp / "thin.ipynb", "print(unit, year)"))
+        print(f"{len(pages)} unit pages of {SCHEME}\n")
+        per_page = {}
+        for label, template in (("unit_report", None), ("thin (print only)", thin)):
+            print(label)
+            for jobs in (1, 2):
+                for mode in ("pool", "dask"):
+                    spec = _spec(files, pages, tmp / f"{mode}{jobs}{bool(template)}", template)
+                    dt, fixed, n = timed_run(spec, jobs, mode)
+                    steady = dt - sum(fixed.values())  # without the cluster's start-up, check and close
+                    per_page[(label, mode, jobs)] = steady / n
+                    extra = ", ".join(f"{k.removesuffix('_seconds')} {v:.1f} s" for k, v in fixed.items())
+                    print(
+                        f"  {mode:4} -j {jobs}: {dt:6.1f} s, {n / dt:5.2f} pages/s"
+                        + (f" ({n / steady:.2f} pages/s without the cluster's {extra})" if fixed else "")
+                    )
+        startup, per_task = noop_overhead(args.tasks)
+        print(
+            f"\nLocalCluster(2) start-up: {startup:.2f} s; scheduler round trip per no-op task: {per_task * 1e3:.1f} ms"
+        )
+        thin_gap = per_page[("thin (print only)", "dask", 1)] - per_page[("thin (print only)", "pool", 1)]
+        print(f"per-page overhead of the Dask path over the pool (thin pages, -j 1): {thin_gap * 1e3:.0f} ms")
+        one = per_page[
+            ("unit_report", "dask", 1)
+        ]  # seconds per page on one worker (its kernel start included)
+        print(f"\nprojection for {TOWNS:,} town pages at {one:.2f} s per page per worker core:")
+        for cores in (8, 32, 128):
+            hours = (startup + TOWNS * one / cores + TOWNS * per_task) / 3600
+            print(f"  {cores:4} cores: {hours:5.2f} h")
+
+
+if __name__ == "__main__":
+    main()
