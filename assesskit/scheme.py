@@ -286,9 +286,14 @@ class Veto(_Model):
 
 
 # --------------------------------------------------------------------------- outcomes
+_APPLIES_TO = (
+    "The kinds of unit this outcome is for (default: the ``outcomes.applies_to`` list, or every kind)."
+)
+
+
 class Tier(_Model):
     """An award tier: the next ``count`` eligible units by rank (and at least
-    ``min_total`` when given)."""
+    ``min_total`` when given). Units tied at the tier's boundary follow ``outcomes.ties``."""
 
     id: str
     label: str
@@ -296,6 +301,7 @@ class Tier(_Model):
     count: int | None = Field(None, ge=1)
     prize: float | None = None
     min_total: float | None = None
+    applies_to: list[str] | None = Field(None, description=_APPLIES_TO)
     assumption: str | None = None
 
     @model_validator(mode="after")
@@ -306,7 +312,8 @@ class Tier(_Model):
 
 
 class SingleAward(_Model):
-    """A single-item award (单项奖): the top ``count`` eligible units by one node's points."""
+    """A single-item award (单项奖): the top ``count`` eligible units by one node's points
+    (then the total); ties at the boundary follow ``outcomes.ties``."""
 
     id: str
     label: str
@@ -314,36 +321,90 @@ class SingleAward(_Model):
     rank_by: str
     count: int = Field(ge=1)
     prize: float | None = None
+    applies_to: list[str] | None = Field(None, description=_APPLIES_TO)
     assumption: str | None = None
 
 
+class Decline(_Model):
+    """A fall against the unit's previous year under the same scheme (a warning's ``decline``).
+
+    ``total``: the total fell by at least this many points; ``rank``: the rank fell by at
+    least this many places. Given both, either suffices. The previous year's result is the
+    unit's scoring of the panel's previous-year row with this scheme; a year before the
+    scheme's first year has no result under it, so the first year is never warned.
+    """
+
+    total: float | None = Field(None, gt=0)
+    rank: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Decline:
+        if self.total is None and self.rank is None:
+            raise ValueError("a decline needs total (points lost) or rank (places lost)")
+        return self
+
+
 class Warning_(_Model):
-    """A warning for the bottom (黄牌警告): the last ``bottom`` ranked units, and/or
-    every ranked unit below ``max_total``."""
+    """A warning (黄牌警告, 限期整改 …) for ranked units: the last ``bottom`` ranked units,
+    every ranked unit below ``below_total``, and/or every ranked unit whose result fell
+    against its previous year by ``decline``. Given several, any one suffices."""
 
     id: str
     label: str
     label_en: str | None = None
     bottom: int | None = Field(None, ge=1)
     below_total: float | None = None
+    decline: Decline | None = None
+    applies_to: list[str] | None = Field(None, description=_APPLIES_TO)
     assumption: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Warning_:
-        if self.bottom is None and self.below_total is None:
-            raise ValueError("a warning needs bottom or below_total")
+        if self.bottom is None and self.below_total is None and self.decline is None:
+            raise ValueError("a warning needs bottom, below_total or decline")
         return self
 
 
+Ties = Literal["share", "tiebreak", "split"]
+
+
 class Outcomes(_Model):
-    """Ranking, awards and warnings, per kind of unit (units of one kind compete)."""
+    """Ranking, awards and warnings, per kind of unit (units of one kind compete).
+
+    ``tie_break``: lines, sections or items compared in turn when totals tie (ranks and
+    awards). ``ties``: what units still tied at the boundary of a fixed-count award get —
+    ``share`` (every tied unit gets the better award: more awards than the count),
+    ``tiebreak`` (the ``tie_break`` order decides; ties it cannot break share the better
+    award and are reported with an :class:`~assesskit.exceptions.AssessKitWarning`), or
+    ``split`` (the tied units take the places they span and split those places' prize
+    money equally). ``applies_to``: the kinds of unit of every outcome that names none.
+    """
 
     tie_break: list[str] = Field(default_factory=list)
+    ties: Ties = "share"
     tiers: list[Tier] = Field(default_factory=list)
     single_awards: list[SingleAward] = Field(default_factory=list)
     warnings: list[Warning_] = Field(default_factory=list)
     applies_to: list[str] | None = None
     assumption: str | None = None
+
+    def kinds_of(self, outcome: Tier | SingleAward | Warning_) -> list[str] | None:
+        """The kinds of unit an outcome applies to (None: every kind)."""
+        return outcome.applies_to if outcome.applies_to is not None else self.applies_to
+
+    @property
+    def award_kinds(self) -> list[str] | None:
+        """The kinds of unit some award (tier or single-item award) is for (None: every kind).
+
+        With no awards at all, the scheme-level ``applies_to``.
+        """
+        awards = [*self.tiers, *self.single_awards]
+        if not awards:
+            return self.applies_to
+        kinds = [self.kinds_of(a) for a in awards]
+        if any(k is None for k in kinds):
+            return None
+        return list(dict.fromkeys(k for ks in kinds for k in ks))
 
 
 class Kind(_Model):
@@ -630,6 +691,8 @@ def _check_vetoes(s: Scheme) -> list[Problem]:
 
 
 def _check_outcomes(s: Scheme) -> list[Problem]:
+    """Tie-break and rank_by nodes exist; the ties policy has what it needs; every
+    ``applies_to`` names known kinds (each outcome's problems name the outcome)."""
     o = s.outcomes
     probs = [
         Problem("outcomes › tie_break", f"'{nid}' is not a line, section or item")
@@ -641,6 +704,20 @@ def _check_outcomes(s: Scheme) -> list[Problem]:
         for a in o.single_awards
         if a.rank_by not in s.nodes
     ]
+    if o.ties == "tiebreak" and not o.tie_break:
+        probs.append(
+            Problem(
+                "outcomes › ties",
+                "ties: tiebreak needs a tie_break order (lines, sections or items compared in turn)",
+            )
+        )
+    ids = [x.id for x in (*o.tiers, *o.single_awards, *o.warnings)]
+    probs += [
+        Problem(f"outcomes › {i}", "outcome id is used twice")
+        for i in sorted({i for i in ids if ids.count(i) > 1})
+    ]
+    for x in (*o.tiers, *o.single_awards, *o.warnings):
+        probs += _need_kinds(s, x.applies_to, f"outcomes › {x.id}")
     return probs + _need_kinds(s, o.applies_to, "outcomes")
 
 
