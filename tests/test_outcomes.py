@@ -47,11 +47,18 @@ BASE = {
             "label": "部门线",
             "points": 100,
             "unit_kind": "department",
-            "items": [{"id": "c", "label": "丙", "points": 100, "rule": {"type": "graded", "indicator": "gc"}}],
+            "items": [
+                {"id": "c", "label": "丙", "points": 100, "rule": {"type": "graded", "indicator": "gc"}}
+            ],
         },
     ],
     "vetoes": [
-        {"id": "v", "label": "否决", "effect": "not_scored", "when": {"indicator": "bad", "op": ">=", "value": 1}}
+        {
+            "id": "v",
+            "label": "否决",
+            "effect": "not_scored",
+            "when": {"indicator": "bad", "op": ">=", "value": 1},
+        }
     ],
 }
 TIERS = [
@@ -147,7 +154,16 @@ def test_ties_tiebreak_decides_by_the_order():
     rows = [("T1", 60, 30), ("T2", 58, 32), ("T3", 55, 35), ("T4", 50, 40)] + TIED[4:]
     res = score(scheme_with(ties="tiebreak", tie_break=["a"], tiers=TIERS, applies_to=["town"]), rows)
     award = by_unit(res, "award")
-    assert [award[f"T{i}"] for i in range(1, 9)] == ["first", "second", "second", "third", "third", "third", "", ""]
+    assert [award[f"T{i}"] for i in range(1, 9)] == [
+        "first",
+        "second",
+        "second",
+        "third",
+        "third",
+        "third",
+        "",
+        "",
+    ]
     assert res.summary["prize"].sum() == 80 + 2 * 70 + 3 * 60
     # under share the same order decides the ranks, but a tie it cannot break is shared silently
     assert by_unit(res, "rank")["T4"] == 4

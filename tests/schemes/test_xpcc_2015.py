@@ -166,7 +166,12 @@ def test_rectification_and_tie_policy_are_encoded(scheme):
     o = scheme.outcomes
     assert o.ties == "tiebreak" and o.tie_break == ["basic", "key_work"]
     [w] = o.warnings
-    assert (w.id, w.label, w.decline.total, w.decline.rank) == ("rectification", "工作严重滑坡，限期整改", 10, None)
+    assert (w.id, w.label, w.decline.total, w.decline.rank) == (
+        "rectification",
+        "工作严重滑坡，限期整改",
+        10,
+        None,
+    )
     assert w.assumption and o.kinds_of(w) is None  # every division
 
 
@@ -182,10 +187,18 @@ def test_rectification_for_a_fall_of_ten_points_or_more(scheme):
         perfect("KEEP"),
         perfect("GONE", policy_awareness_rate=0, eugenics_awareness_rate=0, falsification_grave_cases=1),
     ]
-    history = [perfect(r["unit"], y, second_births=200 if y == 2014 else 300) for r in rows for y in (2014, 2015)]
+    history = [
+        perfect(r["unit"], y, second_births=200 if y == 2014 else 300) for r in rows for y in (2014, 2015)
+    ]
     s = by_unit(run(scheme, rows + history, with_history=False))
     assert s["total"].to_dict() == {"DROP": 88, "TEN": 90, "SLIP": 94, "KEEP": 100, "GONE": 88}
-    assert s["warning"].to_dict() == {"DROP": "rectification", "TEN": "rectification", "SLIP": "", "KEEP": "", "GONE": ""}
+    assert s["warning"].to_dict() == {
+        "DROP": "rectification",
+        "TEN": "rectification",
+        "SLIP": "",
+        "KEEP": "",
+        "GONE": "",
+    }
     assert s.loc["GONE", "veto"]
 
 
@@ -428,3 +441,26 @@ def test_bundled_example_scores():
     assert sorted(warned.values.tolist()) == [[2016, u, "rectification"] for u in ("d03", "d04", "d12")]
     drop = k["total"].unstack("year")
     assert ((drop[2015] - drop[2016]).round(2)[["d03", "d04", "d12"]] == [26.62, 11.84, 15.82]).all()
+
+
+def test_rectification_shows_on_the_demo_score_card_and_overview(tmp_path):
+    """The demo pages' blocks show any warning by its label: 限期整改 on the unit's score card,
+    in the overview's league table and in its list of awards and warnings."""
+    from assesskit.datasets.demo import FILE_NAMES, write_demo_data
+    from assesskit.report import OverviewPage, UnitPage, load_context
+
+    d = write_demo_data(tmp_path, 0, ["xpcc_2015"]) / "xpcc_2015"
+    files = {
+        role: d / FILE_NAMES[role] for role in ("data", "units", "grades") if (d / FILE_NAMES[role]).exists()
+    }
+    ctx = load_context("xpcc_2015", files.pop("data"), **files)
+    s = ctx.summary.set_index(["year", "unit"])
+    # demo 2016: d01 86.34 → 74.66 (−11.68) and d14 97.48 → 79.28 (−18.20) fall by 10 or more
+    assert sorted(s.index[s["warning"] == "rectification"]) == [(2016, "d01"), (2016, "d14")]
+    label = "工作严重滑坡，限期整改"
+    assert label in UnitPage(ctx, "d01", 2016).score_card().html
+    assert label not in UnitPage(ctx, "d02", 2016).score_card().html
+    page = OverviewPage(ctx, 2016)
+    assert page.league().html.count(label) == 2
+    assert page.awards().html.count(label) == 2
+    assert label not in OverviewPage(ctx, 2015).league().html
