@@ -348,3 +348,12 @@ def test_decline_in_draws_uses_each_draws_scheme_for_the_previous_year():
     var = Variation(2, weight=np.array([[0.0, 1, 1], [1.0, 2, 1]]))
     out = kernel.run(inp, var)
     assert out.warnings[0].tolist() == [[False] * 4, [True, False, True, False]]
+
+
+def test_decline_in_data_draws_compares_with_the_nominal_previous_year():
+    res = score(scheme_with(warnings=DECLINE), HISTORY)
+    # 2016 a of T1..T4 is 38, 41, 35, 55; draw 1 lowers T2's to 39 (total 79, −11 from 90)
+    # and raises T1's to 45 (85, −5): T1 no longer warned, T2 warned; 2015 stays nominal
+    ga = np.array([[38.0, 41, 35, 55], [45.0, 39, 35, 55]])
+    out = kernel.run(res.inputs, Variation(2, values={"ga": ga}))
+    assert out.warnings[0].tolist() == [[True, False, True, False], [False, True, True, False]]

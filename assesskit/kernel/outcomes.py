@@ -99,10 +99,15 @@ def allocate(
             carriers = ranking.group_sum(take > 0)
             cap = cap - np.where(carriers > 0, ranking.group_sum(take) / np.maximum(carriers, 1), 0.0)
         cand = free & meets
-        r = ranking.better(cand)
-        g = ranking.tied(cand)
+        if count is None and not split:  # every candidate: no rank, no boundary
+            r = g = np.ones(shape)
+            got = cand
+        else:
+            r = ranking.better(cand)
+            with np.errstate(invalid="ignore"):
+                got = cand & (r <= cap)
+            g = ranking.tied(cand) if ties != "share" else np.ones(shape)  # share needs no run sizes
         with np.errstate(invalid="ignore"):
-            got = cand & (r <= cap)
             straddle = got & (r + g - 1 > cap)
         tier[got] = t_i
         last[got] = t_i
@@ -276,11 +281,26 @@ def previous_results(
         from .pipeline import run
 
         structural = dataclasses.replace(var, values={}, values_prev={})
-        hout = run(info["hist"], structural)
+        if _changes_nothing(structural):  # data draws only: the history's nominal result, once
+            if "nominal" not in info:
+                info["nominal"] = run(info["hist"])
+            hout = info["nominal"]
+        else:
+            hout = run(info["hist"], structural)
         at = np.maximum(hist_at, 0)
         p_total = np.where(hist_at >= 0, hout.total[:, at], p_total)
         p_rank = np.where(hist_at >= 0, hout.rank[:, at], p_rank)
     return p_total, p_rank, info["in_span"]
+
+
+def _changes_nothing(var: Variation) -> bool:
+    """True when every draw of ``var`` is the nominal scoring (no field set but the size)."""
+    return all(
+        getattr(var, f.name) is None
+        or (isinstance(getattr(var, f.name), (dict, set)) and not getattr(var, f.name))
+        for f in dataclasses.fields(var)
+        if f.name != "size"
+    )
 
 
 def _listing(inp: Inputs, mask: np.ndarray) -> str:
