@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -148,9 +149,24 @@ def _vetoes(inp: Inputs, var: Variation, values, items: ItemScores, shape, detai
 
 
 def decide(
-    inp: Inputs, var: Variation, values, items: ItemScores, total, adjust, bonus, deduction, shape, detail
+    inp: Inputs,
+    var: Variation,
+    values,
+    items: ItemScores,
+    total,
+    adjust,
+    bonus,
+    deduction,
+    shape,
+    detail,
+    rerun: Callable[..., Outcome] | None = None,
 ) -> Outcome:
-    """Vetoes, eligibility, ranks, tiers and warnings of every draw (see :func:`.core.run`)."""
+    """Vetoes, eligibility, ranks, tiers and warnings of every draw (see :func:`.core.run`).
+
+    ``rerun`` is the kernel's entry point (:func:`assesskit.kernel.run`, which passes
+    itself): a ``decline`` warning scores the previous year's rows with it when they are
+    not among the scored rows (without it those rows have no result).
+    """
     s = inp.scheme
     by_effect = _vetoes(inp, var, values, items, shape, detail)
 
@@ -172,7 +188,7 @@ def decide(
     alloc = allocate(ranking, may_win, total, spec, out_cfg.ties)
     if detail and alloc.unresolved.any():
         _warn_unresolved(inp, alloc.unresolved, alloc.tier, [t.id for t in out_cfg.tiers])
-    warns = _warnings(inp, var, ranking, ranked, total, rank, shape, detail)
+    warns = _warnings(inp, var, ranking, ranked, total, rank, shape, detail, rerun)
     more = None
     if detail:
         more = _detail(inp, items, total, tb, ranked, may_win, alloc, adjust, bonus, deduction, by_effect)
@@ -191,7 +207,7 @@ def decide(
 
 
 def _warnings(
-    inp: Inputs, var: Variation, ranking: Ranking, ranked, total, rank, shape, detail
+    inp: Inputs, var: Variation, ranking: Ranking, ranked, total, rank, shape, detail, rerun
 ) -> np.ndarray:
     """One (d, n) layer per warning: the bottom ranks, totals below a line, declines."""
     out_cfg = inp.scheme.outcomes
@@ -208,7 +224,7 @@ def _warnings(
                 m |= pool & (total < w.below_total)
         if w.decline is not None and not inp._cache.get("no_decline"):
             if prev is None:
-                prev = previous_results(inp, var, total, rank)
+                prev = previous_results(inp, var, total, rank, rerun)
             p_total, p_rank, in_span = prev
             dec = w.decline
             with np.errstate(invalid="ignore"):
@@ -256,7 +272,7 @@ def _history(inp: Inputs) -> dict:
 
 
 def previous_results(
-    inp: Inputs, var: Variation, total: np.ndarray, rank: np.ndarray
+    inp: Inputs, var: Variation, total: np.ndarray, rank: np.ndarray, rerun: Callable[..., Outcome] | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each scored row's total and rank in its previous year under the same scheme.
 
@@ -264,7 +280,8 @@ def previous_results(
     assessed under this scheme). A previous year scored in the same run gives the same
     draw's total and rank; one outside the run is scored here from the panel, with the
     draws' changes to the scheme (weights, targets, rules, vetoes) but its own nominal
-    data (``Variation.values`` run over the scored rows only).
+    data (``Variation.values`` run over the scored rows only), by ``rerun`` (the kernel's
+    :func:`~assesskit.kernel.run`; None leaves those previous years without a result).
 
     Returns
     -------
@@ -277,16 +294,14 @@ def previous_results(
     same, hist_at = info["same"], info["hist_at"]
     p_total = np.where(same >= 0, total[:, np.maximum(same, 0)], np.nan)
     p_rank = np.where(same >= 0, rank[:, np.maximum(same, 0)], np.nan)
-    if info["hist"] is not None:
-        from .pipeline import run
-
+    if info["hist"] is not None and rerun is not None:
         structural = dataclasses.replace(var, values={}, values_prev={})
         if _changes_nothing(structural):  # data draws only: the history's nominal result, once
             if "nominal" not in info:
-                info["nominal"] = run(info["hist"])
+                info["nominal"] = rerun(info["hist"])
             hout = info["nominal"]
         else:
-            hout = run(info["hist"], structural)
+            hout = rerun(info["hist"], structural)
         at = np.maximum(hist_at, 0)
         p_total = np.where(hist_at >= 0, hout.total[:, at], p_total)
         p_rank = np.where(hist_at >= 0, hout.rank[:, at], p_rank)

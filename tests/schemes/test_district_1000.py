@@ -498,6 +498,8 @@ def test_bundled_example_scores(scheme):
         assert (sy.loc[sy["kind"] == "department", "prize"] == 0).all()
         last = sy.loc[sy["rank"] == sy.groupby("kind")["rank"].transform("max"), "warning"]
         assert (last == "yellow_card").all()
+    carded = s.loc[s["warning"] == "yellow_card", ["year", "unit"]].values.tolist()
+    assert sorted(carded) == [[2011, "D03"], [2011, "T04"], [2012, "D03"], [2012, "S02"]]
     # T02 2012: 2 falsification × 5 + 1 reported × 5 + 1 unreported × 10 = 25
     assert s.set_index(["unit", "year"]).loc[("T02", 2012), "deduction"] == 25
     # T01 2012: innovation 20 + provincial 7 = 27
