@@ -126,6 +126,16 @@ def allocate(
     return Allocation(tier, last, prize, unresolved if ties == "tiebreak" else np.zeros(shape, bool))
 
 
+def award_kinds(outcomes) -> list[str] | None:
+    """The kinds of unit some tier or single-item award is for (None: every kind); with no
+    awards at all, the scheme-level ``applies_to`` (the summary's ``eligible`` column)."""
+    awards = [*outcomes.tiers, *outcomes.single_awards]
+    kinds = [outcomes.kinds_of(a) for a in awards]
+    if not awards or any(k is None for k in kinds):
+        return outcomes.applies_to if not awards else None
+    return list(dict.fromkeys(k for ks in kinds for k in ks))
+
+
 def _vetoes(inp: Inputs, var: Variation, values, items: ItemScores, shape, detail: bool):
     """Each veto rule's mask per effect (with its label); marks the vetoing items' status."""
     s = inp.scheme
@@ -179,7 +189,7 @@ def decide(
     ranked = ~vetoed & ~np.isnan(total)
     out_cfg = s.outcomes
     may_win = ranked & ~any_of("ineligible")
-    eligible = may_win & inp.of_kinds(out_cfg.award_kinds)
+    eligible = may_win & inp.of_kinds(award_kinds(out_cfg))
 
     tb = [np.broadcast_to(items.nodes[nid], shape) for nid in out_cfg.tie_break]
     ranking = Ranking(inp.group, [total] + tb, within=ranked)
