@@ -286,17 +286,24 @@ class Veto(_Model):
 
 
 # --------------------------------------------------------------------------- outcomes
-class Tier(_Model):
-    """An award tier: the next ``count`` eligible units by rank (and at least
-    ``min_total`` when given)."""
+class _Outcome(_Model):
+    """What every award and warning has: ``applies_to`` names the kinds of unit it is for
+    (default: ``outcomes.applies_to``, else every kind)."""
 
     id: str
     label: str
     label_en: str | None = None
+    applies_to: list[str] | None = None
+    assumption: str | None = None
+
+
+class Tier(_Outcome):
+    """An award tier: the next ``count`` eligible units by rank (and at least
+    ``min_total`` when given). Units tied at the tier's boundary follow ``outcomes.ties``."""
+
     count: int | None = Field(None, ge=1)
     prize: float | None = None
     min_total: float | None = None
-    assumption: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Tier:
@@ -305,45 +312,65 @@ class Tier(_Model):
         return self
 
 
-class SingleAward(_Model):
-    """A single-item award (单项奖): the top ``count`` eligible units by one node's points."""
+class SingleAward(_Outcome):
+    """A single-item award (单项奖): the top ``count`` eligible units by one node's points
+    (then the total); ties at the boundary follow ``outcomes.ties``."""
 
-    id: str
-    label: str
-    label_en: str | None = None
     rank_by: str
     count: int = Field(ge=1)
     prize: float | None = None
-    assumption: str | None = None
 
 
-class Warning_(_Model):
-    """A warning for the bottom (黄牌警告): the last ``bottom`` ranked units, and/or
-    every ranked unit below ``max_total``."""
+class Decline(_Model):
+    """A fall against the unit's previous year under this scheme (inside the scheme's years):
+    the total by at least ``total`` points, or the rank by at least ``rank`` places."""
 
-    id: str
-    label: str
-    label_en: str | None = None
+    total: float | None = Field(None, gt=0)
+    rank: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _check(self) -> Decline:
+        if self.total is None and self.rank is None:
+            raise ValueError("a decline needs total (points lost) or rank (places lost)")
+        return self
+
+
+class Warning_(_Outcome):
+    """A warning (黄牌警告, 限期整改 …) for ranked units: the last ``bottom`` ranked units,
+    every ranked unit below ``below_total``, and/or every ranked unit whose result fell
+    against its previous year by ``decline``. Given several, any one suffices."""
+
     bottom: int | None = Field(None, ge=1)
     below_total: float | None = None
-    assumption: str | None = None
+    decline: Decline | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Warning_:
-        if self.bottom is None and self.below_total is None:
-            raise ValueError("a warning needs bottom or below_total")
+        if self.bottom is None and self.below_total is None and self.decline is None:
+            raise ValueError("a warning needs bottom, below_total or decline")
         return self
 
 
 class Outcomes(_Model):
-    """Ranking, awards and warnings, per kind of unit (units of one kind compete)."""
+    """Ranking, awards and warnings, per kind of unit (units of one kind compete).
+
+    ``tie_break``: nodes compared in turn when totals tie. ``ties``: what units still tied
+    at a fixed-count award's boundary get — ``share`` the better award, ``tiebreak`` the
+    same but reported (AssessKitWarning), ``split`` the places they span, their prizes
+    shared equally. ``applies_to``: the kinds of every outcome that names none.
+    """
 
     tie_break: list[str] = Field(default_factory=list)
+    ties: Literal["share", "tiebreak", "split"] = "share"
     tiers: list[Tier] = Field(default_factory=list)
     single_awards: list[SingleAward] = Field(default_factory=list)
     warnings: list[Warning_] = Field(default_factory=list)
     applies_to: list[str] | None = None
     assumption: str | None = None
+
+    def kinds_of(self, outcome: _Outcome) -> list[str] | None:
+        """The kinds of unit an outcome applies to (None: every kind)."""
+        return outcome.applies_to if outcome.applies_to is not None else self.applies_to
 
 
 class Kind(_Model):
@@ -630,17 +657,26 @@ def _check_vetoes(s: Scheme) -> list[Problem]:
 
 
 def _check_outcomes(s: Scheme) -> list[Problem]:
+    """Tie-break and rank_by nodes exist, tiebreak has an order, ids are unique, and every
+    ``applies_to`` names known kinds (each problem names its outcome)."""
     o = s.outcomes
+    every = (*o.tiers, *o.single_awards, *o.warnings)
+    refs = [("tie_break", "", n) for n in o.tie_break]
+    refs += [(a.id, "rank_by ", a.rank_by) for a in o.single_awards]
     probs = [
-        Problem("outcomes › tie_break", f"'{nid}' is not a line, section or item")
-        for nid in o.tie_break
-        if nid not in s.nodes
+        Problem(f"outcomes › {w}", f"{key}'{n}' is not a line, section or item")
+        for w, key, n in refs
+        if n not in s.nodes
     ]
-    probs += [
-        Problem(f"outcomes › {a.id}", f"rank_by '{a.rank_by}' is not a line, section or item")
-        for a in o.single_awards
-        if a.rank_by not in s.nodes
-    ]
+    if o.ties == "tiebreak" and not o.tie_break:
+        probs.append(
+            Problem("outcomes › ties", "ties: tiebreak needs a tie_break order (nodes compared in turn)")
+        )
+    ids = [x.id for x in every]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    probs += [Problem(f"outcomes › {i}", "outcome id is used twice") for i in dup]
+    for x in every:
+        probs += _need_kinds(s, x.applies_to, f"outcomes › {x.id}")
     return probs + _need_kinds(s, o.applies_to, "outcomes")
 
 

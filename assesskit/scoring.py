@@ -39,6 +39,7 @@ from .exceptions import Problem
 from .kernel import MET, MISSING, STATUS, VETOED, Inputs, Outcome, prepare, rank_within, run
 from .kernel.core import eval_condition as _eval_condition  # noqa: F401  (old private name)
 from .kernel.inputs import indicator_values  # noqa: F401  (its old home)
+from .kernel.outcomes import award_ids
 from .kernel.rank import fill_nan as _fill_nan  # noqa: F401
 from .kernel.rank import group_codes as _group_codes  # noqa: F401
 from .reasons import (
@@ -489,7 +490,6 @@ def _summary_columns(inp: Inputs, out: Outcome) -> tuple[dict[str, np.ndarray], 
     eff = {e: [(m[0], lab) for m, lab in ms] for e, ms in det.effects.items()}
     veto_reason = _join_labels(eff["not_scored"] + eff["veto"], n)
     vetoed = out.vetoed[0]
-    tiers = np.array([t.id for t in s.outcomes.tiers] + [""], dtype=object)
     cols.update(
         bonus=det.bonus[0],
         deduction=det.deduction[0],
@@ -507,7 +507,7 @@ def _summary_columns(inp: Inputs, out: Outcome) -> tuple[dict[str, np.ndarray], 
     for ln in s.lines:
         cols[f"rank_{ln.id}"] = det.line_ranks[ln.id][0]
     cols.update(
-        award=tiers[out.tier[0]],  # tier −1 → the trailing ""
+        award=award_ids(s, out),  # tier −1 → ""; a split tie names every tier it shares
         single_awards=_join_labels([(m[0], sid) for m, sid in det.singles], n),
         prize=det.prize[0],
         warning=_join_labels([(out.warnings[w, 0], w_.id) for w, w_ in enumerate(s.outcomes.warnings)], n),

@@ -240,3 +240,26 @@ def test_bundled_workbooks_are_the_bundled_schemes(book):
     scheme, _raw, ungraded = read_scheme_workbook(book)
     assert scheme.model_dump() == load_scheme(book.stem).model_dump()
     assert ungraded == []
+
+
+def test_outcome_policies_round_trip_through_the_yaml_sheet(tmp_path, mini_raw):
+    """Outcomes are not in the items layout: they travel as YAML in the ``yaml`` sheet, with
+    every new key (ties, per-outcome applies_to, a decline warning)."""
+    mini_raw["kinds"]["dept"] = {"label": "部门"}
+    mini_raw["outcomes"] = {
+        "tie_break": ["basic"],
+        "ties": "split",
+        "tiers": [{"id": "first", "label": "一等奖", "count": 1, "prize": 100, "applies_to": ["town"]}],
+        "warnings": [
+            {"id": "yellow", "label": "黄牌", "bottom": 1, "applies_to": ["dept"]},
+            {"id": "rectify", "label": "限期整改", "decline": {"total": 10, "rank": 3}},
+        ],
+    }
+    s = parse_scheme(mini_raw)
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(scheme_to_workbook(s))
+    yaml_text = "\n".join(str(r[0].value) for r in load_workbook(path)["yaml"].iter_rows())
+    assert "ties: split" in yaml_text and "decline:" in yaml_text
+    back, _raw, _graded = read_scheme_workbook(path)
+    assert back.outcomes == s.outcomes
+    assert back.outcomes.warnings[1].decline.rank == 3 and back.outcomes.tiers[0].applies_to == ["town"]

@@ -4,6 +4,7 @@ import copy
 import json
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from assesskit import SchemeError, bundled_schemes, load_scheme, parse_scheme, scheme_json_schema
@@ -125,6 +126,41 @@ def test_json_schema_export_validates_a_scheme(mini_raw):
     bad["lines"][0]["points"] = "many"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(bad, schema)
+
+
+@pytest.mark.parametrize("path", bundled_schemes(), ids=lambda p: p.stem)
+def test_json_schema_validates_every_bundled_scheme_and_knows_the_outcome_keys(path):
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = scheme_json_schema()
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    jsonschema.validate(raw, schema)
+    bad = copy.deepcopy(raw)
+    bad.setdefault("outcomes", {})["ties"] = "lottery"  # not share, tiebreak or split
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+    bad = copy.deepcopy(raw)
+    bad["outcomes"]["warnings"] = [{"id": "w", "label": "滑坡", "decline": {"totl": 10}}]  # a typo
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+def test_every_bundled_scheme_states_its_ties_policy():
+    """The policy is written in each bundled file (with a comment saying why), not left to
+    the default: xpcc fixes its prize counts (tiebreak); the others share."""
+    want = {
+        "district_1000": "share",
+        "floating_inflow_2007": "share",
+        "floating_outflow_2007": "share",
+        "foshan_2006": "share",
+        "wujin_2016": "share",
+        "xpcc_2015": "tiebreak",
+    }
+    got = {}
+    for path in bundled_schemes():
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        got[path.stem] = raw["outcomes"]["ties"]
+        assert "# ties: " + got[path.stem] in path.read_text(encoding="utf-8")
+    assert got == want
 
 
 @pytest.mark.parametrize("path", bundled_schemes(), ids=lambda p: p.stem)

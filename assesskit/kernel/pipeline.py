@@ -54,4 +54,4 @@ def run(inp: Inputs, var: Variation | None = None, *, detail: bool = False) -> O
     total = lines_total + bonus - deduction
     if s.floor is not None:
         total = np.maximum(total, s.floor)
-    return decide(inp, var, values, items, total, adjust, bonus, deduction, shape, detail)
+    return decide(inp, var, values, items, total, adjust, bonus, deduction, shape, detail, rerun=run)

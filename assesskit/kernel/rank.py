@@ -137,16 +137,21 @@ class Ranking:
         return c
 
     def _rank(self, sub: np.ndarray, worse: bool) -> np.ndarray:
+        def members(c: np.ndarray) -> np.ndarray:
+            if worse:  # 1 + members after the run
+                return c[self.seg_end] - c[self.run_end] + 1
+            return c[self.run_start] - c[self.seg_start] + 1  # 1 + members before the run
+
+        return self._scatter(sub, members)
+
+    def _scatter(self, sub: np.ndarray, of_counts) -> np.ndarray:
+        """``of_counts(cumulative members of sub)`` at every sorted position, back in the
+        inputs' shape; NaN outside ``sub``."""
         out = np.full(self.shape, np.nan)
         if self.size:
             s = self._sub(sub)
-            c = self._counts(s)
-            if worse:  # 1 + members after the run
-                r = c[self.seg_end] - c[self.run_end] + 1
-            else:  # 1 + members before the run
-                r = c[self.run_start] - c[self.seg_start] + 1
             tmp = np.empty(self.size)
-            tmp[self.order] = r
+            tmp[self.order] = of_counts(self._counts(s))
             tmp = np.where(s, tmp.reshape(s.shape), np.nan)
             if self.cols is None:
                 out = tmp
@@ -162,12 +167,21 @@ class Ranking:
         """Rank from the bottom among ``sub``: 1 + members of ``sub`` strictly worse."""
         return self._rank(sub, True)
 
+    def tied(self, sub: np.ndarray) -> np.ndarray:
+        """How many members of ``sub`` tie with each member on every key, itself included
+        (NaN outside ``sub``): a member ranked ``r`` with ``g`` tied spans places ``r … r+g−1``."""
+        return self._scatter(sub, lambda c: c[self.run_end] - c[self.run_start])
+
     def count(self, sub: np.ndarray) -> np.ndarray:
         """How many members of ``sub`` are in each row's group (in its draw), for every row."""
+        return self.group_sum(np.asarray(sub, dtype=bool))
+
+    def group_sum(self, values: np.ndarray) -> np.ndarray:
+        """The sum of ``values`` over each row's group (in its draw), for every row."""
         d, n = self.shape
         seg = (np.arange(d)[:, None] * self.n_groups + self.codes).ravel()
-        sub = np.broadcast_to(np.asarray(sub, dtype=bool), self.shape).ravel()
-        per = np.bincount(seg, weights=sub, minlength=d * self.n_groups)
+        w = np.broadcast_to(np.asarray(values, dtype=float), self.shape).ravel()
+        per = np.bincount(seg, weights=w, minlength=d * self.n_groups)
         out = per[seg].reshape(self.shape)
         return out[0] if self.one_d else out
 

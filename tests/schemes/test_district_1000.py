@@ -440,8 +440,10 @@ def test_departments_are_scored_and_ranked_on_their_own_line(scheme):
     assert d["D2"]["bonus"] == 0 and d["D2"]["deduction"] == 0
     assert all(math.isnan(d[u]["line_party_gov"]) for u in d)
     assert all(d[u]["max_total"] == 100 for u in d)
-    # no awards or yellow cards for departments (outcomes apply to towns), though D3 is last
-    assert all(d[u]["single_awards"] == "" and d[u]["warning"] == "" for u in d)
+    # no single-item awards for departments (they are for towns); the yellow card is for any
+    # lagging unit, each kind ranked apart: D3 (60) is the last department
+    assert all(d[u]["single_awards"] == "" for u in d)
+    assert [d[u]["warning"] for u in ("D1", "D2", "D3")] == ["", "", "yellow_card"]
     # towns ranked apart: A 1 (1000), B 2 (995); B is the town yellow card
     assert (row_of(res, "A")["rank"], row_of(res, "B")["rank"]) == (1, 2)
     assert (row_of(res, "A")["total"], row_of(res, "B")["total"]) == (1000, 995)
@@ -487,12 +489,17 @@ def test_bundled_example_scores(scheme):
     assert s.loc[s["unit"] == "T03"].set_index("year").loc[2012, "veto_reason"].startswith("出生政策符合率")
     assert set(s.loc[s["kind"] == "town", "n_ranked"]) == {5}
     assert set(s.loc[s["kind"] == "department", "n_ranked"]) == {3}
-    # three single-item awards and one yellow card per year, all to towns
+    # three single-item awards per year, all to towns; a yellow card for the last town and
+    # for the last department
     for y in (2011, 2012):
         sy = s[s["year"] == y]
         assert sy["prize"].sum() == 9000
-        assert (sy["warning"] == "yellow_card").sum() == 1
+        assert sy.loc[sy["warning"] == "yellow_card", "kind"].sort_values().tolist() == ["department", "town"]
         assert (sy.loc[sy["kind"] == "department", "prize"] == 0).all()
+        last = sy.loc[sy["rank"] == sy.groupby("kind")["rank"].transform("max"), "warning"]
+        assert (last == "yellow_card").all()
+    carded = s.loc[s["warning"] == "yellow_card", ["year", "unit"]].values.tolist()
+    assert sorted(carded) == [[2011, "D03"], [2011, "T04"], [2012, "D03"], [2012, "S02"]]
     # T02 2012: 2 falsification × 5 + 1 reported × 5 + 1 unreported × 10 = 25
     assert s.set_index(["unit", "year"]).loc[("T02", 2012), "deduction"] == 25
     # T01 2012: innovation 20 + provincial 7 = 27

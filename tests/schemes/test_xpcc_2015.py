@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 import assesskit as ak
+from assesskit.exceptions import AssessKitWarning
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "assesskit" / "datasets" / "examples" / "xpcc_2015"
 
@@ -161,6 +162,76 @@ def test_awards_as_in_the_source(scheme):
     assert sum(t.count * t.prize for t in o.tiers) + sum(a.count * a.prize for a in o.single_awards) == 470000
 
 
+def test_rectification_and_tie_policy_are_encoded(scheme):
+    o = scheme.outcomes
+    assert o.ties == "tiebreak" and o.tie_break == ["basic", "key_work"]
+    [w] = o.warnings
+    assert (w.id, w.label, w.decline.total, w.decline.rank) == (
+        "rectification",
+        "工作严重滑坡，限期整改",
+        10,
+        None,
+    )
+    assert w.assumption and o.kinds_of(w) is None  # every division
+
+
+def test_rectification_for_a_fall_of_ten_points_or_more(scheme):
+    # 2015: every division perfect (100: its second-child share 30% rose from 20% in 2014). 2016: DROP misses (1) awareness 6 + (5) eugenics 6
+    # → 88 (−12, warned); TEN misses the north compliance target (90% < 98) → 90 (−10, warned:
+    # at least 10); SLIP misses (1) → 94 (−6); KEEP stays 100; GONE is vetoed (grave case):
+    # out of ranking, its veto instead of the warning
+    rows = [
+        perfect("DROP", policy_awareness_rate=90, eugenics_awareness_rate=90),
+        perfect("TEN", policy_births=900),
+        perfect("SLIP", policy_awareness_rate=90),
+        perfect("KEEP"),
+        perfect("GONE", policy_awareness_rate=0, eugenics_awareness_rate=0, falsification_grave_cases=1),
+    ]
+    history = [
+        perfect(r["unit"], y, second_births=200 if y == 2014 else 300) for r in rows for y in (2014, 2015)
+    ]
+    s = by_unit(run(scheme, rows + history, with_history=False))
+    assert s["total"].to_dict() == {"DROP": 88, "TEN": 90, "SLIP": 94, "KEEP": 100, "GONE": 88}
+    assert s["warning"].to_dict() == {
+        "DROP": "rectification",
+        "TEN": "rectification",
+        "SLIP": "",
+        "KEEP": "",
+        "GONE": "",
+    }
+    assert s.loc["GONE", "veto"]
+
+
+def test_rectification_never_in_the_first_year(scheme):
+    # 2015 is the scheme's first year: a fall from a 2014 row is not compared (2014 was not
+    # assessed under this scheme), and no warning says the rule could not be applied
+    rows = [perfect("A", 2014), perfect("A", 2015, policy_awareness_rate=0, eugenics_awareness_rate=0)]
+    units = pd.DataFrame([{"unit": "A", "name": "A", "kind": "division", "category": "north"}])
+    res = ak.score(scheme, pd.DataFrame(rows), units=units, year=2015)
+    assert res.summary["total"].tolist() == [82] and res.summary["warning"].tolist() == [""]
+
+
+def test_ties_are_broken_by_basic_then_key_work(scheme):
+    # both 90: A basic 30 + key work 60 (misses (1) 6, notification 2, follow-up 2);
+    # B basic 20 + key work 70 (misses the whole-population entry rate, 94% < 95).
+    # The tie-break order puts A first: A the one first prize, B second.
+    rows = [
+        perfect("A", policy_awareness_rate=90, ppc_notification_rate=90, ppc_followup_rate=90),
+        perfect("B", population_in_db=94000),
+    ]
+    s = by_unit(run(scheme, rows))
+    assert s["total"].to_dict() == {"A": 90, "B": 90}
+    assert s["rank"].to_dict() == {"A": 1, "B": 2}
+    assert s["award"].to_dict() == {"A": "first", "B": "second"}
+
+
+def test_a_tie_the_order_cannot_break_is_flagged(scheme):
+    # two perfect divisions: equal on the total, basic and key work → both first, flagged
+    with pytest.warns(AssessKitWarning, match=r"A 2016, B 2016 at the boundary of award tier first"):
+        res = run(scheme, [perfect("A"), perfect("B")])
+    assert by_unit(res)["award"].to_dict() == {"A": "first", "B": "first"}
+
+
 # --------------------------------------------------------------------------- scoring
 def test_perfect_division_scores_100(scheme):
     res = run(scheme, [perfect("d08")])
@@ -293,7 +364,8 @@ def test_second_child_share_must_rise(scheme):
     assert (flat.points, flat.status, flat.value) == (0, "missed", 30)
     assert by_unit(res).loc["FLAT", "total"] == 94
     # without a 2015 row the change cannot be judged: missing → 0 (policy 'zero') → 94
-    res2 = run(scheme, [perfect("NEW")], with_history=False)
+    with pytest.warns(AssessKitWarning, match="'rectification' .* could not be applied to NEW 2016"):
+        res2 = run(scheme, [perfect("NEW")], with_history=False)  # nor can a decline
     new = item(res2, "NEW", "second_child_rise")
     assert (new.points, new.status) == (0, "missing")
     assert by_unit(res2).loc["NEW", "total"] == 94
@@ -362,3 +434,33 @@ def test_bundled_example_scores():
     assert it.loc[(2016, "d04", "policy_compliance"), "status"] == "missed"  # north, 96%
     assert it.loc[(2016, "d02", "special_funds"), "points"] == 3
     assert it.loc[(2016, "d07", "second_child_rise"), "status"] == "missed"
+    # 限期整改 in 2016 for a fall of 10 points or more from 2015: d03 89.70 → 63.08 (−26.62),
+    # d04 92.20 → 80.36 (−11.84), d12 91.78 → 75.96 (−15.82); d01 (−7.68) and d07 (−7.66) are
+    # not; none in 2015 (the scheme's first year)
+    warned = s.loc[s["warning"] != "", ["year", "unit", "warning"]]
+    assert sorted(warned.values.tolist()) == [[2016, u, "rectification"] for u in ("d03", "d04", "d12")]
+    drop = k["total"].unstack("year")
+    assert ((drop[2015] - drop[2016]).round(2)[["d03", "d04", "d12"]] == [26.62, 11.84, 15.82]).all()
+
+
+def test_rectification_shows_on_the_demo_score_card_and_overview(tmp_path):
+    """The demo pages' blocks show any warning by its label: 限期整改 on the unit's score card,
+    in the overview's league table and in its list of awards and warnings."""
+    from assesskit.datasets.demo import FILE_NAMES, write_demo_data
+    from assesskit.report import OverviewPage, UnitPage, load_context
+
+    d = write_demo_data(tmp_path, 0, ["xpcc_2015"]) / "xpcc_2015"
+    files = {
+        role: d / FILE_NAMES[role] for role in ("data", "units", "grades") if (d / FILE_NAMES[role]).exists()
+    }
+    ctx = load_context("xpcc_2015", files.pop("data"), **files)
+    s = ctx.summary.set_index(["year", "unit"])
+    # demo 2016: d01 86.34 → 74.66 (−11.68) and d14 97.48 → 79.28 (−18.20) fall by 10 or more
+    assert sorted(s.index[s["warning"] == "rectification"]) == [(2016, "d01"), (2016, "d14")]
+    label = "工作严重滑坡，限期整改"
+    assert label in UnitPage(ctx, "d01", 2016).score_card().html
+    assert label not in UnitPage(ctx, "d02", 2016).score_card().html
+    page = OverviewPage(ctx, 2016)
+    assert page.league().html.count(label) == 2
+    assert page.awards().html.count(label) == 2
+    assert label not in OverviewPage(ctx, 2015).league().html
