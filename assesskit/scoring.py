@@ -19,7 +19,7 @@ Order of application (documented in the user guide, "Scheme files"):
 6. ranks among the units of one kind in one year, by total (then the ``tie_break``
    nodes); ties share the best rank (1, 2, 2, 4);
 7. award tiers in rank order among eligible units: each tier takes the next ``count``
-   eligible units (units tied at a tier's boundary all get the better tier);
+   eligible units (units tied at a tier's boundary: the scheme's ``outcomes.ties`` policy);
    single-item awards rank eligible units by one node's points; warnings flag the last
    ``bottom`` ranked units or those below ``below_total``.
 """

@@ -224,3 +224,22 @@ def test_bilingual_grid_is_byte_identical_to_the_runners_index_today():
     failures = [p["error"]["message"] for p in pages.values() if p["status"] == "failed"]
     ours = index_pages(spec(), [entry], pages, failures, " (interrupted)")["index.html"]
     assert ours == index_html(spec(), [entry], pages, failures, " (interrupted)")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_index_names_split_awards_and_warnings(lang):
+    """A split award (``first; second``) and a warning (限期整改) are named in the unit's cell."""
+    entry, pages = plan(8, years=(2016,), kinds=("town",))
+    s = entry.summary.copy()
+    s["award"] = ["first; second"] + [""] * (len(s) - 1)
+    s["warning"] = ["", "rectification"] + [""] * (len(s) - 2)
+    entry.summary = s
+    entry.award_labels = {"first": "一等奖", "second": "二等奖"}
+    entry.award_labels_en = {"first": "First prize", "second": "Second prize"}
+    entry.warning_labels = {"rectification": "限期整改"}
+    entry.warning_labels_en = {"rectification": "rectification within a deadline"}
+    html = index_pages(spec(lang), [entry], pages, [])["index.html"]
+    if lang == "zh":
+        assert "一等奖; 二等奖" in html and "限期整改" in html
+    else:
+        assert "First prize; Second prize" in html and "rectification within a deadline" in html

@@ -67,7 +67,7 @@ def test_tier_plot_without_tiers_shows_top_k_veto_and_warnings(results):
     _scheme, _spec, sim, _sob = results
     tab = sim.units.drop(columns=[c for c in sim.units.columns if c.startswith("p_tier_")] + ["p_no_award"])
     ax = plot_tier_probabilities(tab)
-    assert len(ax.get_legend().get_texts()) == 2  # p_top3 and p_veto (xpcc has no warnings)
+    assert len(ax.get_legend().get_texts()) == 3  # p_top3, p_veto and p_warning_rectification
     plt.close(ax.figure)
 
 

@@ -504,6 +504,8 @@ def _kept_conditions(raw: dict[str, Any], lines: list[dict[str, Any]]) -> dict[s
     ]
     outcomes = raw.get("outcomes", {})
     outcomes["tie_break"] = [n for n in outcomes.get("tie_break", []) if n in kept]
+    if not outcomes["tie_break"] and outcomes.get("ties") == "tiebreak":
+        outcomes["ties"] = "share"  # no tie-break order left: tied units share the better tier
     outcomes["single_awards"] = [a for a in outcomes.get("single_awards", []) if a["rank_by"] in kept]
     for w in outcomes.get("warnings", []):
         w.pop("below_total", None)  # point thresholds mean nothing on the index's scale

@@ -47,6 +47,19 @@ def _str(x: object) -> str | None:
     return x if isinstance(x, str) else None
 
 
+def _outcome_text(s: pd.DataFrame, col: str, labels: dict, labels_en: dict, lang: str | None) -> pd.Series:
+    """The labels of a summary column of outcome ids (``;``-separated: a split award, several
+    warnings), one look-up per distinct value, not per row."""
+    if col not in s.columns:
+        return pd.Series("", index=s.index)
+    names = dict(labels_en or labels) if lang == "en" else dict(labels)
+    ids = s[col].fillna("").astype(str)
+    text = {
+        v: "; ".join(names.get(a.strip(), a.strip()) for a in v.split(";") if a.strip()) for v in ids.unique()
+    }
+    return ids.map(text)
+
+
 def _none_for_missing(s: pd.Series) -> np.ndarray:
     """An object array of the strings, ``None`` where missing (never NaN: a link must be falsy)."""
     out = np.array(s.astype(object), dtype=object)  # a copy (pandas may hand out a read-only view)
@@ -76,13 +89,13 @@ def _cells(e: Any, pages: Mapping[str, dict], lang: str) -> pd.DataFrame:
         "",
         rank.fillna(0).astype(int).astype(str) + "/" + n_ranked.fillna(0).astype(int).astype(str),
     )
-    labels = (
-        dict(e.award_labels) if lang != "en" else dict(getattr(e, "award_labels_en", {}) or e.award_labels)
+    award_txt = _outcome_text(s, "award", e.award_labels, getattr(e, "award_labels_en", {}), lang)
+    warning_txt = _outcome_text(
+        s, "warning", getattr(e, "warning_labels", {}), getattr(e, "warning_labels_en", {}), lang
     )
-    award = s["award"].fillna("").astype(str)
-    award_txt = award.map(lambda a: labels.get(a, a))
     veto_txt = np.where(s["veto"].astype(bool), t("veto_short", lang), "")
     detail = _join(_join(pd.Series(rank_txt, index=s.index), award_txt), pd.Series(veto_txt, index=s.index))
+    detail = _join(detail, warning_txt)
     return pd.DataFrame(
         {
             "unit": unit.to_numpy(),

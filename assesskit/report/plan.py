@@ -77,6 +77,8 @@ class Entry:
     award_labels: dict[str, str] = field(default_factory=dict)
     label_en: str | None = None
     award_labels_en: dict[str, str] = field(default_factory=dict)
+    warning_labels: dict[str, str] = field(default_factory=dict)
+    warning_labels_en: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, Any] = field(default_factory=dict)  # kind id → the scheme's Kind (its labels)
 
 
@@ -189,6 +191,8 @@ def _load_entry(spec: RunSpec, e: SchemeRun, base: Path, multi: bool) -> Entry:
         award_labels={x.id: x.label for x in scheme.outcomes.tiers},
         label_en=scheme.label_en,
         award_labels_en={x.id: x.label_en or x.label for x in scheme.outcomes.tiers},
+        warning_labels={x.id: x.label for x in scheme.outcomes.warnings},
+        warning_labels_en={x.id: x.label_en or x.label for x in scheme.outcomes.warnings},
         kinds=dict(scheme.kinds),
     )
 

@@ -503,6 +503,8 @@ def _verify(base: Baseline, row: pd.Series, year: int) -> bool:
     if row["goal"] == "rank":
         return float(got["rank"]) < float(row["rank"])
     tier_ids = [t.id for t in base.scheme.outcomes.tiers]
-    now = tier_ids.index(row["award"]) if row["award"] in tier_ids else len(tier_ids)
-    new = tier_ids.index(got["award"]) if got["award"] in tier_ids else len(tier_ids)
+    # a split award ("first; second") counts as its best tier
+    was, got_award = (str(a or "").split(";")[0].strip() for a in (row["award"], got["award"]))
+    now = tier_ids.index(was) if was in tier_ids else len(tier_ids)
+    new = tier_ids.index(got_award) if got_award in tier_ids else len(tier_ids)
     return new < now
