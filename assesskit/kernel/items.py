@@ -54,11 +54,18 @@ def _target(inp: Inputs, var: Variation, j: int, item: Item) -> np.ndarray:
         if var.target_set is not None:
             s = var.target_set[:, j : j + 1]
             tg = np.where(np.isnan(s), tg, s)
-        if var.target_rel is not None:
+        # a column of zeros changes nothing (t × 1 is t): skip the pass over draws × rows
+        if var.target_rel is not None and var.target_rel[:, j].any():
             tg = tg * (1 + var.target_rel[:, j : j + 1])
-        if var.target_add is not None:
+        if var.target_add is not None and _adds(var.target_add[:, j], tg):
             tg = tg + var.target_add[:, j : j + 1]
     return tg
+
+
+def _adds(add: np.ndarray, tg: np.ndarray) -> bool:
+    """Adding ``add`` (per draw) changes ``tg``: some shift is not zero, or one is and a
+    target is −0.0 (−0.0 + 0.0 is +0.0; kept, to stay bit for bit)."""
+    return bool(add.any()) or bool(np.signbit(tg).any())
 
 
 def _choice(var: Variation, j: int, rule) -> tuple[tuple[object, ...], np.ndarray] | None:

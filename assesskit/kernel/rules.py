@@ -423,11 +423,18 @@ def linear(rule: LinearRule, x: RuleInput) -> np.ndarray:
     # the span must point the way of `op`; a target at (or beyond) the floor degenerates to a
     # threshold on the target rather than inverting the credit (the loader rejects such
     # fixed and category targets; table targets can still arrive that way)
-    proper = span > 0 if rule.op == ">=" else span < 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac = (x.value - rule.floor) / np.where(proper, span, 1.0)
-        frac = np.where(proper, frac, _CMP[rule.op](x.value, x.target))
-    return _nan_where(np.clip(frac, 0.0, 1.0) + 0.0, x.value, x.target)  # + 0.0: no -0.0
+        improper = span <= 0 if rule.op == ">=" else span >= 0  # NaN spans are neither
+        if improper.any():
+            proper = span > 0 if rule.op == ">=" else span < 0
+            frac = (x.value - rule.floor) / np.where(proper, span, 1.0)
+            frac = np.where(proper, frac, _CMP[rule.op](x.value, x.target))
+        else:  # every span points the right way (or is NaN, which the mask below restores)
+            frac = np.subtract(x.value, rule.floor)
+            frac = np.divide(frac, span, out=frac) if frac.shape == np.shape(span) else frac / span
+    np.clip(frac, 0.0, 1.0, out=frac)
+    frac += 0.0  # no -0.0
+    return _nan_where(frac, x.value, x.target)
 
 
 def bands(rule: BandsRule, x: RuleInput) -> np.ndarray:
