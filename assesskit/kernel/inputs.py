@@ -69,7 +69,9 @@ def indicator_values(
             if own not in cols:
                 out[ind_id] = np.full(shape, None, dtype=object)
             else:
-                out[ind_id] = data[own].to_numpy(dtype=object) if table else np.asarray(data[own], dtype=object)
+                out[ind_id] = (
+                    data[own].to_numpy(dtype=object) if table else np.asarray(data[own], dtype=object)
+                )
         else:
             out[ind_id] = col(own)
     return out
