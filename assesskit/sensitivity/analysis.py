@@ -31,9 +31,21 @@ from :func:`scipy.stats.kendalltau` draw by draw."""
 MEMORY_BUDGET = 1 << 30
 """Bytes the arrays of one chunk of draws may take (see :func:`auto_chunk`)."""
 
-LIVE_ARRAYS = 24
-"""Float arrays of (draws × units) alive at once while the kernel scores a chunk (an upper
-estimate, measured on the 60-item benchmark scheme: items, line totals, ranking keys)."""
+LIVE_ARRAYS = 36
+"""Float arrays of (draws × units) alive at once while a chunk is perturbed and scored:
+the peak measured (tracemalloc) on the 60-item benchmark scheme of
+benchmarks/bench_sensitivity.py with 41,000 units, 747 MB for 64 draws (its 16 resampled
+columns, then items, line totals and the ranking's arrays)."""
+
+
+def _reuses_blocks(factors, draw_ids, chunk: int) -> bool:
+    """A realisation block is read by more than one chunk: draws cycle through a data-noise
+    factor's realisations, chunks cut blocks, or a Sobol design picks realisations at
+    random. Only then are blocks kept between chunks."""
+    if draw_ids is None or chunk % BLOCK:
+        return True
+    n = len(draw_ids)
+    return any(rf.vector and rf.cycle and n > rf.realizations for rf in factors)
 
 
 def auto_chunk(base: Baseline, cells: int = 1 << 18, budget: int = MEMORY_BUDGET) -> int:
@@ -57,13 +69,16 @@ def _run(base, factors, u, draw_ids, seed, chunk, on_chunk, collect, client=None
 
         run_chunks(client, base, factors, u, draw_ids, seed, chunk, collect, on_chunk)
         return
-    cache: dict = {}
+    cache = {} if _reuses_blocks(factors, draw_ids, chunk) else None
     for start in range(0, total, chunk):
         stop = min(start + chunk, total)
         ids = None if draw_ids is None else draw_ids[start:stop]
         rid = realisation_ids(factors, u[start:stop], ids)
         pert = perturbation(base, factors, u[start:stop], rid, seed, cache)
-        collect(start, stop, evaluate(base, pert))
+        out = evaluate(base, pert)
+        del pert  # the next chunk's perturbation never sits beside this one
+        collect(start, stop, out)
+        del out
         if on_chunk is not None:
             on_chunk(stop, total)
 

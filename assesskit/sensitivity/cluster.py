@@ -59,7 +59,9 @@ def current_client():
     return _CLIENT.get()
 
 
-def evaluate_chunk(base: Baseline, factors: list, u: np.ndarray, ids, seed: int, run: str) -> Outcome:
+def evaluate_chunk(
+    base: Baseline, factors: list, u: np.ndarray, ids, seed: int, run: str, keep: bool = True
+) -> Outcome:
     """One chunk of draws, as the local loop scores it (runs on a worker).
 
     Parameters
@@ -73,12 +75,14 @@ def evaluate_chunk(base: Baseline, factors: list, u: np.ndarray, ids, seed: int,
     seed : int
     run : str
         The run's token: the worker keeps realisation blocks for the chunks of this run.
+    keep : bool
+        Keep realisation blocks for later chunks (False when no block is read twice).
     """
     if run not in _WORKER_CACHE:
         _WORKER_CACHE.clear()  # one run at a time per worker: the previous run's blocks go
         _WORKER_CACHE[run] = {}
     rid = realisation_ids(factors, u, ids)
-    out = evaluate(base, perturbation(base, factors, u, rid, seed, _WORKER_CACHE[run]))
+    out = evaluate(base, perturbation(base, factors, u, rid, seed, _WORKER_CACHE[run] if keep else None))
     return out if out.detail is None else dataclasses.replace(out, detail=None)
 
 
@@ -101,6 +105,9 @@ def run_chunks(
     """
     from distributed import as_completed
 
+    from .analysis import _reuses_blocks
+
+    keep = _reuses_blocks(factors, draw_ids, chunk)
     total = u.shape[0]
     spans = [(s, min(s + chunk, total)) for s in range(0, total, chunk)]
     run = uuid.uuid4().hex
@@ -114,6 +121,7 @@ def run_chunks(
             None if draw_ids is None else draw_ids[a:b],
             seed,
             run,
+            keep,
             key=f"assesskit-draws-{run}-{i}",
             retries=RETRIES,
             pure=False,
