@@ -238,28 +238,6 @@ def test_codes_in_arrow_and_object_strings_agree():
     assert _kind_codes(kinds, ["street", "town"]).tolist() == [1, -1, 0, -1, 1]
 
 
-def test_indicator_values_broadcast_columns_equal_the_table_path():
-    import pandas as pd
-
-    from assesskit.kernel.inputs import indicator_values
-
-    scheme = ak.load_scheme(FIX / "mini.yaml")
-    rates = [i for i, ind in scheme.indicators.items() if ind.is_rate]
-    assert rates
-    ind = scheme.indicators[rates[0]]
-    terms = [c.lstrip("-") for c in ind.numerator + ind.denominator]
-    rng = np.random.default_rng(0)
-    assert len(set(terms)) >= 2  # a numerator and a denominator
-    # the numerator resampled in each of 3 draws, the other counts nominal (1, n)
-    cols = {c: rng.integers(1, 60, (1, 4)).astype(float) for c in terms}
-    cols[terms[0]] = rng.integers(0, 50, (3, 4)).astype(float)
-    cols[terms[-1]][0, 1] = 0.0  # a zero denominator
-    got = indicator_values(scheme, cols, (3, 4))[rates[0]]
-    table = pd.DataFrame({c: np.broadcast_to(v, (3, 4)).ravel() for c, v in cols.items()})
-    want = indicator_values(scheme, table)[rates[0]].reshape(3, 4)
-    assert got.shape == (3, 4) and np.array_equal(got, want, equal_nan=True)
-
-
 def test_linear_credit_fast_and_guarded_paths_by_hand():
     from assesskit.kernel.rules import LinearRule, RuleInput, linear
 

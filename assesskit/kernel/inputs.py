@@ -9,7 +9,6 @@ only does arithmetic, for one draw (:func:`assesskit.scoring.score_panel`) or th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,58 +19,33 @@ from ..scheme import CategoryTarget, Item, Scheme, TableTarget
 from .rank import fill_nan, group_codes
 
 
-def indicator_values(
-    scheme: Scheme, data: pd.DataFrame | Mapping[str, np.ndarray], shape: tuple[int, ...] | None = None
-) -> dict[str, np.ndarray]:
+def indicator_values(scheme: Scheme, data: pd.DataFrame) -> dict[str, np.ndarray]:
     """Every indicator of the scheme as an array over the panel's rows.
 
     Rates come from their counts (``Σ numerator / Σ denominator × scale``; a zero
     denominator gives NaN); a rate without its counts is read from its own column.
     Absent columns give all-NaN arrays (scored by the missing-data policy).
-
-    Parameters
-    ----------
-    data : DataFrame, or mapping column → array
-        The panel's columns; a mapping's arrays may broadcast against each other (e.g.
-        ``(d, n)`` resampled counts beside ``(1, n)`` nominal ones: no copies per draw).
-    shape : tuple, optional
-        The shape of the result for a mapping (default ``(len(data),)`` for a table).
     """
-    table = isinstance(data, pd.DataFrame)
-    shape = (len(data),) if shape is None else tuple(shape)
-    cols = set(data.columns) if table else set(data)
+    n = len(data)
+    cols = set(data.columns)
 
     def col(name: str) -> np.ndarray:
         if name.startswith("-"):
             return -col(name[1:])
-        if name not in cols:
-            return np.full(shape, np.nan)
-        return data[name].to_numpy(dtype=float) if table else np.asarray(data[name], dtype=float)
-
-    def total(names: list[str]) -> np.ndarray:
-        parts = [col(c) for c in names]
-        if len({p.shape for p in parts}) > 1:
-            parts = np.broadcast_arrays(*parts)
-        return np.sum(parts, axis=0)  # numpy's sum, whatever the shapes: the same bits
+        return data[name].to_numpy(dtype=float) if name in cols else np.full(n, np.nan)
 
     out: dict[str, np.ndarray] = {}
     for ind_id, ind in scheme.indicators.items():
         own = ind.column or ind_id
         if ind.is_rate and all(c.lstrip("-") in cols for c in ind.numerator + ind.denominator):
-            num = total(ind.numerator)
-            den = total(ind.denominator)
+            num = np.sum([col(c) for c in ind.numerator], axis=0)
+            den = np.sum([col(c) for c in ind.denominator], axis=0)
             with np.errstate(divide="ignore", invalid="ignore"):
                 # counts × scale first, then one division: 57 × 100 / 100 is exactly 57 (57 / 100 × 100 is not)
                 zero = np.nan if ind.zero_denominator is None else ind.zero_denominator
-                got = np.where(den != 0, num * ind.scale / np.where(den != 0, den, 1), zero)
-            out[ind_id] = got if got.shape == shape else np.broadcast_to(got, shape).copy()
+                out[ind_id] = np.where(den != 0, num * ind.scale / np.where(den != 0, den, 1), zero)
         elif ind.kind == "label":
-            if own not in cols:
-                out[ind_id] = np.full(shape, None, dtype=object)
-            else:
-                out[ind_id] = (
-                    data[own].to_numpy(dtype=object) if table else np.asarray(data[own], dtype=object)
-                )
+            out[ind_id] = data[own].to_numpy(dtype=object) if own in cols else np.full(n, None, dtype=object)
         else:
             out[ind_id] = col(own)
     return out

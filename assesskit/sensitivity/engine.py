@@ -256,15 +256,16 @@ def _recompute(base: Baseline, inds: set[str], over: dict[str, np.ndarray], prev
     light = scheme.model_copy(update={"indicators": {i: scheme.indicators[i] for i in sorted(inds)}})
     shape = (d, base.n)
     need = dict.fromkeys(c for i in sorted(inds) for c in base.ind_cols[i])
-    # the columns as they are — (d, n) resampled, (1, n) nominal — broadcast in the formula,
-    # not copied into a (d × n)-row table
-    cols = {
-        c: over[c] if c in over else base.column(c, prev)[None, :]
-        for c in need
-        if c in over or c in base.panel.data.columns
-    }
-    vals = indicator_values(light, cols, shape)
-    return {i: vals[i] for i in inds}
+    frame = pd.DataFrame(
+        {
+            c: np.broadcast_to(over[c] if c in over else base.column(c, prev), shape).ravel()
+            for c in need
+            if c in over or c in base.panel.data.columns
+        },
+        copy=False,
+    )
+    vals = indicator_values(light, frame)
+    return {i: vals[i].reshape(shape) for i in inds}
 
 
 def evaluate(base: Baseline, pert: Perturbation) -> Outcome:
