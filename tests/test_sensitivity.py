@@ -597,7 +597,7 @@ def test_auto_chunk_is_bounded_by_the_memory_budget(mini):
 
 
 def test_blocks_are_kept_only_when_a_later_chunk_reads_them(district):
-    from assesskit.sensitivity.analysis import _reuses_blocks
+    from assesskit.sensitivity.sampling import _reuses_blocks
 
     spec = sa.load_spec("district_1000", district.scheme)
     factors = resolve(spec, district)

@@ -16,7 +16,7 @@ import pandas as pd
 from ..scheme import Section
 from .cluster import current_client
 from .engine import Baseline, Outcome, Perturbation, evaluate
-from .sampling import BLOCK, perturbation, realisation_ids, resolve
+from .sampling import BLOCK, _reuses_blocks, perturbation, realisation_ids, resolve
 from .spec import Spec, node_items
 
 ProgressFn = Callable[[int, int], None]
@@ -36,16 +36,6 @@ LIVE_ARRAYS = 36
 the peak measured (tracemalloc) on the 60-item benchmark scheme of
 benchmarks/bench_sensitivity.py with 41,000 units, 747 MB for 64 draws (its 16 resampled
 columns, then items, line totals and the ranking's arrays)."""
-
-
-def _reuses_blocks(factors, draw_ids, chunk: int) -> bool:
-    """A realisation block is read by more than one chunk: draws cycle through a data-noise
-    factor's realisations, chunks cut blocks, or a Sobol design picks realisations at
-    random. Only then are blocks kept between chunks."""
-    if draw_ids is None or chunk % BLOCK:
-        return True
-    n = len(draw_ids)
-    return any(rf.vector and rf.cycle and n > rf.realizations for rf in factors)
 
 
 def auto_chunk(base: Baseline, cells: int = 1 << 18, budget: int = MEMORY_BUDGET) -> int:

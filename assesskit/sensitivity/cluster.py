@@ -30,7 +30,7 @@ import numpy as np
 
 from ..kernel import Outcome
 from .engine import Baseline, evaluate
-from .sampling import perturbation, realisation_ids
+from .sampling import _reuses_blocks, perturbation, realisation_ids
 
 RETRIES = 2
 """Times a chunk is re-run on another worker when its worker dies."""
@@ -104,8 +104,6 @@ def run_chunks(
     interrupt the chunks not yet run are cancelled and the error is raised.
     """
     from distributed import as_completed
-
-    from .analysis import _reuses_blocks
 
     keep = _reuses_blocks(factors, draw_ids, chunk)
     total = u.shape[0]

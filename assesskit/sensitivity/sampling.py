@@ -83,6 +83,16 @@ def _realise(seed: int, key: tuple[int, ...], rid: np.ndarray, gen, cache: dict 
     return out
 
 
+def _reuses_blocks(factors, draw_ids, chunk: int) -> bool:
+    """A realisation block is read by more than one chunk: draws cycle through a data-noise
+    factor's realisations, chunks cut blocks, or a Sobol design picks realisations at
+    random. Only then are blocks kept between chunks."""
+    if draw_ids is None or chunk % BLOCK:
+        return True
+    n = len(draw_ids)
+    return any(rf.vector and rf.cycle and n > rf.realizations for rf in factors)
+
+
 @dataclass(frozen=True)
 class Resolved:
     """A factor bound to a scheme and panel: what :func:`apply` needs."""
