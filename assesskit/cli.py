@@ -458,16 +458,25 @@ def demo(out_dir: str, seed: int, jobs: int | None, force: bool) -> None:
 )
 @click.option("--encoding", default=None, help="Encoding of the CSV inputs (default: UTF-8, else GBK).")
 @click.option("--allow-missing-columns", is_flag=True, help="Score items of absent columns as missing.")
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Score the draws on this Dask scheduler (e.g. tcp://host:8786); same files as a local run.",
+)
 def sensitivity(
     scheme_name, data, year, spec_path, draws, seed, out_dir, units, targets, grades, sobol_n, encoding,
-    allow_missing_columns,
+    allow_missing_columns, scheduler,
 ) -> None:  # fmt: skip
     """Sensitivity of one year's ranking: rank intervals, tier probabilities, Sobol indices.
 
     Writes ranks.csv (one row per unit), sobol.csv (per factor: the mean absolute rank
     shift's and every unit's indices), loo.csv (leaving out each section or item),
     draws.csv (Kendall's tau per draw) and manifest.json to --out, all or nothing.
+    With --scheduler the chunks of draws run as tasks on that Dask cluster.
     """
+    from contextlib import ExitStack
+
     import pandas as pd
     from tqdm import tqdm
 
@@ -482,11 +491,22 @@ def sensitivity(
         return lambda done, _total, b=bars[-1]: b.update(done - b.n)
 
     try:
-        res, manifest = analyse_files(
-            scheme_name, data, year=year, spec=spec_path, units=units, targets=targets, grades=grades,
-            draws=draws, seed=seed, sobol_n=sobol_n, encoding=encoding,
-            allow_missing_columns=allow_missing_columns, progress=progress,
-        )  # fmt: skip
+        with ExitStack() as stack:
+            if scheduler:  # Dask only when asked for: the local path does not import it
+                from distributed import Client
+
+                from .sensitivity.cluster import use_client
+
+                try:
+                    client = stack.enter_context(Client(scheduler, timeout="20s"))
+                except OSError as e:
+                    raise click.ClickException(f"cannot reach the Dask scheduler at {scheduler}: {e}") from e
+                stack.enter_context(use_client(client))
+            res, manifest = analyse_files(
+                scheme_name, data, year=year, spec=spec_path, units=units, targets=targets, grades=grades,
+                draws=draws, seed=seed, sobol_n=sobol_n, encoding=encoding,
+                allow_missing_columns=allow_missing_columns, progress=progress,
+            )  # fmt: skip
     finally:
         for b in bars:
             b.close()

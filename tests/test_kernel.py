@@ -193,3 +193,70 @@ def test_aggregate_tree_takes_item_scores_and_weights_per_draw():
     # one set of item scores shared by both weight sets, only the top node
     top = aggregate_tree(nodes, np.array([[10.0, 20.0]]), weights, methods={"L": "geometric"}, top_only=True)
     np.testing.assert_allclose(top[:, 0], [np.exp((np.log(10) + 3 * np.log(20)) / 4), np.sqrt(200)])
+
+
+# --------------------------------------------------------------------------- speed work, same results
+def test_status_codes_by_bit_arithmetic_by_hand():
+    from assesskit.kernel.items import _status
+
+    # full credit, partial, none, a missing value scored 'zero', one scored 'full'
+    f = np.array([[1.0, 0.5, 0.0, 0.0, 1.0]])
+    missing = np.array([[False, False, False, True, True]])
+    st = _status(f, missing, 0.0, 1.0, (1, 5))
+    assert st.tolist() == [[kernel.MET, kernel.PARTIAL, kernel.MISSED, kernel.MISSING, kernel.MISSING]]
+    # a (1, n) credit written into (d, n) rows; missed wins where low and full meet
+    out = np.empty((2, 2), np.int8)
+    _status(np.array([[0.3, 1.0]]), np.zeros((1, 2), bool), 0.3, 0.3, (2, 2), out=out)
+    assert out.tolist() == [[kernel.MISSED, kernel.MET]] * 2
+
+
+def test_row_lookup_table_and_hash_paths_agree_with_pandas():
+    import pandas as pd
+
+    from assesskit.kernel.inputs import _lookup
+
+    keys = np.array([5, 2, 9, 0])
+    queries = np.array([9, 1, 0, 5, 2])
+    expected = pd.Index(keys).get_indexer(queries)
+    assert expected.tolist() == [2, -1, 3, 0, 1]
+    assert _lookup(keys, queries, 10).tolist() == expected.tolist()  # dense table
+    assert _lookup(keys * 10_000, queries * 10_000, 100_000).tolist() == expected.tolist()  # sparse: hash
+    with pytest.raises(pd.errors.InvalidIndexError):  # duplicated unit-years are refused, as before
+        _lookup(np.array([1, 1, 2]), np.array([1]), 3)
+
+
+def test_codes_in_arrow_and_object_strings_agree():
+    import pandas as pd
+
+    from assesskit.kernel.inputs import _codes_in, _kind_codes
+
+    names = pd.Index(pd.array(["甲镇", "乙镇", "丙镇"], dtype="str"))
+    for dtype in ("str", object):
+        values = pd.Index(pd.array(["丙镇", "丁镇", "甲镇", None], dtype=dtype))
+        assert _codes_in(values, names).tolist() == [2, -1, 0, -1]
+    kinds = pd.Series(["town", None, "street", "city", "town"], dtype="str")
+    assert _kind_codes(kinds, ["street", "town"]).tolist() == [1, -1, 0, -1, 1]
+
+
+def test_linear_credit_fast_and_guarded_paths_by_hand():
+    from assesskit.kernel.rules import LinearRule, RuleInput, linear
+
+    rule = LinearRule(type="linear", indicator="x", floor=50, target=90)
+    v = np.array([50.0, 70.0, 100.0, np.nan, 60.0])
+    t = np.array([90.0, 90.0, 90.0, 90.0, np.nan])
+    got = linear(rule, RuleInput(v, t, t, 1.0))  # every span proper: the fast path
+    assert np.array_equal(got, [0.0, 0.5, 1.0, np.nan, np.nan], equal_nan=True)
+    assert not np.signbit(got[0])  # no -0.0
+    t2 = np.array([90.0, 40.0, 40.0, 90.0, 50.0])  # targets at or below the floor: a threshold on the target
+    got = linear(rule, RuleInput(v, t2, t2, 1.0))
+    assert np.array_equal(got, [0.0, 1.0, 1.0, np.nan, 1.0], equal_nan=True)
+
+
+def test_graded_keeps_nan_and_clips_in_place():
+    from assesskit.kernel.rules import GradedRule, RuleInput, graded
+
+    rule = GradedRule(type="graded", indicator="g", scale="points")
+    v = np.array([4.0, np.nan, 9.0, -1.0])
+    got = graded(rule, RuleInput(v, v, v, 8.0))
+    assert np.array_equal(got, [0.5, np.nan, 1.0, 0.0], equal_nan=True)
+    assert v[0] == 4.0  # the input is not written

@@ -576,3 +576,53 @@ def test_analyse_runs_the_whole_spec_as_the_cli_writes_it(mini):
     assert r.loc["A", "p_tier_first"] == 1 and r.loc["C", "p_veto"] == 1
     assert set(run.tables()) == {"ranks.csv", "sobol.csv", "loo.csv", "draws.csv"}
     assert sa.analyse(mini, sp, draws=5, seed=1, sobol_n=0).simulation.ranks.shape == (5, 4)
+
+
+# --------------------------------------------------------------------------- chunks and memory
+def test_auto_chunk_is_bounded_by_the_memory_budget(mini):
+    from types import SimpleNamespace
+
+    from assesskit.sensitivity.analysis import LIVE_ARRAYS, auto_chunk
+
+    def chunk(n, **kw):
+        return auto_chunk(SimpleNamespace(n=n), **kw)
+
+    assert chunk(4) == 8192 and chunk(3000) == 64  # small panels: ~2^18 cells, whole blocks
+    assert chunk(41_000) == 64  # a nation's towns: 64 draws × 36 arrays × 41,000 × 8 B < 1 GiB
+    # more units than a block of 64 draws fits in the budget: fewer draws, never more bytes
+    n = 1_000_000
+    c = chunk(n)
+    assert 1 <= c < 64 and c * n * 8 * LIVE_ARRAYS <= 1 << 30
+    assert chunk(n, budget=1) == 1
+
+
+def test_blocks_are_kept_only_when_a_later_chunk_reads_them(district):
+    from assesskit.sensitivity.sampling import _reuses_blocks
+
+    spec = sa.load_spec("district_1000", district.scheme)
+    factors = resolve(spec, district)
+    cycling = [rf for rf in factors if rf.vector and rf.cycle]
+    assert cycling  # the bundled spec has data noise, cycling through 1000 realisations
+    assert not _reuses_blocks(factors, np.arange(640), 64)
+    assert _reuses_blocks(factors, np.arange(640), 100)  # chunks cut blocks
+    assert _reuses_blocks(factors, np.arange(cycling[0].realizations + 1), 64)  # draws wrap around
+    assert _reuses_blocks(factors, None, 64)  # Sobol: realisations picked at random
+
+
+def test_a_chunk_that_is_one_block_gets_the_block_itself_read_only():
+    from assesskit.sensitivity.sampling import BLOCK, _realise
+
+    def gen(rng, size):
+        return rng.random((size, 3))
+
+    whole = _realise(1, (0, 1), np.arange(BLOCK, 2 * BLOCK), gen)
+    part = _realise(1, (0, 1), np.arange(BLOCK + 5, BLOCK + 9), gen)  # the general path
+    assert np.array_equal(whole[5:9], part) and not whole.flags.writeable
+
+
+def test_simulate_results_do_not_depend_on_the_chunk_or_the_cache(district):
+    spec = sa.load_spec("district_1000", district.scheme)
+    a = sa.simulate(district, spec, draws=130, seed=2, chunk=64)  # whole blocks, no cache kept
+    b = sa.simulate(district, spec, draws=130, seed=2, chunk=50)  # blocks cut: kept between chunks
+    assert np.array_equal(a.ranks, b.ranks, equal_nan=True)
+    pd.testing.assert_frame_equal(a.units, b.units, check_exact=True)

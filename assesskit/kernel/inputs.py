@@ -170,10 +170,7 @@ class Inputs:
 
     def of_kinds(self, names: list[str] | None) -> np.ndarray:
         """(n,) bool: the row's kind is one of ``names`` (every row for None)."""
-        if names is None:
-            return np.ones(self.n, bool)
-        kinds = list(self.scheme.kinds)
-        return np.isin(self.kind, [kinds.index(x) for x in names])
+        return _of_kinds(self.kind, list(self.scheme.kinds), names, self._cache)
 
     @property
     def prev_row(self) -> np.ndarray:
@@ -187,6 +184,53 @@ class Inputs:
         return self._cache["prev_row"]
 
 
+def _of_kinds(kind: np.ndarray, kind_names: list[str], names: list[str] | None, cache: dict) -> np.ndarray:
+    """(n,) bool: the row's kind is one of ``names`` (every row for None), kept in ``cache``.
+
+    A gather from a per-kind table (code −1, an unknown kind, reads the last, False entry),
+    not :func:`numpy.isin`, which sorts.
+    """
+    key = ("of_kinds", None if names is None else tuple(names))
+    if key not in cache:
+        if names is None:
+            cache[key] = np.ones(kind.size, bool)
+        else:
+            table = np.zeros(len(kind_names) + 1, bool)
+            table[[kind_names.index(x) for x in names]] = True
+            cache[key] = table[kind]
+    return cache[key]
+
+
+def _lookup(keys: np.ndarray, queries: np.ndarray, size: int) -> np.ndarray:
+    """Position of each query in ``keys`` (−1: absent); keys and queries are integers in
+    ``[0, size)``. A scatter into a table and a gather when the table is small (a few
+    times the keys), else a hash lookup (:meth:`pandas.Index.get_indexer`), which also
+    refuses duplicated keys."""
+    if size <= 4 * max(keys.size, 1) + 1024:
+        table = np.full(size, -1, dtype=np.int64)
+        table[keys] = np.arange(keys.size)
+        if np.count_nonzero(table >= 0) == keys.size:  # unique keys (else the hash path raises)
+            return table[queries]
+    return pd.Index(keys).get_indexer(queries)
+
+
+def _codes_in(values: pd.Index, names: pd.Index) -> np.ndarray:
+    """Position of each value in ``names`` (−1: absent): pyarrow's hash lookup on Arrow
+    strings (pandas would convert both to Python objects first), else pandas'."""
+    if not all(hasattr(x.array, "__arrow_array__") for x in (values, names)):
+        return names.get_indexer(values)
+    import pyarrow as pa  # installed with the package (pyproject); pandas' strings use it
+    import pyarrow.compute as pc
+
+    try:
+        v, s = pa.array(values.array), pa.array(names.array)
+        if v.type != s.type:
+            s = s.cast(v.type)
+        return pc.index_in(v, value_set=s).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    except (TypeError, ValueError, pa.ArrowException):  # types that do not compare: pandas decides
+        return names.get_indexer(values)
+
+
 def _row_keys(scheme: Scheme, panel: Panel, rows_idx: np.ndarray):
     """(unit, year) as one integer per panel row, the scored rows' target-table rows, and
     each scored row's previous-year row (−1: absent), when a change rule needs it."""
@@ -196,19 +240,28 @@ def _row_keys(scheme: Scheme, panel: Panel, rows_idx: np.ndarray):
     y_min = int(year_all.min()) if year_all.size else 0
     span = (int(year_all.max()) - y_min + 2) if year_all.size else 1  # +2: room for year − 1
     key_all = unit_codes * span + (year_all - y_min + 1)
+    size = max(len(unit_names), 1) * span
     prev_row = None
     if any(it.rule.type == "change" for _p, it in scheme.flat_items):
-        prev_row = pd.Index(key_all).get_indexer(key_all[rows_idx] - 1)
+        prev_row = _lookup(key_all, key_all[rows_idx] - 1, size)
     target_row = None
     if len(panel.targets.columns):
         t_units = panel.targets.index.get_level_values(0)
-        t_codes = pd.Index(unit_names).get_indexer(t_units)  # −1: a unit not in the panel
+        t_codes = _codes_in(t_units, pd.Index(unit_names))  # −1: a unit not in the panel
         t_years = panel.targets.index.get_level_values(1).to_numpy().astype(np.int64)
         known = np.flatnonzero((t_codes >= 0) & (t_years >= y_min) & (t_years < y_min + span - 1))
         t_keys = t_codes[known] * span + (t_years[known] - y_min + 1)
-        found = pd.Index(t_keys).get_indexer(key_all[rows_idx])
+        found = _lookup(t_keys, key_all[rows_idx], size)
         target_row = np.where(found >= 0, known[found], -1)
     return prev_row, target_row
+
+
+def _kind_codes(kinds: pd.Series, kind_names: list[str]) -> np.ndarray:
+    """Index of each row's kind in ``kind_names`` (−1: another or none), by factorising
+    the column (a few distinct values) rather than looking up every row."""
+    codes, uniq = pd.factorize(kinds)
+    table = np.array([kind_names.index(u) if u in kind_names else -1 for u in uniq] + [-1], dtype=np.int64)
+    return table[codes]  # code −1 (missing) reads the trailing −1
 
 
 def prepare(scheme: Scheme, panel: Panel, years: list[int] | None = None) -> Inputs:
@@ -237,7 +290,7 @@ def prepare(scheme: Scheme, panel: Panel, years: list[int] | None = None) -> Inp
 
     flat = scheme.flat_items
     kind_names = list(scheme.kinds)
-    kind = pd.Categorical(rows["kind"], categories=kind_names).codes.astype(np.int64)
+    kind = _kind_codes(rows["kind"], kind_names)
     line_ids = [ln.id for ln in scheme.lines]
     line_kind = np.array([kind_names.index(ln.unit_kind) for ln in scheme.lines], dtype=np.int64)
     line_of_item = np.array([line_ids.index(p[0]) for p, _it in flat], dtype=np.int64)
@@ -254,11 +307,12 @@ def prepare(scheme: Scheme, panel: Panel, years: list[int] | None = None) -> Inp
         if getattr(r, "target", None) is not None:
             targets[item.id] = target_array(item, rows, panel.targets, target_row)
 
+    cache: dict = {} if prev_row is None else {"prev_row": prev_row}
+
     def of_kinds(names):
-        return np.ones(n, bool) if names is None else np.isin(kind, [kind_names.index(x) for x in names])
+        return _of_kinds(kind, kind_names, names, cache)
 
     adjust, bonus, deduction = adjustment_amounts(scheme, values, of_kinds, (n,))
-    cache = {} if prev_row is None else {"prev_row": prev_row}
     return Inputs(
         scheme=scheme,
         panel=panel,

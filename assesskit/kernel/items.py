@@ -37,18 +37,35 @@ def _add(acc: np.ndarray | None, x: np.ndarray) -> np.ndarray:
     return acc + x
 
 
+def _nan_row(inp: Inputs) -> np.ndarray:
+    """A read-only (1, n) row of NaN, made once per inputs (no target, no previous year)."""
+    row = inp._cache.get("nan_row")
+    if row is None:
+        row = np.full((1, inp.n), np.nan)
+        row.flags.writeable = False
+        inp._cache["nan_row"] = row
+    return row
+
+
 def _target(inp: Inputs, var: Variation, j: int, item: Item) -> np.ndarray:
     tg = inp.targets.get(item.id)
-    tg = np.full((1, inp.n), np.nan) if tg is None else tg[None, :]
+    tg = _nan_row(inp) if tg is None else tg[None, :]
     if j in var.target_items:
         if var.target_set is not None:
             s = var.target_set[:, j : j + 1]
             tg = np.where(np.isnan(s), tg, s)
-        if var.target_rel is not None:
+        # a column of zeros changes nothing (t × 1 is t): skip the pass over draws × rows
+        if var.target_rel is not None and var.target_rel[:, j].any():
             tg = tg * (1 + var.target_rel[:, j : j + 1])
-        if var.target_add is not None:
+        if var.target_add is not None and _adds(var.target_add[:, j], tg):
             tg = tg + var.target_add[:, j : j + 1]
     return tg
+
+
+def _adds(add: np.ndarray, tg: np.ndarray) -> bool:
+    """Adding ``add`` (per draw) changes ``tg``: some shift is not zero, or one is and a
+    target is −0.0 (−0.0 + 0.0 is +0.0; kept, to stay bit for bit)."""
+    return bool(add.any()) or bool(np.signbit(tg).any())
 
 
 def _choice(var: Variation, j: int, rule) -> tuple[tuple[object, ...], np.ndarray] | None:
@@ -80,7 +97,7 @@ def _credit(
     v = values[ind]
     v = v[None, :] if np.ndim(v) == 1 else v
     prev = inp.previous.get(item.id)
-    pv = prev_values[ind] if new_prev else (np.full((1, inp.n), np.nan) if prev is None else prev[None, :])
+    pv = prev_values[ind] if new_prev else (_nan_row(inp) if prev is None else prev[None, :])
     d, n = shape
     if choice is None:
         return apply_rule(r, v, tg, pv, item.points, inp.group, shape), None
@@ -129,12 +146,30 @@ def _fill_missing(inp: Inputs, var: Variation, j: int, f: np.ndarray, is_missing
     return f, levels[2], levels[3]
 
 
-def _status(f: np.ndarray, is_missing: np.ndarray, low: float, full: float, shape) -> np.ndarray:
-    st = np.full(shape, PARTIAL, dtype=np.int8)
-    st[np.broadcast_to(f >= full - EPS, shape)] = MET
-    st[np.broadcast_to(f <= low + EPS, shape)] = MISSED
-    st[np.broadcast_to(is_missing, shape)] = MISSING
+def _status(
+    f: np.ndarray, is_missing: np.ndarray, low: float, full: float, shape, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Status codes (written into ``out`` if given): missing, else missed, else met, else partial.
+
+    Bit arithmetic on int8 rather than masked assignments, which branch on every row:
+    ``missed << 1 | (neither missed nor met)`` gives missed 2, met 0, partial 1, and
+    ``| missing × 3`` gives missing 3.
+    """
+    assert (MET, PARTIAL, MISSED, MISSING) == (0, 1, 2, 3)  # the arithmetic below relies on them
+    st = np.empty(shape, dtype=np.int8) if out is None else out
+    met = f >= full - EPS
+    missed = f <= low + EPS
+    np.left_shift(missed.view(np.int8), 1, out=st)
+    np.bitwise_or(st, (~(missed | met)).view(np.int8), out=st)
+    np.bitwise_or(st, np.multiply(is_missing.view(np.int8), np.int8(MISSING)), out=st)
     return st
+
+
+def _applies_everywhere(inp: Inputs) -> np.ndarray:
+    """(k,) bool: the item applies to every row (computed once per inputs)."""
+    if "applies_all" not in inp._cache:
+        inp._cache["applies_all"] = inp.applies.all(axis=1)
+    return inp._cache["applies_all"]
 
 
 def _simple(inp: Inputs, node) -> bool:
@@ -159,7 +194,10 @@ def score_items(
     keep_all = detail or not all(simple_lines) or not all(simple_nodes.values())
     kept = _Kept([None] * k, [None] * k) if keep_all else None
     status = np.empty((k,) + shape, dtype=np.int8) if detail else None
+    points = np.empty((k,) + shape) if detail else None  # written item by item, not stacked
+    direct = [False] * k  # the item's points were computed straight into ``points``
     veto_items = {c.missed for v in s.vetoes for c in v.when.walk() if c.missed is not None}
+    everywhere = _applies_everywhere(inp)
     node_of_item = [[nid for nid in wanted if simple_nodes[nid] and nid in p] for p, _it in flat]
     lines: list[np.ndarray | None] = [None] * len(s.lines)
     nodes: dict[str, np.ndarray | None] = {nid: None for nid in wanted}
@@ -176,16 +214,20 @@ def score_items(
             pts = np.where(keep, f, 0.0)
         else:
             w = item.points if var.weight is None else item.points * var.weight[:, j : j + 1]
-            pts = f * w
-            if dropped or not inp.applies[j].all():
-                pts = np.where(keep, pts, 0.0)
+            direct[j] = points is not None and np.broadcast_shapes(f.shape, np.shape(w)) == shape
+            pts = np.multiply(f, w, out=points[j] if direct[j] else None)
+            if dropped or not everywhere[j]:
+                if pts.shape == shape:  # a fresh product of its own: zeroed in place
+                    np.copyto(pts, 0.0, where=~keep)
+                else:
+                    pts = np.where(keep, pts, 0.0)
         if kept is not None:
             kept.points[j] = pts
             # the points depend on the draw only through its choice of rule
             if codes is not None and not dropped and var.missing_full is None and var.weight is None:
                 kept.codes[j] = codes
         if status is not None:
-            status[j] = _status(f, is_missing, low, full, shape)
+            _status(f, is_missing, low, full, shape, out=status[j])
         li = inp.line_of_item[j]
         if simple_lines[li]:
             lines[li] = _add(lines[li], pts)
@@ -201,7 +243,10 @@ def score_items(
             nodes[nid] = _tree_scores(inp, var, kept, nid, shape)
         elif nodes[nid] is None:
             nodes[nid] = np.zeros(shape)  # every item of the node left out
-    points = np.stack([np.broadcast_to(p, shape) for p in kept.points]) if detail else None
+    if points is not None:
+        for j in range(k):
+            if not direct[j]:
+                points[j] = kept.points[j]
     return ItemScores(lines, nodes, missed, points, status)
 
 

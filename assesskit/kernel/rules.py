@@ -291,9 +291,17 @@ class RuleInput:
 
 
 def _nan_where(out: np.ndarray, *arrays: np.ndarray) -> np.ndarray:
-    bad = np.zeros(out.shape, dtype=bool)
-    for a in arrays:
-        bad |= np.isnan(a)
+    """``out`` with NaN wherever one of ``arrays`` is NaN.
+
+    ``out`` must be a fresh array of the rule's own making (never one of its inputs): it is
+    written in place when its shape is the result's, which saves a pass over the rows.
+    """
+    bad = np.isnan(arrays[0])
+    for a in arrays[1:]:
+        bad = bad | np.isnan(a)
+    if out.shape == np.broadcast_shapes(out.shape, bad.shape) and out.flags.writeable and out.dtype == float:
+        np.copyto(out, np.nan, where=bad)
+        return out
     return np.where(bad, np.nan, out)
 
 
@@ -415,11 +423,18 @@ def linear(rule: LinearRule, x: RuleInput) -> np.ndarray:
     # the span must point the way of `op`; a target at (or beyond) the floor degenerates to a
     # threshold on the target rather than inverting the credit (the loader rejects such
     # fixed and category targets; table targets can still arrive that way)
-    proper = span > 0 if rule.op == ">=" else span < 0
     with np.errstate(invalid="ignore", divide="ignore"):
-        frac = (x.value - rule.floor) / np.where(proper, span, 1.0)
-        frac = np.where(proper, frac, _CMP[rule.op](x.value, x.target))
-    return _nan_where(np.clip(frac, 0.0, 1.0) + 0.0, x.value, x.target)  # + 0.0: no -0.0
+        improper = span <= 0 if rule.op == ">=" else span >= 0  # NaN spans are neither
+        if improper.any():
+            proper = span > 0 if rule.op == ">=" else span < 0
+            frac = (x.value - rule.floor) / np.where(proper, span, 1.0)
+            frac = np.where(proper, frac, _CMP[rule.op](x.value, x.target))
+        else:  # every span points the right way (or is NaN, which the mask below restores)
+            frac = np.subtract(x.value, rule.floor)
+            frac = np.divide(frac, span, out=frac) if frac.shape == np.shape(span) else frac / span
+    np.clip(frac, 0.0, 1.0, out=frac)
+    frac += 0.0  # no -0.0
+    return _nan_where(frac, x.value, x.target)
 
 
 def bands(rule: BandsRule, x: RuleInput) -> np.ndarray:
@@ -474,9 +489,10 @@ def graded(rule: GradedRule, x: RuleInput) -> np.ndarray:
     if rule.scale == "labels":
         lab = pd.Series(x.value, dtype=object)
         return lab.map(rule.labels).astype(float).to_numpy()
-    v = x.value.astype(float)
+    v = np.asarray(x.value, dtype=float)
     div = {"points": x.points, "fraction": 1.0, "percent": 100.0}[rule.scale]
-    return _nan_where(np.clip(v / div, 0.0, 1.0), v)
+    out = np.divide(v, div)
+    return np.clip(out, 0.0, 1.0, out=out)  # in place; NaN stays NaN, so no mask is needed
 
 
 def per_case(rule: PerCaseRule, x: RuleInput) -> np.ndarray:

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..scheme import Section
+from .cluster import current_client
 from .engine import Baseline, Outcome, Perturbation, evaluate
-from .sampling import BLOCK, perturbation, realisation_ids, resolve
+from .sampling import BLOCK, _reuses_blocks, perturbation, realisation_ids, resolve
 from .spec import Spec, node_items
 
 ProgressFn = Callable[[int, int], None]
@@ -27,22 +28,47 @@ KENDALL_PAIRWISE_MAX = 400
 from :func:`scipy.stats.kendalltau` draw by draw."""
 
 
-def auto_chunk(base: Baseline, cells: int = 1 << 18) -> int:
-    """Draws per chunk: about ``cells`` draw × unit cells per array, a multiple of 64."""
-    per = max(cells // max(base.n, 1), 1)
-    return int(min(max(per // BLOCK, 1) * BLOCK, 8192))
+MEMORY_BUDGET = 1 << 30
+"""Bytes the arrays of one chunk of draws may take (see :func:`auto_chunk`)."""
+
+LIVE_ARRAYS = 36
+"""Float arrays of (draws × units) alive at once while a chunk is perturbed and scored:
+the peak measured (tracemalloc) on the 60-item benchmark scheme of
+benchmarks/bench_sensitivity.py with 41,000 units, 747 MB for 64 draws (its 16 resampled
+columns, then items, line totals and the ranking's arrays)."""
 
 
-def _run(base, factors, u, draw_ids, seed, chunk, on_chunk, collect) -> None:
+def auto_chunk(base: Baseline, cells: int = 1 << 18, budget: int = MEMORY_BUDGET) -> int:
+    """Draws per chunk: about ``cells`` draw × unit cells per array (a multiple of the
+    realisation block of 64 draws, so that a chunk reads whole blocks), and never more
+    than ``budget`` bytes of arrays (:data:`LIVE_ARRAYS` of them, 8 bytes a cell): with
+    many units a chunk may hold fewer than 64 draws, so memory stays bounded whatever
+    the number of units and draws."""
+    n = max(base.n, 1)
+    per = max(cells // n, 1)
+    fit = max(budget // (n * 8 * LIVE_ARRAYS), 1)
+    return int(max(min(max(per // BLOCK, 1) * BLOCK, 8192, fit), 1))
+
+
+def _run(base, factors, u, draw_ids, seed, chunk, on_chunk, collect, client=None) -> None:
     total = u.shape[0]
     chunk = chunk or auto_chunk(base)
-    cache: dict = {}
+    client = client if client is not None else current_client()
+    if client is not None:  # the chunks as Dask tasks (Dask is imported only there)
+        from .cluster import run_chunks
+
+        run_chunks(client, base, factors, u, draw_ids, seed, chunk, collect, on_chunk)
+        return
+    cache = {} if _reuses_blocks(factors, draw_ids, chunk) else None
     for start in range(0, total, chunk):
         stop = min(start + chunk, total)
         ids = None if draw_ids is None else draw_ids[start:stop]
         rid = realisation_ids(factors, u[start:stop], ids)
         pert = perturbation(base, factors, u[start:stop], rid, seed, cache)
-        collect(start, stop, evaluate(base, pert))
+        out = evaluate(base, pert)
+        del pert  # the next chunk's perturbation never sits beside this one
+        collect(start, stop, out)
+        del out
         if on_chunk is not None:
             on_chunk(stop, total)
 
@@ -188,6 +214,7 @@ def simulate(
     chunk: int | None = None,
     kendall: bool = True,
     on_chunk: ProgressFn | None = None,
+    client=None,
 ) -> Simulation:
     """Draw the factors ``draws`` times and score every draw.
 
@@ -206,6 +233,11 @@ def simulate(
         Compute Kendall's τ per draw (the costliest summary for large groups).
     on_chunk : callable, optional
         Progress callback ``(done, total)``.
+    client : distributed.Client, optional
+        Score the chunks of draws as tasks on this Dask cluster
+        (:mod:`assesskit.sensitivity.cluster`); the result is the same bit for bit.
+        Default: in this process (or the client of
+        :func:`assesskit.sensitivity.cluster.use_client`).
     """
     spec = spec or Spec()
     factors = resolve(spec, base)
@@ -239,7 +271,7 @@ def simulate(
         if kendall:
             tau[start:stop] = kendall_tau(pos0, pos, base.group)
 
-    _run(base, factors, u, np.arange(draws), seed, chunk, on_chunk, collect)
+    _run(base, factors, u, np.arange(draws), seed, chunk, on_chunk, collect, client)
 
     ranks = ranks[:, base.order]
     tab = _units_table(base, ranks, acc, draws, top_k)
@@ -359,6 +391,7 @@ def sobol(
     per_unit: bool = True,
     chunk: int | None = None,
     on_chunk: ProgressFn | None = None,
+    client=None,
 ) -> SobolResult:
     """Sobol indices by Saltelli's design (:mod:`SALib.sample.sobol`, first and total
     order, no second order) and :mod:`SALib.analyze.sobol`.
@@ -372,6 +405,8 @@ def sobol(
     ----------
     n : int, optional
         Base samples (a power of 2; default the spec's ``sobol.n``).
+    client : distributed.Client, optional
+        Score the design's chunks on this Dask cluster (see :func:`simulate`).
     """
     from SALib.sample import sobol as ss
 
@@ -397,7 +432,7 @@ def sobol(
         if per_unit:
             y_pos[start:stop] = pos
 
-    _run(base, factors, X, None, seed, chunk, on_chunk, collect)
+    _run(base, factors, X, None, seed, chunk, on_chunk, collect, client)
 
     rows = _shift_indices(problem, y_shift, ids, spec, seed)
     tab = pd.DataFrame(rows)
@@ -679,6 +714,7 @@ def analyse(
     seed: int | None = None,
     sobol_n: int | None = None,
     progress: Callable[[str, int], ProgressFn] | None = None,
+    client=None,
 ) -> Analysis:
     """Monte Carlo rank intervals, Sobol indices (when ``sobol_n`` > 0) and leave-one-out.
 
@@ -690,17 +726,30 @@ def analyse(
         Override the spec's ``draws``, ``seed`` and ``sobol.n``.
     progress : callable, optional
         ``progress(stage, total) -> on_chunk`` for the "draws" and "sobol" stages.
+    client : distributed.Client, optional
+        Score the Monte Carlo and Sobol draws on this Dask cluster (see :func:`simulate`);
+        leave-one-out (one draw per node) runs here.
     """
     draws = spec.draws if draws is None else draws
     seed = spec.seed if seed is None else seed
     n_sobol = spec.sobol.n if sobol_n is None else sobol_n
     sim = simulate(
-        base, spec, draws=draws, seed=seed, on_chunk=progress("draws", draws) if progress else None
+        base,
+        spec,
+        draws=draws,
+        seed=seed,
+        on_chunk=progress("draws", draws) if progress else None,
+        client=client,
     )
     if n_sobol and sim.factors:
         n_runs = n_sobol * (len(sim.factors) + 2)
         sob = sobol(
-            base, spec, n=n_sobol, seed=seed, on_chunk=progress("sobol", n_runs) if progress else None
+            base,
+            spec,
+            n=n_sobol,
+            seed=seed,
+            on_chunk=progress("sobol", n_runs) if progress else None,
+            client=client,
         )
         tab, n_eval = sob.indices, sob.evaluations
     else:

@@ -70,14 +70,27 @@ def _realise(seed: int, key: tuple[int, ...], rid: np.ndarray, gen, cache: dict 
         block = cache.get(ck) if cache is not None else None
         if block is None:
             block = gen(np.random.default_rng([seed, _TAG, *key, int(b)]), BLOCK)
+            block.flags.writeable = False  # shared by the chunks (and returned as it is below)
             if cache is not None and cache.get("_bytes", 0) + block.nbytes <= CACHE_BYTES:
                 cache[ck] = block
                 cache["_bytes"] = cache.get("_bytes", 0) + block.nbytes
+        if rid.size == BLOCK and rid[0] == b * BLOCK and np.array_equal(rid, b * BLOCK + np.arange(BLOCK)):
+            return block  # a chunk that is exactly one block (the usual Monte Carlo case): no copy
         if out is None:
             out = np.empty((rid.size,) + block.shape[1:], dtype=block.dtype)
         sel = blocks == b
         out[sel] = block[rid[sel] % BLOCK]
     return out
+
+
+def _reuses_blocks(factors, draw_ids, chunk: int) -> bool:
+    """A realisation block is read by more than one chunk: draws cycle through a data-noise
+    factor's realisations, chunks cut blocks, or a Sobol design picks realisations at
+    random. Only then are blocks kept between chunks."""
+    if draw_ids is None or chunk % BLOCK:
+        return True
+    n = len(draw_ids)
+    return any(rf.vector and rf.cycle and n > rf.realizations for rf in factors)
 
 
 @dataclass(frozen=True)
