@@ -461,6 +461,8 @@ def _rewrite_structure(base: Baseline, pert: Perturbation, i: int, raw: dict, dr
     raw["vetoes"] = vetoes
     gone = {nid for nid in scheme.nodes if set(_items_of(scheme, nid)) <= dropped} if dropped else set()
     raw["outcomes"]["tie_break"] = [x for x in raw["outcomes"]["tie_break"] if x not in gone]
+    if not raw["outcomes"]["tie_break"] and raw["outcomes"].get("ties") == "tiebreak":
+        raw["outcomes"]["ties"] = "share"  # no tie-break order left: tied units share the better tier
     raw["outcomes"]["single_awards"] = [
         a for a in raw["outcomes"]["single_awards"] if a["rank_by"] not in gone
     ]
