@@ -626,3 +626,20 @@ def test_simulate_results_do_not_depend_on_the_chunk_or_the_cache(district):
     b = sa.simulate(district, spec, draws=130, seed=2, chunk=50)  # blocks cut: kept between chunks
     assert np.array_equal(a.ranks, b.ranks, equal_nan=True)
     pd.testing.assert_frame_equal(a.units, b.units, check_exact=True)
+
+
+def test_leaving_out_every_tie_break_node_falls_back_to_shared_tiers(tmp_path):
+    """With ``ties: tiebreak`` and the only tie-break node left out, the draw's scheme must stay
+    valid (a tiebreak policy needs an order): it falls back to shared tiers and scores."""
+    import yaml
+
+    raw = yaml.safe_load((FIX / "mini.yaml").read_text(encoding="utf-8"))
+    raw["outcomes"]["tie_break"] = ["basic"]
+    raw["outcomes"]["ties"] = "tiebreak"
+    path = tmp_path / "mini_tb.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    base = sa.baseline(ak.load_scheme(path), FIX / "mini.csv", year=2016)
+    loo = sa.leave_one_out(base, ["basic"])
+    r = loo.shifts.set_index(["node", "unit"])["rank"]
+    # without the basic section (pr, sr): A 30, B 40, C 20 (no veto any more), D 20 — C and D share 3
+    assert [r["basic", u] for u in "ABCD"] == [2, 1, 3, 3]
