@@ -459,12 +459,18 @@ def score_panel(scheme: Scheme, panel: Panel, *, years: list[int] | None = None)
     return result_of(prepare(scheme, panel, years))
 
 
+_IDS = ("unit", "name", "year", "kind", "category")
+
+
 def result_of(inp: Inputs, out: Outcome | None = None) -> ScoreResult:
     """The :class:`ScoreResult` of the kernel's nominal draw on ``inp`` (run here unless given
     with ``detail``)."""
     out = out if out is not None and out.detail is not None else run(inp, detail=True)
     cols, order = _summary_columns(inp, out)
-    summary = pd.DataFrame({c: v[order] for c, v in cols.items()})
+    # the identity columns in one take of the rows, not through a Python object per cell
+    ident = inp.rows[list(_IDS)].take(order).reset_index(drop=True)
+    rest = pd.DataFrame({c: v[order] for c, v in cols.items() if c not in _IDS})
+    summary = pd.concat([ident, rest], axis=1)[list(cols)]
     rank_cols = ("rank", "rank_in_category", "n_ranked") + tuple(f"rank_{ln.id}" for ln in inp.scheme.lines)
     summary = summary.astype({c: "Int64" for c in rank_cols})
     return ScoreResult(
@@ -482,9 +488,8 @@ def _summary_columns(inp: Inputs, out: Outcome) -> tuple[dict[str, np.ndarray], 
     """The summary's columns (kernel order) and the summary order."""
     s, det, n = inp.scheme, out.detail, inp.n
     rows = inp.rows
-    cols: dict[str, np.ndarray] = {
-        c: rows[c].to_numpy() for c in ("unit", "name", "year", "kind", "category")
-    }
+    cols: dict[str, np.ndarray | None] = dict.fromkeys(_IDS)  # taken from the rows by result_of
+    cols["year"] = rows["year"].to_numpy()
     for ln in s.lines:
         cols[f"line_{ln.id}"] = det.lines[ln.id][0]
     eff = {e: [(m[0], lab) for m, lab in ms] for e, ms in det.effects.items()}
