@@ -84,6 +84,10 @@ def explore(
 
     if year is not None and not isinstance(year, int):
         raise DataError(f"year: the explorer shows one year; got {year!r}")
+    if save_to is not None:
+        from .design import check_variant_path
+
+        check_variant_path(save_to)
     inp = load_inputs(
         scheme, data, units=units, targets=targets, grades=grades, years=year,
         encoding=encoding, allow_missing_columns=allow_missing_columns,
