@@ -215,3 +215,29 @@ def test_a_target_of_zero_is_kept():
     assert d.target("pop_db_entry") == 0.0 and not d.is_original
     assert d.to_scheme().nodes["pop_db_entry"].rule.target == 0.0
     assert "目标 target of 全员人口信息入库率 (pop_db_entry): 95 → 0" in d.to_yaml(id="v")
+
+
+def test_a_per_category_target_without_its_category_says_so():
+    # before: "no target for category 'None'"
+    with pytest.raises(SchemeError, match="its target is per category; give one of: rural, urban"):
+        Design(parse_scheme(TINY)).set_target("compliance", 80)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"top": 0}, "top: the rows shown at first"),
+        ({"top": -1}, "top: the rows shown at first"),  # before: every row but the last, silently
+        ({"top": "5"}, "top: the rows shown at first"),
+        ({"year": True}, "year: the explorer shows one year"),  # before: "year 1 is outside …"
+    ],
+)
+def test_explore_refuses_odd_top_and_year(kwargs, says):
+    with pytest.raises(DataError, match=says):
+        explore(parse_scheme(TINY), DATA, units=UNITS, **kwargs)
+
+
+def test_explore_takes_a_numpy_year():
+    # before: DataError "the explorer shows one year; got np.int64(2020)" — a year read from a frame
+    app = explore(parse_scheme(TINY), DATA, units=UNITS, year=np.int64(2020))
+    assert set(app.table["year"]) == {2020}

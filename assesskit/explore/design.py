@@ -255,6 +255,8 @@ class Design:
         if kind == "category":
             if category not in item.rule.target.by_category:
                 cats = ", ".join(item.rule.target.by_category)
+                if category is None:
+                    raise SchemeError(f"item '{item_id}': its target is per category; give one of: {cats}")
                 raise SchemeError(f"item '{item_id}': no target for category '{category}' (has: {cats})")
             cur = dict(self.targets.get(item_id, {}))
             cur[category] = value
