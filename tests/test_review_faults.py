@@ -241,3 +241,24 @@ def test_explore_takes_a_numpy_year():
     # before: DataError "the explorer shows one year; got np.int64(2020)" — a year read from a frame
     app = explore(parse_scheme(TINY), DATA, units=UNITS, year=np.int64(2020))
     assert set(app.table["year"]) == {2020}
+
+
+def test_the_original_scheme_file_is_never_overwritten(tiny_files):
+    # before: --save-to tiny.yaml (or typing the scheme's path in the save box) replaced the
+    # original scheme by the variant, silently
+    tmp, started = tiny_files
+    before = (tmp / "tiny.yaml").read_bytes()
+    out = run_cli([*BASE, "--save-to", "tiny.yaml"])
+    assert_clean_failure(out, names=["tiny.yaml", "not overwritten"])
+    assert started == []
+    app = explore(tmp / "tiny.yaml", DATA, units=UNITS, save_to=tmp / "v.yaml")
+    app.design = app.design.set_target("q", 70)
+    app.save_path.value = str(tmp / "tiny.yaml")
+    app._save_clicked()
+    assert "not overwritten" in app.status.value
+    assert (tmp / "tiny.yaml").read_bytes() == before
+    # a variant saved earlier is replaced by the next save
+    assert app.save(tmp / "v.yaml") == (tmp / "v.yaml").resolve()
+    app.design = app.design.set_target("q", 75)
+    app.save(tmp / "v.yaml")
+    assert parse_scheme(load_yaml_text((tmp / "v.yaml").read_text("utf-8"))).nodes["q"].rule.target == 75

@@ -485,7 +485,7 @@ class Design:
         ]
         body = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, width=100)
         head = [
-            f"# A variant of the scheme '{self.scheme.id}' ({_one_line(self.scheme.label)}), "
+            f"{_HEADER_START}'{self.scheme.id}' ({_one_line(self.scheme.label)}), "
             "saved by assesskit.explore.",
             "# What changed from the original:",
             *[f"#   * {_one_line(c)}" for c in changes or ["nothing"]],
@@ -495,6 +495,10 @@ class Design:
         parse_scheme(load_yaml_text(text), f"{vid}.yaml")
         return text
 
+
+_HEADER_START = "# A variant of the scheme "
+"""How a saved variant begins: a file that does not is never overwritten (see
+:func:`check_variant_path`)."""
 
 _VARIANT_ID = re.compile(r"\w[\w.-]*")
 
@@ -516,7 +520,8 @@ def check_variant_id(vid: str) -> str:
 
 def check_variant_path(path: str | Path) -> Path:
     """Where a variant can be saved: ``*.yaml``/``*.yml`` whose stem is a valid id (see
-    :func:`check_variant_id`), in an existing folder, and not an existing folder itself.
+    :func:`check_variant_id`), in an existing folder, and not an existing folder itself;
+    an existing file only when it is a variant saved earlier (never the original scheme).
 
     Raises
     ------
@@ -532,7 +537,21 @@ def check_variant_path(path: str | Path) -> Path:
     if not p.parent.is_dir():
         raise OutputError(f"{p.parent}: no such folder; create it first, or save the variant elsewhere")
     check_variant_id(p.stem)
+    if p.exists() and not _is_variant_file(p):
+        raise OutputError(
+            f"{p}: exists and is not a variant saved by the explorer (the original scheme, or "
+            "another file?); it is not overwritten: give a new file name"
+        )
     return p
+
+
+def _is_variant_file(p: Path) -> bool:
+    """True when ``p`` starts with the header :meth:`Design.to_yaml` writes."""
+    try:
+        with open(p, "rb") as f:
+            return f.read(len(_HEADER_START.encode())) == _HEADER_START.encode()
+    except OSError:
+        return False
 
 
 def _one_line(text: str) -> str:
