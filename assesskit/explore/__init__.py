@@ -19,6 +19,7 @@ The module itself is callable: ``assesskit.explore(...)`` is :func:`explore`.
 
 from __future__ import annotations
 
+import numbers
 import os
 import sys
 import types
@@ -82,8 +83,14 @@ def explore(
     from ..loading import load_inputs
     from .app import Explorer
 
-    if year is not None and not isinstance(year, int):
-        raise DataError(f"year: the explorer shows one year; got {year!r}")
+    if year is not None and (isinstance(year, bool) or not isinstance(year, numbers.Integral)):
+        raise DataError(f"year: the explorer shows one year, a whole number such as 2016; got {year!r}")
+    if isinstance(top, bool) or not isinstance(top, numbers.Integral) or top < 1:
+        raise DataError(f"top: the rows shown at first, a whole number from 1; got {top!r}")
+    if save_to is not None:
+        from .design import check_variant_path
+
+        check_variant_path(save_to)
     inp = load_inputs(
         scheme, data, units=units, targets=targets, grades=grades, years=year,
         encoding=encoding, allow_missing_columns=allow_missing_columns,
@@ -91,7 +98,7 @@ def explore(
     return Explorer(
         Rescorer(inp.scheme, inp.panel, [explored_year(inp.scheme, inp.panel, year)]),
         save_to=save_to,
-        top=top,
+        top=int(top),
     )
 
 

@@ -24,7 +24,15 @@ from .._io import write_outputs
 from ..exceptions import AssessKitError
 from ..scheme import CategoryTarget, Item, Scheme, Section
 from ..scoring import ScoreResult
-from .design import Design, form_of, has_points_lever, has_weight_lever, target_lever, veto_deductible
+from .design import (
+    Design,
+    check_variant_path,
+    form_of,
+    has_points_lever,
+    has_weight_lever,
+    target_lever,
+    veto_deductible,
+)
 from .rescore import Rescorer, Scored, changed_units, league
 
 STATUS_ZH = {"met": "达标", "partial": "部分", "missed": "未达标", "missing": "缺失", "vetoed": "否决"}
@@ -291,8 +299,8 @@ class Explorer(w.VBox):
 
     def save(self, path: str | Path | None = None) -> Path:
         """Write the variant as a scheme file (YAML with a header of the changes)."""
-        p = Path(path if path is not None else self.save_path.value).expanduser().resolve()
         try:
+            p = check_variant_path(path if path is not None else self.save_path.value).resolve()
             text = self.design.to_yaml(id=p.stem)
             write_outputs(p.parent, {p.name: text})
         except AssessKitError as exc:

@@ -22,14 +22,16 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .._io import load_yaml_text
-from ..exceptions import SchemeError
+from .._io import check_output_dir, load_yaml_text
+from ..exceptions import OutputError, SchemeError
 from ..rules import rule_type
 from ..scheme import CategoryTarget, Item, Scheme, Section, TableTarget, parse_scheme
 
@@ -46,7 +48,7 @@ DEFAULT_VETO_POINTS = 10.0
 # --------------------------------------------------------------------------- what a lever reaches
 def has_points_lever(scheme: Scheme, node_id: str) -> bool:
     """True for nodes whose points add up: items of a summing parent, summing sections and lines."""
-    node = scheme.nodes[node_id]
+    node = _node(scheme, node_id)
     if isinstance(node, Item):
         parent = _parents(scheme)[node_id]
         return node.points is not None and not rule_type(node.rule.type).score and parent.aggregate == "sum"
@@ -55,6 +57,7 @@ def has_points_lever(scheme: Scheme, node_id: str) -> bool:
 
 def has_weight_lever(scheme: Scheme, node_id: str) -> bool:
     """True for the children of a section that takes a weighted mean (composite indices)."""
+    _node(scheme, node_id)
     parent = _parents(scheme).get(node_id)
     return parent is not None and parent.aggregate != "sum"
 
@@ -94,6 +97,14 @@ def veto_deductible(scheme: Scheme, veto_id: str) -> bool:
     if c.indicator is None or scheme.indicators[c.indicator].kind != "count":
         return False
     return (c.op == ">=" and c.value == 1) or (c.op == ">" and c.value == 0)
+
+
+def _node(scheme: Scheme, node_id: str) -> Item | Section:
+    """The line, section or item ``node_id``; SchemeError naming it when there is none."""
+    node = scheme.nodes.get(node_id)
+    if node is None:
+        raise SchemeError(f"no line, section or item '{node_id}' in scheme '{scheme.id}'")
+    return node
 
 
 _PARENTS: dict[int, tuple[Scheme, dict[str, Section]]] = {}
@@ -240,16 +251,20 @@ class Design:
                 f"item '{item_id}': its target is not a number or per category (a target table)"
             )
         value = _finite(value, f"target of '{item_id}'")
+        _within_indicator(self.scheme, item, value)
         if kind == "category":
             if category not in item.rule.target.by_category:
                 cats = ", ".join(item.rule.target.by_category)
+                if category is None:
+                    raise SchemeError(f"item '{item_id}': its target is per category; give one of: {cats}")
                 raise SchemeError(f"item '{item_id}': no target for category '{category}' (has: {cats})")
             cur = dict(self.targets.get(item_id, {}))
             cur[category] = value
             new: Any = {c: v for c, v in cur.items() if v != item.rule.target.by_category[c]}
         else:
             new = value if value != item.rule.target else None
-        return self._replace_in("targets", item_id, new or None)
+        # a target of 0 is a target: only an empty per-category override means "none"
+        return self._replace_in("targets", item_id, None if new == {} else new)
 
     def set_points(self, node_id: str, value: float) -> Design:
         """A line's, section's or item's points (see the module docstring)."""
@@ -461,7 +476,7 @@ class Design:
 
         The text is parsed back and validated before it is returned.
         """
-        vid = id or f"{self.scheme.id}_variant"
+        vid = check_variant_id(id) if id is not None else f"{self.scheme.id}_variant"
         raw = self.to_raw(id=vid, label=label or f"{self.scheme.label}（变体）")
         changes = self.changes()
         raw["assumptions"] = list(raw.get("assumptions", [])) + [
@@ -470,9 +485,10 @@ class Design:
         ]
         body = yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, width=100)
         head = [
-            f"# A variant of the scheme '{self.scheme.id}' ({self.scheme.label}), saved by assesskit.explore.",
+            f"{_HEADER_START}'{self.scheme.id}' ({_one_line(self.scheme.label)}), "
+            "saved by assesskit.explore.",
             "# What changed from the original:",
-            *[f"#   * {c}" for c in changes or ["nothing"]],
+            *[f"#   * {_one_line(c)}" for c in changes or ["nothing"]],
             "# Score it like any scheme file: assesskit score --scheme THIS_FILE ...",
         ]
         text = "\n".join(head) + "\n" + body
@@ -480,7 +496,86 @@ class Design:
         return text
 
 
+_HEADER_START = "# A variant of the scheme "
+"""How a saved variant begins: a file that does not is never overwritten (see
+:func:`check_variant_path`)."""
+
+_VARIANT_ID = re.compile(r"\w[\w.-]*")
+
+
+def check_variant_id(vid: str) -> str:
+    """``vid`` when it can name a variant and its file (letters of any script, digits, ``_``,
+    ``-``, ``.``; not starting with ``.`` or ``-``), else SchemeError saying what is expected.
+
+    The id becomes a file name and a folder name in reports, so no spaces, path separators
+    or ``..`` tricks.
+    """
+    if not isinstance(vid, str) or not _VARIANT_ID.fullmatch(vid):
+        raise SchemeError(
+            f"variant id {vid!r}: use letters, digits, '_', '-' and '.' only, starting with a letter, "
+            "digit or '_' (it names the scheme file, e.g. my_variant.yaml)"
+        )
+    return vid
+
+
+def check_variant_path(path: str | Path) -> Path:
+    """Where a variant can be saved: ``*.yaml``/``*.yml`` whose stem is a valid id (see
+    :func:`check_variant_id`), in an existing folder, and not an existing folder itself;
+    an existing file only when it is a variant saved earlier (never the original scheme).
+
+    Raises
+    ------
+    OutputError, SchemeError
+        Naming the path and what is expected.
+    """
+    p = Path(path).expanduser()
+    if p.is_dir():
+        raise OutputError(f"{p}: is a folder; give the scheme file to write, e.g. {p / 'my_variant.yaml'}")
+    if p.suffix.lower() not in (".yaml", ".yml"):
+        raise OutputError(f"{p}: a variant is saved as a scheme file; give a name ending in .yaml")
+    check_output_dir(p.parent)
+    if not p.parent.is_dir():
+        raise OutputError(f"{p.parent}: no such folder; create it first, or save the variant elsewhere")
+    check_variant_id(p.stem)
+    if p.exists() and not _is_variant_file(p):
+        raise OutputError(
+            f"{p}: exists and is not a variant saved by the explorer (the original scheme, or "
+            "another file?); it is not overwritten: give a new file name"
+        )
+    return p
+
+
+def _is_variant_file(p: Path) -> bool:
+    """True when ``p`` starts with the header :meth:`Design.to_yaml` writes."""
+    try:
+        with open(p, "rb") as f:
+            return f.read(len(_HEADER_START.encode())) == _HEADER_START.encode()
+    except OSError:
+        return False
+
+
+def _one_line(text: str) -> str:
+    """A text for a one-line YAML comment (a line break would end the comment)."""
+    return " ".join(str(text).splitlines())  # every break YAML knows (\r, \x85, \u2028 …)
+
+
+def _within_indicator(scheme: Scheme, item: Item, value: float) -> None:
+    """Refuse a target the indicator cannot reach (outside its ``min``/``max``): every unit
+    would silently miss (or meet) it, which is a typo far more often than a design."""
+    ind = scheme.indicators[item.rule.indicator]
+    lo = -math.inf if ind.min is None else float(ind.min)
+    hi = math.inf if ind.max is None else float(ind.max)
+    if not lo <= value <= hi:
+        unit = f" {ind.unit}" if ind.unit else ""
+        raise SchemeError(
+            f"target of '{item.id}': {value:g} is outside the range of its indicator "
+            f"'{item.rule.indicator}' ({lo:g}–{hi:g}{unit})"
+        )
+
+
 def _finite(value: Any, what: str) -> float:
+    if isinstance(value, bool):  # float(True) is 1.0: a flag is not a number of points or a target
+        raise SchemeError(f"{what}: expected a number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):

@@ -9,6 +9,7 @@ starts), then runs Voilà until it is stopped.
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -17,8 +18,10 @@ from pathlib import Path
 
 import nbformat
 
+from ..exceptions import AssessKitError
 from ..loading import load_inputs
 from . import explored_year
+from .design import check_variant_path
 
 PathLike = str | os.PathLike
 
@@ -67,6 +70,26 @@ def voila_command(notebook: PathLike, port: int) -> list[str]:
     ]
 
 
+def check_port(port: int) -> int:
+    """``port`` when it is a TCP port free on 127.0.0.1, else AssessKitError saying so.
+
+    Voilà would otherwise move to another port on its own (so the address announced would
+    be wrong) or stop with a traceback.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise AssessKitError(f"port {port!r}: expected a port number from 1 to 65535")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Voilà's server binds
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise AssessKitError(
+                f"port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror or exc}); "
+                "is another explorer or server using it? Give another with --port"
+            ) from None
+    return port
+
+
 def serve(
     scheme: PathLike,
     data: PathLike,
@@ -91,13 +114,21 @@ def serve(
     ------
     SchemeError, DataError
         Before Voilà starts, with every problem in the inputs.
+    AssessKitError, OutputError
+        Before the inputs are read: a port that is not free, or a ``save_to`` that cannot
+        be a scheme file (a folder, a missing folder, not ``.yaml``, a name that is no id).
     """
+    check_port(port)
+    if save_to is not None:
+        check_variant_path(save_to)
     inp = load_inputs(
         scheme, data, units=units, targets=targets, grades=grades, years=year, encoding=encoding
     )
     year = explored_year(inp.scheme, inp.panel, year)
     scheme_arg = str(inp.scheme_path.resolve()) if inp.scheme_path is not None else scheme
-    save = Path(save_to) if save_to is not None else Path.cwd() / f"{inp.scheme.id}_variant.yaml"
+    save = check_variant_path(
+        Path(save_to) if save_to is not None else Path.cwd() / f"{inp.scheme.id}_variant.yaml"
+    ).resolve()
     with tempfile.TemporaryDirectory(prefix="assesskit-explore-") as tmp:
         nb = explorer_notebook(
             tmp, scheme_arg, data, units=units, targets=targets, grades=grades, year=year,

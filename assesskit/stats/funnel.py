@@ -329,7 +329,7 @@ def funnel_limits(
     ``t ± z_q·sqrt(phi·s² + tau2)`` of Spiegelhalter (2005) on the ``z_scale`` (raw: t = θ,
     s² = θ(1−θ)/n for proportions, θ/E for ratios; arcsine: t = asin√θ, s² = 1/(4n), mapped
     back by sin²). Pass ``phi`` for the multiplicative adjustment or ``tau2`` for the additive
-    one, and ``method``/``z_scale`` — the ``phi``, ``tau2``, ``adjustment``, ``method`` and
+    one (not both), and ``method``/``z_scale`` — the ``phi``, ``tau2``, ``adjustment``, ``method`` and
     ``z_scale`` columns of a funnel table — so that the curve matches the table.
 
     Returns
@@ -344,6 +344,13 @@ def funnel_limits(
     check_z_scale(z_scale)
     phi = 1.0 if not np.isfinite(phi) or phi < 1 else float(phi)
     tau2 = 0.0 if not np.isfinite(tau2) or tau2 < 0 else float(tau2)
+    if phi > 1 and tau2 > 0:
+        # a funnel table holds both estimates whatever its adjustment: passing both would
+        # widen the curve twice, a silently wrong picture
+        raise ValueError(
+            "give phi (multiplicative adjustment) or tau2 (additive), not both; a funnel "
+            "table's `adjustment` column says which of its phi and tau2 was used"
+        )
     theta = np.full(size.size, float(target))
     if measure == "ratio":
         if method != "exact" or z_scale != "raw":

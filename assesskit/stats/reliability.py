@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..exceptions import DataError
+
 __all__ = ["TOL", "USES", "cronbach_alpha"]
 
 TOL = 1e-9
@@ -29,6 +31,37 @@ def _varying_items(x: np.ndarray) -> int:
     rng = (df.max() - df.min()).to_numpy()
     scale = np.maximum(1.0, df.abs().max().to_numpy())
     return int((rng > TOL * scale).sum())
+
+
+def _matrix(points: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """The points as a float matrix; DataError naming the column or cell that is not a
+    number (text, ±inf: NaN is the only way to say "missing")."""
+    frame = points if isinstance(points, pd.DataFrame) else None
+    try:
+        x = np.asarray(points, dtype=float)
+    except (TypeError, ValueError):
+        if frame is None:
+            raise DataError("cronbach_alpha: points must be numbers (NaN for a missing cell)") from None
+        bad = [
+            str(c)
+            for c in frame.columns
+            if pd.to_numeric(frame[c], errors="coerce").isna().gt(frame[c].isna()).any()
+        ]
+        raise DataError(
+            f"cronbach_alpha: column(s) {', '.join(bad)} hold values that are not numbers; "
+            "pass the items' points only (NaN for a missing cell)"
+        ) from None
+    if x.ndim != 2:
+        raise ValueError("points must be a 2-d units × items matrix")
+    inf = np.argwhere(np.isinf(x))
+    if len(inf):
+        r, c = (int(i) for i in inf[0])
+        row, col = (frame.index[r], frame.columns[c]) if frame is not None else (r, c)
+        raise DataError(
+            f"cronbach_alpha: {len(inf)} infinite value(s), the first in row {row}, column {col}; "
+            "points must be finite (NaN for a missing cell)"
+        )
+    return x
 
 
 def cronbach_alpha(points: pd.DataFrame | np.ndarray, *, use: str = "listwise") -> float:
@@ -61,9 +94,7 @@ def cronbach_alpha(points: pd.DataFrame | np.ndarray, *, use: str = "listwise") 
     """
     if use not in USES:
         raise ValueError(f"use must be 'listwise' or 'pairwise', got {use!r}")
-    x = np.asarray(points, dtype=float)
-    if x.ndim != 2:
-        raise ValueError("points must be a 2-d units × items matrix")
+    x = _matrix(points)
     if use == "listwise":
         x = x[~np.isnan(x).any(axis=1)]
     n, k = x.shape
