@@ -100,6 +100,25 @@ def schemes() -> None:
         )
 
 
+def _yaml_kind(path: str) -> str | None:
+    """'run' or 'sensitivity' for a run or sensitivity spec (told by a top-level key), else
+    None (a scheme; a file that cannot be read is reported by the scheme loader)."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            raw = yaml.safe_load(f)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(raw, dict):
+        return None
+    if "schemes" in raw and "lines" not in raw:
+        return "run"
+    if "factors" in raw and "lines" not in raw:
+        return "sensitivity"
+    return None
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--scheme", "scheme_name", help="Validate data files against this scheme.")
@@ -122,7 +141,18 @@ def validate(
     scheme = load_scheme(resolve_scheme(scheme_name)) if scheme_name else None
     for p in paths:
         try:
-            if Path(p).suffix in (".yaml", ".yml") or scheme is None:
+            what = _yaml_kind(p) if Path(p).suffix in (".yaml", ".yml") else None
+            if what == "run":  # a report run spec (top-level `schemes:`)
+                from .report import load_run_spec
+
+                r = load_run_spec(p)
+                click.echo(f"ok  {p}: run spec '{r.name}', {len(r.schemes)} scheme(s)")
+            elif what == "sensitivity":  # a sensitivity spec (top-level `factors:`)
+                from .sensitivity.spec import load_spec
+
+                sp = load_spec(p)
+                click.echo(f"ok  {p}: sensitivity spec, {len(sp.factors)} factor(s)")
+            elif Path(p).suffix in (".yaml", ".yml") or scheme is None:
                 s = load_scheme(resolve_scheme(p))
                 click.echo(f"ok  {p}: scheme '{s.id}', {len(s.flat_items)} items")
             else:

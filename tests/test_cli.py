@@ -290,3 +290,18 @@ def test_an_os_error_without_a_path(tmp_path, mini_path, monkeypatch):
     assert (
         r.stderr == "error: cannot read or write a file (Input/output error); check the path and try again\n"
     )
+
+
+def test_validate_tells_run_and_sensitivity_specs_from_schemes(tmp_path):
+    """A run spec or a sensitivity spec is validated as what it is, not as a broken scheme."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    r = run("validate", root / "params/runs/demo.yaml", root / "params/sensitivity/district_1000.yaml")
+    assert r.exit_code == 0, r.output
+    assert "run spec 'demo', 6 scheme(s)" in r.output and "sensitivity spec, 10 factor(s)" in r.output
+    bad = tmp_path / "run.yaml"
+    bad.write_text("name: x\nschemes: 5\n", encoding="utf-8")
+    r = run("validate", bad)
+    assert r.exit_code == 2
+    assert "run.yaml" in r.output and "not a valid scheme" not in r.output
