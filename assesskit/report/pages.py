@@ -250,15 +250,17 @@ _CACHE: OrderedDict[tuple, ReportContext] = OrderedDict()
 _CACHE_SIZE = 2
 
 
-def _file_key(path: str | os.PathLike | None) -> str | None:
-    """A file's identity for the cache: its content's SHA-256, never its name (the runner may
-    hand a worker its own copy of an input under another path)."""
+def _file_key(path: str | os.PathLike | None) -> tuple[str, str] | None:
+    """A file's identity for the cache: its content's SHA-256 and its suffix (which chooses
+    the reader), never its folder or name (the runner may hand a worker its own copy of an
+    input under another path)."""
     if path is None:
         return None
+    p = Path(path)
     try:
-        return sha256(Path(path))
+        return (p.suffix.lower(), sha256(p))
     except OSError:
-        return f"unreadable:{path}"  # reading it for scoring reports the problem
+        return (p.suffix.lower(), f"unreadable:{p}")  # reading it for scoring reports the problem
 
 
 def load_context(
