@@ -207,9 +207,10 @@ def plot_srb_intervals(
         nothing_to_draw(ax, "no unit has a sex ratio with an interval", lang=lang)
     _draw_national_year(ax, _national(national), year, lang=lang)
     ax.set_yticks(ypos, [_name(u, names) for u in d[unit]] if unit in d.columns else [str(i) for i in ypos])
-    if highlight and unit in d.columns:
+    if unit in d.columns:
         marked = set(highlight)
         for tick, u in zip(ax.get_yticklabels(), d[unit]):
+            tick.set_gid(f"unit:{u}")  # finds a unit's label again (no effect on the pixels)
             if u in marked:
                 tick.set_color(_FLAG_COLOUR)
     ax.set_xlabel(label("出生人口性别比（女=100）", "sex ratio at birth (boys per 100 girls)", lang=lang))

@@ -244,18 +244,23 @@ class ReportContext:
         return f"{page_stem(unit)}.html"
 
 
+# The scored contexts of this process, least recently used first. Two entries: a comparison
+# page holds two contexts; a warm kernel builds many pages of one run from one of them.
 _CACHE: OrderedDict[tuple, ReportContext] = OrderedDict()
-_CACHE_SIZE = 6
+_CACHE_SIZE = 2
 
 
-def _file_key(path: str | os.PathLike | None) -> tuple | None:
+def _file_key(path: str | os.PathLike | None) -> tuple[str, str] | None:
+    """A file's identity for the cache: its content's SHA-256 and its suffix (which chooses
+    the reader), never its folder or name (the runner may hand a worker its own copy of an
+    input under another path)."""
     if path is None:
         return None
     p = Path(path)
     try:
-        return (str(p.resolve()), sha256(p))
+        return (p.suffix.lower(), sha256(p))
     except OSError:
-        return (str(p), None)  # reading it reports the problem
+        return (p.suffix.lower(), f"unreadable:{p}")  # reading it for scoring reports the problem
 
 
 def load_context(
@@ -270,9 +275,10 @@ def load_context(
     """Load, validate and score once (:func:`assesskit.pipeline.score_files`); later calls
     with the same file contents reuse it.
 
-    The cache is keyed by each file's SHA-256 (not its name or time), so a changed file is
-    always read again. Results are never modified by the pages, so sharing them between
-    notebooks of one kernel is safe.
+    The cache is keyed by each file's SHA-256 (not its name, path or time), so a changed file
+    is always read again and a copy of a file under another path is not; it keeps the two
+    most recently used contexts. The pages never modify a context (tested), so sharing one
+    between the notebooks of a kernel is safe: treat it as read-only.
 
     Parameters
     ----------

@@ -128,7 +128,7 @@ def table_html(
     )
 
 
-def figure_html(fig, alt: str | None = None) -> Html:
+def figure_html(fig, alt: str | None = None, *, close: bool = True) -> Html:
     """Render a matplotlib figure (or the figure of an Axes) to an embedded PNG and close it.
 
     The PNG carries no version metadata (so pages are byte-identical across runs). Under the
@@ -140,6 +140,9 @@ def figure_html(fig, alt: str | None = None) -> Html:
     fig : Figure or Axes
     alt : str, optional
         The image's alternative text (default: the titles of its axes).
+    close : bool
+        Close the figure afterwards (default); False keeps it for another rendering (the
+        year-shared figures of :mod:`assesskit.report.shared`).
     """
     import matplotlib.pyplot as plt
 
@@ -151,7 +154,8 @@ def figure_html(fig, alt: str | None = None) -> Html:
         alt = "; ".join(t for t in (ax.get_title() for ax in fig.axes) if t) or "figure"
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=FIG_DPI, metadata={"Software": None})
-    plt.close(fig)
+    if close:
+        plt.close(fig)
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     caption = (
         '<figcaption class="ak-note ak-left-out">left out: '
