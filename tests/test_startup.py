@@ -3,7 +3,7 @@
 Each check runs in a fresh interpreter (a subprocess), because the test session itself has
 imported everything long before. It runs the click command in that process and reports
 which of the watched libraries ended up in ``sys.modules``. No timings are asserted here
-(the machine is shared); docs/guide/clistats.md gives the measured wall times.
+(the machine is shared); docs/guide/startup-and-peer-conventions.md gives the measured wall times.
 """
 
 from __future__ import annotations
