@@ -220,13 +220,15 @@ def test_engine_is_registered_as_papermill_entry_point_and_keeps_its_kernel_warm
     import papermill
     from papermill.engines import papermill_engines
 
-    from assesskit.report import engine
+    from assesskit.report import engine, papermill_entry
 
     text = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert (
-        '[project.entry-points."papermill.engine"]\nassesskit = "assesskit.report.engine:WarmEngine"' in text
+        '[project.entry-points."papermill.engine"]\n'
+        'assesskit = "assesskit.report.papermill_entry:WarmEngine"' in text
     )
-    papermill_engines.register("assesskit", engine.WarmEngine)  # what the entry point does when installed
+    # what the entry point does when installed: the stand-in, which hands over to the engine
+    papermill_engines.register("assesskit", papermill_entry.WarmEngine)
     thin_template(tmp_path / "t.ipynb", "import os\nprint(os.getpid(), 'leak' in globals())\nleak = 1")
     monkeypatch.chdir(tmp_path)
     seen = []
@@ -263,3 +265,19 @@ def test_pages_of_other_package_versions_are_rebuilt_not_mixed(cluster, tmp_path
     third = run_report(spec, base=tmp_path, scheduler=cluster.address, progress=False)
     assert third.n_built == 2
     assert any("numpy 0.0-old →" in w and "every page is rebuilt" in w for w in third.warnings)
+
+
+def test_engine_module_imports_first_in_a_fresh_interpreter():
+    """Importing the engine before papermill must work: papermill loads its entry points while
+    it is imported, and an entry point naming the engine module itself would be circular."""
+    import subprocess
+    import sys
+
+    code = (
+        "import assesskit.report.engine as e, papermill.engines as pe; "
+        "print(pe.papermill_engines.get_engine('assesskit').__name__, e.WarmEngine.__name__)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["WarmEngine", "WarmEngine"]
