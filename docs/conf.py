@@ -105,7 +105,8 @@ nitpick_ignore_regex = [
     # a generic annotation that Sphinx failed to split (``tuple[Problem, ...]``)
     (r"py:class", r".*\[.*"),
     # module constants without a doc-comment are not in the reference (see the docs report)
-    (r"py:data", r".*\b(RULE_TYPES|STATUS|SOBOL_COLUMNS|ALIASES)"),
+    (r"py:data", r".*\b(RULE_TYPES|STATUS|SOBOL_COLUMNS|ALIASES|DEFAULT_LANG|LANGS|LEAGUE_COLUMNS)"),
+    (r"py:meth", r"str\..*"),
     (r"py:class", r"assesskit\.scheme\.Annotated"),
     # private names (a leading underscore in any part) are not documented by design
     (r"py:.*", r"assesskit\.(.*\.)?_[A-Za-z].*"),

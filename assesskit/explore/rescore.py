@@ -7,7 +7,7 @@ item points, the targets and credit of the items whose rule or points changed (o
 those items are evaluated again), the bonuses and deductions when they changed; then
 :func:`assesskit.kernel.run` scores it and :func:`assesskit.scoring.result_of` wraps it
 as an ordinary :class:`~assesskit.scoring.ScoreResult` when the tables are wanted
-(:attr:`Scored.result`). The result is the same as preparing the variant from scratch
+(``Scored.result``). The result is the same as preparing the variant from scratch
 (tested), only faster.
 
 :func:`league` and :func:`changed_units` are the explorer's tables: pure functions of two
@@ -108,7 +108,7 @@ class Rescorer:
 
 @dataclass(frozen=True, eq=False)
 class Scored:
-    """A variant's kernel inputs and outcome; :attr:`result` builds the full
+    """A variant's kernel inputs and outcome; ``result`` builds the full
     :class:`~assesskit.scoring.ScoreResult` (summary, item table with reasons) on demand,
     without scoring again: the league table needs only the outcome's arrays."""
 

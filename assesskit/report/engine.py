@@ -88,6 +88,7 @@ class WarmEngine(NBClientEngine):
         restart_every: int = 0,
         **kwargs: Any,
     ):
+        """Run papermill's managed notebook in the warm kernel (the class's extra arguments)."""
         session = session or default_session()
         session.prepare(reuse=reuse, restart_every=restart_every)
         kwargs.pop("input_path", None)

@@ -43,7 +43,7 @@ class JobResult:
 
 @dataclass
 class Outcome:
-    """What :func:`execute_jobs` did: results of finished pages, and why it stopped early."""
+    """What :func:`.cluster.execute_jobs` did: results of finished pages, and why it stopped early."""
 
     results: dict[str, JobResult]
     interrupted: bool = False
