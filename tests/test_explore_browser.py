@@ -19,26 +19,12 @@ from assesskit.datasets.demo import write_demo_data
 from assesskit.explore import Design, Rescorer, league
 from assesskit.explore.serve import explorer_notebook, voila_command
 
+from .browser import headless_chrome
+
 SCHEME = "xpcc_2015"
 ITEM = "pop_db_entry"  # a threshold item with one number as target (95)
 NEW_TARGET = 60.0
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _chromium() -> tuple[str, str]:
-    chromium = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if chromium is None:
-        pytest.skip(
-            "Chromium is not installed (Debian: apt-get install chromium chromium-driver): browser test skipped"
-        )
-    driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if not Path(driver).exists():
-        pytest.skip(
-            "Chromium is installed but chromedriver is not (Debian: chromium-driver): browser test skipped"
-        )
-    return chromium, driver
 
 
 def _free_port() -> int:
@@ -117,30 +103,12 @@ def _page_rows(drv) -> list[tuple[str, str]]:
 
 
 def test_target_change_in_the_browser_gives_the_engine_values(voila, tmp_path):
-    chromium, driver_path = _chromium()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
 
     url, files = voila
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for a in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1500,1300",
-    ):
-        opts.add_argument(a)
-    drv = webdriver.Chrome(service=Service(driver_path), options=opts)
+    drv = headless_chrome(tmp_path / "profile", "1500,1300")
     shot = tmp_path / "explorer.png"
     try:
         drv.get(url)

@@ -330,39 +330,9 @@ def test_second_run_rebuilds_nothing_and_a_change_rebuilds_its_dependents(warm, 
 
 
 def test_browser_renders_index_and_unit_page(warm, tmp_path):
-    chromium = shutil.which("chromium") or (
-        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-    )
-    if chromium is None:
-        pytest.skip(
-            "Chromium is not installed (Debian: apt-get install chromium chromium-driver): browser check skipped"
-        )
-    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    if not Path(driver_path).exists():
-        pytest.skip(
-            "Chromium is installed but chromedriver is not, and `make setup` could not install "
-            "Debian's chromium-driver here: browser check skipped"
-        )
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from .browser import headless_chrome
 
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for a in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=1280,1600",
-    ):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    drv = webdriver.Chrome(service=Service(driver_path), options=opts)
+    drv = headless_chrome(tmp_path / "profile", "1280,1600", browser_log=True)
     out = warm[0] / "out"
     try:
         for name, page in (("index", "index.html"), ("unit", f"2010/{page_stem(XSS_ID)}.html")):
