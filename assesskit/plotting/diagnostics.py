@@ -61,10 +61,10 @@ def plot_item_correlations(
         The group to draw; may be omitted when the table holds only one.
     annotate : bool, optional
         Write the coefficients in the cells (default: when there are at most 15 items).
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes
@@ -130,10 +130,10 @@ def plot_effective_weights(
     ax : matplotlib Axes, optional
     year, kind : optional
         The group to draw; may be omitted when the table holds only one.
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes
@@ -197,10 +197,10 @@ def plot_ceiling_floor(
         The group to draw; may be omitted when the table holds only one.
     sort : bool, default False
         Order by ceiling share (highest first) instead of the scheme's order.
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes

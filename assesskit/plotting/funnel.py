@@ -90,10 +90,10 @@ def plot_funnel(
     title : str, optional
         Default: the measure and the year.
     ax : matplotlib Axes, optional
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes
@@ -323,10 +323,10 @@ def plot_bunching(
         number of bins. Default: half the narrower window.
     title : str, optional
     ax : matplotlib Axes, optional
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes

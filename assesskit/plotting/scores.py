@@ -51,10 +51,10 @@ def plot_section_shares(
         :attr:`ReportContext.plot_names <assesskit.report.ReportContext.plot_names>`).
     title : str, optional
     ax : matplotlib Axes, optional
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes
@@ -95,10 +95,10 @@ def plot_total_trend(
     year : int, optional
         A year to mark (the page's year).
     ax : matplotlib Axes, optional
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes
@@ -151,10 +151,10 @@ def plot_rank_changes(
         without a name are escaped here.
     title : str, optional
     ax : matplotlib Axes, optional
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes

@@ -54,10 +54,10 @@ def plot_rank_intervals(
         The group to show (default: the latest year, the most numerous kind).
     order : str
         Column to sort the units by (``nominal_rank`` or ``median_rank``).
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib.axes.Axes

@@ -142,10 +142,10 @@ def plot_srb_intervals(
     births has no SRB, only a lower limit, and is drawn as an open interval from that limit
     (or from the right edge when the limit lies beyond it). Both are listed by
     :func:`assesskit.plotting.left_out` with the reason.
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes
@@ -249,10 +249,10 @@ def plot_srb_series(
         True/None: the shipped official series (drawn over the table's years); a frame: a
         custom series; False: none.
     ax : matplotlib Axes, optional
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes
@@ -384,10 +384,10 @@ def plot_trend(
     ylabel : str, optional
         The y-axis label (default the column name).
     ax : matplotlib Axes, optional
-
     lang : {"bilingual", "zh", "en"}, optional
         Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
         the default Chinese when a CJK font is installed, else English.
+
     Returns
     -------
     matplotlib Axes
