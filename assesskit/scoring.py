@@ -89,7 +89,7 @@ def competition_rank(group: np.ndarray, keys: list[np.ndarray], mask: np.ndarray
     return rank_within(group, keys, mask)
 
 
-def _join_labels(masks: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
+def join_labels(masks: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
     """'; '-joined labels of the masks that hold, per row ('' when none).
 
     Each row's combination is an integer bit code; the text is built once per distinct
@@ -493,7 +493,7 @@ def _summary_columns(inp: Inputs, out: Outcome) -> tuple[dict[str, np.ndarray], 
     for ln in s.lines:
         cols[f"line_{ln.id}"] = det.lines[ln.id][0]
     eff = {e: [(m[0], lab) for m, lab in ms] for e, ms in det.effects.items()}
-    veto_reason = _join_labels(eff["not_scored"] + eff["veto"], n)
+    veto_reason = join_labels(eff["not_scored"] + eff["veto"], n)
     vetoed = out.vetoed[0]
     cols.update(
         bonus=det.bonus[0],
@@ -504,7 +504,7 @@ def _summary_columns(inp: Inputs, out: Outcome) -> tuple[dict[str, np.ndarray], 
         veto_reason=veto_reason,
         not_scored=out.not_scored[0],
         eligible=out.eligible[0],
-        ineligible_reason=np.where(vetoed, veto_reason, _join_labels(eff["ineligible"], n)),
+        ineligible_reason=np.where(vetoed, veto_reason, join_labels(eff["ineligible"], n)),
         rank=out.rank[0],
         n_ranked=out.n_ranked[0],
         rank_in_category=det.rank_in_category[0],
@@ -513,9 +513,9 @@ def _summary_columns(inp: Inputs, out: Outcome) -> tuple[dict[str, np.ndarray], 
         cols[f"rank_{ln.id}"] = det.line_ranks[ln.id][0]
     cols.update(
         award=award_ids(s, out),  # tier −1 → ""; a split tie names every tier it shares
-        single_awards=_join_labels([(m[0], sid) for m, sid in det.singles], n),
+        single_awards=join_labels([(m[0], sid) for m, sid in det.singles], n),
         prize=det.prize[0],
-        warning=_join_labels([(out.warnings[w, 0], w_.id) for w, w_ in enumerate(s.outcomes.warnings)], n),
+        warning=join_labels([(out.warnings[w, 0], w_.id) for w, w_ in enumerate(s.outcomes.warnings)], n),
     )
     # rows are in unit order (Panel.data is sorted by unit and year), so a stable sort by
     # year, kind and rank leaves units alphabetical within ties

@@ -27,7 +27,7 @@ from ..data import Panel
 from ..kernel import Inputs, Outcome, item_credit, prepare, run, target_array, with_credit
 from ..kernel.inputs import adjustment_amounts
 from ..scheme import Scheme
-from ..scoring import ScoreResult, result_of
+from ..scoring import ScoreResult, join_labels, result_of
 
 LEAGUE_COLUMNS = [
     "unit",
@@ -124,19 +124,6 @@ class Scored:
         return self.result.summary
 
 
-def _reasons(masks: list[tuple[np.ndarray, str]], n: int) -> np.ndarray:
-    """'; '-joined labels of the masks that hold, per row: one text per distinct
-    combination (a bit code), gathered — no loop over rows."""
-    if not masks:
-        return np.full(n, "", dtype=object)
-    code = np.zeros(n, dtype=np.int64)
-    for b, (m, _lab) in enumerate(masks):
-        code |= m.astype(np.int64) << b
-    uniq, inv = np.unique(code, return_inverse=True)
-    text = [("; ".join(lab for b, (_m, lab) in enumerate(masks) if u >> b & 1)) for u in uniq]
-    return np.array(text, dtype=object)[inv.reshape(-1)]
-
-
 def league(original: Scored, variant: Scored) -> pd.DataFrame:
     """The variant's league table beside the original's (columns :data:`LEAGUE_COLUMNS`).
 
@@ -164,7 +151,7 @@ def league(original: Scored, variant: Scored) -> pd.DataFrame:
             "award_original": tiers_a[a.tier[0]],
             "veto": b.vetoed[0],
             "veto_original": a.vetoed[0],
-            "veto_reason": _reasons([(m[0], lab) for m, lab in eff["not_scored"] + eff["veto"]], n),
+            "veto_reason": join_labels([(m[0], lab) for m, lab in eff["not_scored"] + eff["veto"]], n),
         }
     )
     units = out["unit"]  # the inputs' rows are in unit order (Panel.data is sorted)
