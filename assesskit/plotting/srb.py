@@ -135,6 +135,9 @@ def plot_srb_intervals(
     highlight : sequence, optional
         Units whose names are written in red (e.g. the unit whose page this is).
     ax : matplotlib Axes, optional
+    lang : {"bilingual", "zh", "en"}, optional
+        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
+        the default Chinese when a CJK font is installed, else English.
 
     Notes
     -----
@@ -142,9 +145,6 @@ def plot_srb_intervals(
     births has no SRB, only a lower limit, and is drawn as an open interval from that limit
     (or from the right edge when the limit lies beyond it). Both are listed by
     :func:`assesskit.plotting.left_out` with the reason.
-    lang : {"bilingual", "zh", "en"}, optional
-        Language of the figure's text (:mod:`assesskit.i18n`): ``en`` English; ``zh`` and
-        the default Chinese when a CJK font is installed, else English.
 
     Returns
     -------
