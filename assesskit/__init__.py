@@ -10,9 +10,10 @@ its module on first use, and so does a subpackage (``assesskit.stats``). This ke
 command needs them.
 """
 
-from importlib import import_module as _import_module
+from pkgutil import iter_modules as _iter_modules
 from typing import TYPE_CHECKING
-from typing import Any as _Any
+
+import lazy_loader as _lazy
 
 from ._version import __version__ as __version__
 from .exceptions import AssessKitError, AssessKitWarning, DataError, Problem, ReportError, SchemeError
@@ -23,20 +24,18 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ lo
     from .scheme import Scheme, bundled_schemes, load_scheme, parse_scheme, scheme_json_schema
     from .scoring import ScoreResult, score_panel
 
-# public name → the module (relative to this package) that defines it
-_LAZY: dict[str, str] = {
-    "Panel": ".data",
-    "read_panel": ".data",
-    "read_table": ".data",
-    "score": ".pipeline",
-    "Scheme": ".scheme",
-    "bundled_schemes": ".scheme",
-    "load_scheme": ".scheme",
-    "parse_scheme": ".scheme",
-    "scheme_json_schema": ".scheme",
-    "ScoreResult": ".scoring",
-    "score_panel": ".scoring",
-}
+# public name → the module that defines it; every submodule (``assesskit.stats``) loads on
+# first access too (lazy_loader, the scientific Python packages' mechanism for this)
+__getattr__, _lazy_dir, _lazy_all = _lazy.attach(
+    __name__,
+    submodules=[m.name for m in _iter_modules(__path__) if not m.name.startswith("_")],
+    submod_attrs={
+        "data": ["Panel", "read_panel", "read_table"],
+        "pipeline": ["score"],
+        "scheme": ["Scheme", "bundled_schemes", "load_scheme", "parse_scheme", "scheme_json_schema"],
+        "scoring": ["ScoreResult", "score_panel"],
+    },
+)
 
 __all__ = [
     "AssessKitError",
@@ -57,23 +56,6 @@ __all__ = [
     "score",
     "score_panel",
 ]
-
-
-def __getattr__(name: str) -> _Any:
-    """Load a public name's module, or a subpackage, on first access (PEP 562)."""
-    if name.startswith("_"):  # dunder probes (__wrapped__, __path__ …) are not modules
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if name in _LAZY:
-        value = getattr(_import_module(_LAZY[name], __name__), name)
-    else:
-        try:
-            value = _import_module(f".{name}", __name__)
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise  # the submodule exists but something it imports is missing
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    globals()[name] = value  # later look-ups skip __getattr__
-    return value
 
 
 def __dir__() -> list[str]:

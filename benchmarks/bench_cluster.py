@@ -11,11 +11,17 @@ In the same run, on the same pages (district_1000's synthetic demo panel, the
   on a 2-worker local cluster), and per page with a template that only prints (pool vs
   dask), which leaves the scheduler, the shipping of inputs and of the page's bytes.
 
+Each measurement is one report run in a **fresh Python process**, as ``assesskit report``
+runs: a run in a process where an earlier run already imported papermill, nbconvert and the
+kernel's modules (and, for the pool, forks its workers from that process) would be measured
+without costs a user's run pays. The two runners alternate, ``--repeat`` times each, and
+the median is printed with the spread.
+
 Then a projection of the time for 41,000 town pages on 8, 32 and 128 worker cores:
 ``start-up + pages × (seconds per page on one worker) / cores``, the scheduler's per-task
 cost added serially (it is one process). No assertion: figures only.
 
-    .venv/bin/python benchmarks/bench_cluster.py [--n 20] [--tasks 200]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_cluster.py [--n 20] [--tasks 200] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -122,11 +128,47 @@ def noop_overhead(n_tasks: int) -> tuple[float, float]:
         cluster.close()
 
 
+def _child(mode: str, jobs: int, spec_file: str) -> None:
+    """One measurement in this (fresh) process; prints it as JSON on the last line."""
+    import json
+
+    from assesskit.report import RunSpec
+
+    spec = RunSpec.model_validate(json.loads(Path(spec_file).read_text(encoding="utf-8")))
+    dt, fixed, n = timed_run(spec, jobs, mode)
+    print(json.dumps({"seconds": dt, "fixed": fixed, "n": n}))
+
+
+def measure(mode: str, jobs: int, spec, spec_file: Path) -> tuple[float, dict, int]:
+    """Run one measurement in a fresh interpreter (see the module's docstring)."""
+    import json
+
+    spec_file.write_text(json.dumps(spec.model_dump(mode="json")), encoding="utf-8")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    cmd = [sys.executable, __file__, "--child", mode, str(jobs), str(spec_file)]
+    out = sp.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{mode} -j {jobs} failed:\n{out.stderr[-3000:]}")
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return r["seconds"], r["fixed"], r["n"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=20, help="unit pages per measurement (default 20)")
     ap.add_argument("--tasks", type=int, default=200, help="no-op tasks for the scheduler overhead")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each runner per measurement (default 3)")
+    ap.add_argument("--child", nargs=3, metavar=("MODE", "JOBS", "SPEC"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        mode, jobs, spec_file = args.child
+        _child(mode, int(jobs), spec_file)
+        return
+
+    import statistics
 
     from assesskit import load_scheme, score
     from assesskit.datasets.demo import FILE_NAMES, write_demo_data
@@ -140,21 +182,36 @@ def main() -> None:
         s = score(load_scheme(SCHEME), **files).summary
         pages = list(zip(s["unit"].astype(str), s["year"].astype(int)))[: args.n]
         thin = str(thin_template(tmp / "thin.ipynb", "print(unit, year)"))
-        print(f"{len(pages)} unit pages of {SCHEME}\n")
-        per_page = {}
+        print(
+            f"{len(pages)} unit pages of {SCHEME}; each figure the median of {args.repeat} runs in fresh processes\n"
+        )
+        per_page, walls = {}, {}
         for label, template in (("unit_report", None), ("thin (print only)", thin)):
             print(label)
             for jobs in (1, 2):
+                runs: dict[str, list] = {"pool": [], "dask": []}
+                for r in range(args.repeat):  # alternate the order, so neither runner always goes first
+                    for mode in ("pool", "dask") if r % 2 == 0 else ("dask", "pool"):
+                        spec = _spec(files, pages, tmp / f"{mode}{jobs}{bool(template)}", template)
+                        runs[mode].append(measure(mode, jobs, spec, tmp / "spec.json"))
                 for mode in ("pool", "dask"):
-                    spec = _spec(files, pages, tmp / f"{mode}{jobs}{bool(template)}", template)
-                    dt, fixed, n = timed_run(spec, jobs, mode)
+                    dts = [dt for dt, _f, _n in runs[mode]]
+                    dt = statistics.median(dts)
+                    n = runs[mode][0][2]
+                    fixed = {
+                        k: statistics.median(f.get(k, 0.0) for _d, f, _n in runs[mode])
+                        for k in runs[mode][0][1]
+                    }
                     steady = dt - sum(fixed.values())  # without the cluster's start-up, check and close
                     per_page[(label, mode, jobs)] = steady / n
+                    walls[(label, mode, jobs)] = dt
                     extra = ", ".join(f"{k.removesuffix('_seconds')} {v:.1f} s" for k, v in fixed.items())
                     print(
-                        f"  {mode:4} -j {jobs}: {dt:6.1f} s, {n / dt:5.2f} pages/s"
+                        f"  {mode:4} -j {jobs}: {dt:6.1f} s ({min(dts):.1f}–{max(dts):.1f}), {n / dt:5.2f} pages/s"
                         + (f" ({n / steady:.2f} pages/s without the cluster's {extra})" if fixed else "")
                     )
+                ratio = walls[(label, "dask", jobs)] / walls[(label, "pool", jobs)]
+                print(f"  dask / pool at -j {jobs}: {ratio:.2f}")
         startup, per_task = noop_overhead(args.tasks)
         print(
             f"\nLocalCluster(2) start-up: {startup:.2f} s; scheduler round trip per no-op task: {per_task * 1e3:.1f} ms"

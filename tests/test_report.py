@@ -180,6 +180,24 @@ def test_code_hash_covers_what_pages_import():
     assert "cli.py" not in files
 
 
+def test_code_hash_of_the_clients_file_list_equals_the_walk_and_sees_edits(tmp_path):
+    """A Dask worker hashes the client's list of code files; the import walk is cached on
+    each file's mtime and size, so an edited module is read again."""
+    from assesskit.report.provenance import _imports, code_paths, code_sha256
+
+    assert code_sha256(code_paths()) == code_sha256()
+    assert code_sha256([*code_paths(), "report/no_such_module.py"]) != code_sha256()
+    root = tmp_path / "assesskit"
+    root.mkdir()
+    for name in ("scoring.py", "data.py"):
+        (root / name).write_text("", encoding="utf-8")
+    mod = root / "m.py"
+    mod.write_text("from . import scoring\n", encoding="utf-8")
+    assert _imports(mod, "assesskit.m", root) == {root / "scoring.py"}
+    mod.write_text("from . import scoring, data\n", encoding="utf-8")
+    assert _imports(mod, "assesskit.m", root) == {root / "scoring.py", root / "data.py"}
+
+
 def test_keys_ignore_row_order_and_follow_dependencies(tmp_path):
     """Planning only: which pages a change of one unit's data touches."""
     write_panel(tmp_path / "data")

@@ -20,7 +20,7 @@ import nbformat
 import pytest
 
 from assesskit.exceptions import ReportError
-from assesskit.report import run_report
+from assesskit.report import load_run_spec, plan_run, run_report
 from assesskit.report.manifest import JOURNAL_NAME
 
 from .dask_cluster import ROOT, _env, start_cluster
@@ -177,10 +177,10 @@ def test_a_worker_killed_mid_run_has_its_pages_rebuilt_elsewhere(tmp_path):
 
 
 def test_a_worker_with_other_versions_is_refused_by_name(cluster, tmp_path, monkeypatch):
-    import assesskit.report.manifest as manifest
+    import assesskit.report.provenance as provenance
 
-    real = manifest.versions
-    monkeypatch.setattr(manifest, "versions", lambda: {**real(), "pandas": "0.0-fake"})  # the client's
+    real = provenance.versions
+    monkeypatch.setattr(provenance, "versions", lambda: {**real(), "pandas": "0.0-fake"})  # the client's
     write_panel(tmp_path / "data")
     tpl = thin_template(tmp_path / "t.ipynb", "print(unit)")
     spec = write_spec(tmp_path, entry={"years": "latest", "overview": False}, templates={"unit": str(tpl)})
@@ -281,3 +281,143 @@ def test_engine_module_imports_first_in_a_fresh_interpreter():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["WarmEngine", "WarmEngine"]
+
+
+def _plugin_and_job(tmp_path: Path, **plugin_args):
+    """A warm-kernel plugin set up for a one-template run, outside Dask, and that run's jobs."""
+    from types import SimpleNamespace
+
+    from assesskit.report.cluster import WarmKernelPlugin, _read_inputs
+    from assesskit.report.keys import code_paths
+
+    write_panel(tmp_path / "data")
+    tpl = thin_template(tmp_path / "t.ipynb", "print(unit, year)")
+    spec = load_run_spec(
+        write_spec(tmp_path, entry={"years": "latest", "overview": False}, templates={"unit": str(tpl)})
+    )
+    _, jobs = plan_run(spec, tmp_path)
+    run_id, meta, blobs = _read_inputs(jobs, tmp_path)
+    kernel = spec.kernel.model_dump()
+    plugin = WarmKernelPlugin(
+        run_id=run_id, kernel=kernel, code=spec.code, code_paths=code_paths(), **plugin_args
+    )
+    plugin.setup(SimpleNamespace(address="in-process", state=SimpleNamespace(nthreads=1)))
+    job = jobs[0]
+
+    def build():
+        files = {f: (*meta[f], blobs[f]) for f in (*job.files, job.template)}
+        return plugin.build(job, blobs[job.template], files, run_id, kernel, spec.code)
+
+    return plugin, run_id, build
+
+
+def test_a_plugin_set_up_for_a_run_starts_the_kernel_its_first_page_uses(tmp_path):
+    """The worker's kernel starts when the plugin is set up (while the client checks versions
+    and ships the inputs), in the run's staging folder, and the first page runs in it."""
+    from assesskit.report.provenance import code_sha256
+
+    plugin, run_id, build = _plugin_and_job(tmp_path)
+    try:
+        (slot,) = plugin.all  # one slot per worker thread, made at set-up
+        slot.thread.submit(lambda: None).result(timeout=300)  # the warm-up has run
+        assert slot.session.alive and slot.session.base_dir == str(plugin.root / run_id)
+        pid = slot.session._process().pid
+        out = build()
+        assert out.status == "ok", out.error
+        assert slot.session._process().pid == pid and slot.session.runs == 1
+        assert plugin.versions["assesskit_code"] == code_sha256()
+    finally:
+        plugin.teardown(None)
+
+
+def test_a_kernel_that_fails_to_warm_up_is_started_by_the_first_page(tmp_path, monkeypatch):
+    from assesskit.report.kernel import KernelError, KernelSession
+
+    real, calls = KernelSession.start, []
+
+    def start(self):
+        calls.append(self.base_dir)
+        if len(calls) == 1:
+            raise KernelError("the kernel did not start: simulated")
+        real(self)
+
+    monkeypatch.setattr(KernelSession, "start", start)
+    plugin, _run_id, build = _plugin_and_job(tmp_path)
+    try:
+        out = build()
+        assert out.status == "ok", out.error
+        assert len(calls) == 2 and calls[0] == calls[1]
+    finally:
+        plugin.teardown(None)
+
+
+def test_worker_processes_of_a_local_cluster_import_nbformat_without_the_iri_grammar():
+    """A process the run started skips rfc3987_syntax's grammars (~1.3 s per process);
+    nbformat still reads, validates and writes notebooks there. A process that already
+    imported jsonschema (someone else's) is left as it is."""
+    code = (
+        "import sys, signal\n"
+        "from types import SimpleNamespace\n"
+        "from assesskit.report.cluster import WarmKernelPlugin\n"
+        "p = WarmKernelPlugin(own_process=True)\n"
+        "p.setup(SimpleNamespace(address='x', state=SimpleNamespace(nthreads=1)))\n"
+        "import nbformat\n"
+        "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('1')])\n"
+        "nbformat.validate(nbformat.reads(nbformat.writes(nb), as_version=4))\n"
+        "print(sys.modules['rfc3987_syntax'] is None, signal.getsignal(signal.SIGINT) is signal.SIG_IGN)\n"
+        "p.teardown(None)\n"
+    )
+    other = (
+        "import sys, jsonschema\n"
+        "from assesskit.report.cluster import _skip_iri_grammar\n"
+        "before = sys.modules.get('rfc3987_syntax')\n"
+        "_skip_iri_grammar()\n"
+        "print(sys.modules.get('rfc3987_syntax') is before)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for src, expected in ((code, ["True", "True"]), (other, ["True"])):
+        r = sp.run([sys.executable, "-c", src], capture_output=True, text=True, env=env, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split() == expected
+
+
+@pytest.mark.skipif(
+    "forkserver" not in __import__("multiprocessing").get_all_start_methods(), reason="no fork server here"
+)
+def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_modules():
+    """The workers' imports are paid once per client process (by the fork server), the IRI
+    grammar is skipped there, the profiler is off, and none of it leaks into the client's
+    Dask settings."""
+    import dask
+    from distributed import Client
+
+    from assesskit.report.cluster import PLUGIN_NAME, WarmKernelPlugin, local_cluster
+
+    def probe():
+        import os
+        import sys
+
+        import dask
+
+        return (
+            "assesskit.report.worker_start" in sys.modules,
+            sys.modules.get("rfc3987_syntax", "absent") is None,
+            dask.config.get("distributed.worker.profile.enabled"),
+            os.environ.get("AK_SET_AFTER_THE_SERVER"),
+        )
+
+    before = dask.config.get("distributed.worker.multiprocessing-method")
+    cluster = local_cluster(2)  # the fork server runs from here on (or from an earlier test)
+    try:
+        with Client(cluster) as client:
+            os.environ["AK_SET_AFTER_THE_SERVER"] = "seen"  # the plugin brings the client's environment
+            try:
+                client.register_plugin(WarmKernelPlugin(own_process=True), name=PLUGIN_NAME)
+            finally:
+                del os.environ["AK_SET_AFTER_THE_SERVER"]
+            seen = client.run(probe)
+    finally:
+        cluster.close()
+    assert len(seen) == 2 and set(seen.values()) == {(True, True, False, "seen")}
+    assert dask.config.get("distributed.worker.multiprocessing-method") == before
+    assert dask.config.get("distributed.worker.profile.enabled") is True

@@ -182,12 +182,34 @@ def test_every_public_name_resolves_and_dir_lists_it():
 
 
 def test_unknown_names_fail_as_attributes_and_as_imports():
-    with pytest.raises(AttributeError, match="has no attribute 'no_such_thing'"):
+    with pytest.raises(AttributeError, match="No assesskit attribute no_such_thing"):
         assesskit.no_such_thing  # noqa: B018
-    with pytest.raises(AttributeError, match="has no attribute '__wrapped__'"):
+    with pytest.raises(AttributeError, match="No assesskit attribute __wrapped__"):
         assesskit.__wrapped__  # noqa: B018
     with pytest.raises(ImportError, match="cannot import name 'no_such_thing'"):
         from assesskit import no_such_thing  # noqa: F401
+
+
+def test_importing_papermill_does_not_import_the_report_pages():
+    """papermill loads the warm engine's entry point whenever it is imported, wherever
+    assesskit is installed: that must cost neither pandas nor the page helpers."""
+    code = (
+        "import sys, papermill.engines as pe\n"
+        "print(pe.papermill_engines.get_engine('assesskit').__module__)\n"
+        "print(sorted(m for m in ('pandas', 'scipy', 'assesskit.report.pages', 'assesskit.report.runner') if m in sys.modules))\n"
+        "import assesskit.report as r\n"
+        "print(r.run_report.__module__, r.UnitPage.__name__, r.cluster.__name__)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        "assesskit.report.papermill_entry",
+        "[]",
+        "assesskit.report.runner UnitPage assesskit.report.cluster",
+    ]
 
 
 def test_explore_is_the_callable_subpackage():

@@ -47,7 +47,7 @@ from distributed import WorkerPlugin
 
 from ..exceptions import ReportError
 from .execute import JobResult, Outcome, PageOutput, build_page, died, write_page
-from .plan import Job
+from .job import Job
 
 __all__ = [
     "PLUGIN_NAME",
@@ -70,13 +70,18 @@ VERSION_KEYS = ("python", "assesskit", "papermill", "nbclient", "nbconvert", "ma
 """The packages a page's bytes depend on; every worker must have the client's versions."""
 
 
-def worker_versions() -> dict[str, str]:
-    """This process's versions of :data:`VERSION_KEYS` (and the code digest of assesskit)."""
-    from .keys import code_sha256
-    from .manifest import versions
+def worker_versions(code_paths: list[str] | None = None) -> dict[str, str]:
+    """This process's versions of :data:`VERSION_KEYS` and the digest of assesskit's code.
+
+    ``code_paths``: the client's list of code files (:func:`~assesskit.report.keys.code_paths`),
+    whose digest here equals the client's exactly when the code is the same; without it the
+    list is found by walking the imports (~0.6 s the first time in a process).
+    """
+    from .provenance import code_sha256, versions
 
     v = versions()
-    return {**{k: v.get(k, "not installed") for k in VERSION_KEYS}, "assesskit_code": code_sha256()}
+    code = code_sha256(code_paths)
+    return {**{k: v.get(k, "not installed") for k in VERSION_KEYS}, "assesskit_code": code}
 
 
 def _digest(v: dict[str, str]) -> str:
@@ -99,6 +104,21 @@ def check_versions(mine: dict[str, str], theirs: dict[str, dict[str, str]]) -> N
 
 
 # --------------------------------------------------------------------------- worker side
+def _skip_iri_grammar() -> None:
+    """Let this process import nbformat without compiling ``rfc3987_syntax``'s grammars.
+
+    nbformat imports jsonschema, whose format module imports ``rfc3987_syntax`` when it is
+    installed (jsonschema[format-nongpl], through Jupyter), and that package builds ~35 Lark
+    parsers at import: ~1.3 s of CPU in every fresh process, more than a page takes
+    (python-jsonschema/jsonschema#1428). jsonschema then checks the ``iri`` formats only,
+    which no notebook schema uses, and it skips that check when the package is absent. So a
+    worker process this run started marks the module absent before anything imports it; if
+    jsonschema is already imported, nothing is changed.
+    """
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 @dataclass
 class _Slot:
     session: Any
@@ -110,29 +130,92 @@ class WarmKernelPlugin(WorkerPlugin):
 
     Parameters
     ----------
-    ignore_sigint : bool
-        Make the worker process ignore SIGINT (a local cluster's workers: Ctrl-C belongs to
-        the client, which cancels the run). Left alone on someone else's cluster.
+    own_process : bool
+        The worker process was started for this run (a local cluster). Then it ignores
+        SIGINT (Ctrl-C belongs to the client, which cancels the run), imports nbformat
+        without the IRI grammar of ``rfc3987_syntax`` (see :func:`_skip_iri_grammar`) and
+        takes the client's environment variables (forked from the fork server, it has the
+        environment the server started with; a spawned worker would have the client's).
+        A process on someone else's cluster is left as it is.
+    run_id, kernel, code : optional
+        The run the plugin is set up for (its staging folder, kernel settings and code
+        digest). Given, :meth:`setup` starts a kernel per worker thread in that folder and
+        builds the HTML exporter in the background, so that both are ready (or nearly) when
+        the first page arrives instead of starting then.
+    code_paths : list of str, optional
+        The client's code files (:func:`~assesskit.report.keys.code_paths`), for the
+        version check (:func:`worker_versions`).
     """
 
     name = PLUGIN_NAME
     idempotent = True  # registering it again (the next run) keeps the warm kernels
 
-    def __init__(self, ignore_sigint: bool = False) -> None:
-        self.ignore_sigint = ignore_sigint
+    def __init__(
+        self,
+        own_process: bool = False,
+        *,
+        run_id: str | None = None,
+        kernel: dict[str, Any] | None = None,
+        code: str | None = None,
+        code_paths: list[str] | None = None,
+    ) -> None:
+        self.own_process = own_process
+        self.environ = dict(os.environ) if own_process else None  # the client's, pickled with the plugin
+        self.run_id, self.kernel, self.code, self.code_paths = run_id, kernel, code, code_paths
 
     def setup(self, worker) -> None:
-        if self.ignore_sigint and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if self.own_process:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+            _skip_iri_grammar()
+            os.environ.update(self.environ or {})
         self.address = getattr(worker, "address", "?")
-        self.versions = worker_versions()
-        self.digest = _digest(self.versions)
         self.root = Path(tempfile.mkdtemp(prefix="assesskit-worker-"))
         self.slots: queue.SimpleQueue[_Slot] = queue.SimpleQueue()
         self.all: list[_Slot] = []
         self.lock = threading.Lock()
+        self.export_lock = threading.Lock()
         self.exporters: dict[str, Any] = {}
         self.staged: dict[str, str] = {}  # path in the staging folder (or absolute) -> sha256
+        if self.run_id is not None and self.kernel is not None:
+            for _ in range(max(1, getattr(getattr(worker, "state", None), "nthreads", 1) or 1)):
+                self.slots.put(self._warm_slot())
+            threading.Thread(target=self._warm_exporter, name="assesskit-warm-up", daemon=True).start()
+        self.versions = worker_versions(self.code_paths)  # meanwhile, the kernels start
+        self.digest = _digest(self.versions)
+
+    def _warm_slot(self) -> _Slot:
+        """A slot whose thread starts its kernel in the run's folder now, before any page.
+
+        A page sent to the slot runs after this on the same thread (the kernel client's). A
+        failure is left for that page to meet again, and report: its ``prepare`` starts the
+        kernel anew.
+        """
+        run_dir = self.root / self.run_id
+        slot = self._new_slot(self.kernel, run_dir)
+
+        def warm() -> None:
+            try:
+                run_dir.mkdir(parents=True, exist_ok=True)
+                slot.session.prepare(reuse=self.kernel["reuse"], restart_every=self.kernel["restart_every"])
+            except Exception:  # noqa: BLE001 - the first page starts it again and reports why
+                slot.session.shutdown()
+
+        slot.thread.submit(warm)
+        return slot
+
+    def _warm_exporter(self) -> None:
+        """Build the HTML exporter and import what a page needs, while the kernels start."""
+        try:
+            import nbformat  # noqa: F401
+            import papermill  # noqa: F401
+
+            from . import execute, plan  # noqa: F401 - what unpickling a page's task imports
+
+            if self.code is not None:
+                self._exporter(self.code)
+        except Exception:  # noqa: BLE001 - the first page builds it again and reports why
+            pass
 
     def teardown(self, worker) -> None:
         for s in self.all:
@@ -150,21 +233,22 @@ class WarmKernelPlugin(WorkerPlugin):
         return len(self.all)
 
     # -- one page
+    def _new_slot(self, kernel: dict[str, Any], base: Path) -> _Slot:
+        from .kernel import KernelSession
+
+        s = _Slot(
+            KernelSession(str(base), timeout=kernel["timeout"], startup_timeout=kernel["startup_timeout"]),
+            cf.ThreadPoolExecutor(1, thread_name_prefix="assesskit-notebook"),
+        )
+        with self.lock:
+            self.all.append(s)
+        return s
+
     def _slot(self, kernel: dict[str, Any]) -> _Slot:
         try:
             return self.slots.get_nowait()
         except queue.Empty:
-            from .kernel import KernelSession
-
-            s = _Slot(
-                KernelSession(
-                    str(self.root), timeout=kernel["timeout"], startup_timeout=kernel["startup_timeout"]
-                ),
-                cf.ThreadPoolExecutor(1, thread_name_prefix="assesskit-notebook"),
-            )
-            with self.lock:
-                self.all.append(s)
-            return s
+            return self._new_slot(kernel, self.root)
 
     def _stage(self, run_id: str, files: dict[str, tuple[str | None, str, bytes]]) -> Path:
         """Write the run's inputs under the staging folder; check the absolute ones."""
@@ -200,11 +284,12 @@ class WarmKernelPlugin(WorkerPlugin):
         return run_dir
 
     def _exporter(self, code: str):
-        if code not in self.exporters:
-            from .html import make_exporter
+        with self.export_lock:  # the warm-up thread may be building it
+            if code not in self.exporters:
+                from .html import make_exporter
 
-            self.exporters[code] = make_exporter(code)
-        return self.exporters[code]
+                self.exporters[code] = make_exporter(code)
+            return self.exporters[code]
 
     def build(self, job: Job, template: bytes, files: dict, run_id: str, kernel: dict, code: str):
         t0 = time.perf_counter()
@@ -258,18 +343,31 @@ def _kill_kernels(dask_worker=None) -> int:
 
 # --------------------------------------------------------------------------- client side
 def local_cluster(n_workers: int):
-    """A quiet, fast local cluster: ``n_workers`` processes with one thread each, no dashboard."""
+    """A quiet, fast local cluster: ``n_workers`` processes with one thread each, no dashboard
+    and no statistical profiler, forked from a fork server that has imported what a worker
+    needs (:mod:`assesskit.report.worker_start`) where the platform has one (else spawned)."""
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=n_workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        # no dashboard, and the scheduler's small HTTP server on a free port (not 8787)
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
-    )
+    from . import forkserver
+
+    settings = {
+        # the workers' statistical profiler samples every thread's stack each 10 ms for a
+        # dashboard this cluster does not have (the nannies hand the setting to the workers)
+        "distributed.worker.profile.enabled": False,
+        "distributed.worker.multiprocessing-method": forkserver.start_method(),
+    }
+    with dask.config.set(settings):
+        forkserver.start()  # already running when the runner started it before planning
+        return LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            # no dashboard, and the scheduler's small HTTP server on a free port (not 8787)
+            scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
+            silence_logs=logging.ERROR,
+        )
 
 
 def connect(scheduler: str | None, n_workers: int):
@@ -285,8 +383,12 @@ def connect(scheduler: str | None, n_workers: int):
     return Client(cluster), cluster
 
 
-def _ship(client, jobs: list[Job], base: Path) -> tuple[str, dict[str, tuple[str | None, str, Any]]]:
-    """Read every input file once and scatter it: (run id, client path -> (dest, sha, future))."""
+def _read_inputs(jobs: list[Job], base: Path) -> tuple[str, dict[str, tuple[str | None, str | None]], dict]:
+    """Read every input file once: (run id, client path -> (dest, sha), client path -> bytes).
+
+    ``dest`` is the path relative to the run's base folder (None outside it); ``sha`` is None
+    for an optional input that is absent. The run id names the inputs' content.
+    """
     paths = sorted({f for j in jobs for f in (*j.files, j.template)})
     meta: dict[str, tuple[str | None, str]] = {}
     blobs: dict[str, bytes] = {}
@@ -306,9 +408,15 @@ def _ship(client, jobs: list[Job], base: Path) -> tuple[str, dict[str, tuple[str
                 f"{f}: cannot read it to send it to the workers ({exc.strerror or exc})"
             ) from None
         meta[f] = (dest, hashlib.sha256(blobs[f]).hexdigest())
-    futures = client.scatter([blobs[f] for f in paths], hash=True)
     run_id = hashlib.sha256(json.dumps(sorted(meta.items())).encode()).hexdigest()[:16]
-    return run_id, {f: (*meta[f], fut) for f, fut in zip(paths, futures)}
+    return run_id, meta, blobs
+
+
+def _scatter(client, meta: dict, blobs: dict) -> dict[str, tuple[str | None, str | None, Any]]:
+    """Send the inputs to the cluster: client path -> (dest, sha, future of the bytes)."""
+    paths = sorted(meta)
+    futures = client.scatter([blobs[f] for f in paths], hash=True)
+    return {f: (*meta[f], fut) for f, fut in zip(paths, futures)}
 
 
 class Progress:
@@ -364,11 +472,11 @@ def _busy(client) -> int | None:
         return None
 
 
-def _versions(client, outcome) -> str:
+def _versions(client, outcome, code_paths: list[str]) -> str:
     """Check every worker's versions against ours; record them; the expected digest."""
     from .._version import __version__
 
-    mine = worker_versions()
+    mine = worker_versions(code_paths)
     theirs = client.run(_plugin_versions)  # computed once, when the plugin was set up
     check_versions(mine, theirs)
     outcome.execution["workers"] = {w: {"versions": v} for w, v in sorted(theirs.items())}
@@ -392,20 +500,27 @@ def run_pages(
     """Build ``jobs`` on Dask; ``on_page(job, PageOutput)`` (True: stop) as each comes back."""
     from distributed import as_completed
 
+    from .provenance import code_paths
+
+    run_id, meta, blobs = _read_inputs(jobs, base)  # an unreadable input stops the run here
+    paths = code_paths()
     t0 = time.perf_counter()
     client, cluster = connect(scheduler, n_workers)
     futures: dict = {}
     try:
         outcome.execution["scheduler"] = scheduler or "local"
         outcome.execution["address"] = client.scheduler.address
-        client.register_plugin(WarmKernelPlugin(ignore_sigint=cluster is not None), name=PLUGIN_NAME)
+        plugin = WarmKernelPlugin(
+            own_process=cluster is not None, run_id=run_id, kernel=kernel, code=code, code_paths=paths
+        )
+        client.register_plugin(plugin, name=PLUGIN_NAME)  # the workers' kernels start now
         outcome.execution["startup_seconds"] = round(time.perf_counter() - t0, 2)
         t1 = time.perf_counter()
-        expected = _versions(client, outcome)
+        expected = _versions(client, outcome, paths)
         outcome.execution["check_seconds"] = round(time.perf_counter() - t1, 2)
         n = len(client.scheduler_info(n_workers=-1)["workers"])
         outcome.execution["n_workers"] = n
-        run_id, files = _ship(client, jobs, base)
+        files = _scatter(client, meta, blobs)
         for j in jobs:
             need = {f: files[f] for f in (*j.files, j.template)}
             args = (j, files[j.template][2], need, run_id, kernel, code)
@@ -417,8 +532,8 @@ def run_pages(
             if fut.status == "finished":
                 built = fut.result()
                 if built.versions not in (None, expected):  # a worker that joined after the check
-                    late = client.run(worker_versions, workers=[built.worker])
-                    check_versions(worker_versions(), late)
+                    late = client.run(worker_versions, paths, workers=[built.worker])
+                    check_versions(worker_versions(paths), late)
                 if on_page(job, built):
                     return
             elif fut.status == "error":

@@ -21,9 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._io import write_outputs
 from ..exceptions import AssessKitError
-from .plan import Job
+from .job import Job
 
 __all__ = ["JobResult", "Outcome", "PageOutput", "build_page", "write_page"]
 
@@ -229,6 +228,8 @@ def _remove(path: Path) -> None:
 
 def _write(out: Path, files: dict[str, bytes]) -> str | None:
     """Write a page's files all-or-nothing; the OS error's description, or None."""
+    from .._io import write_outputs  # the client's side: a worker does not load pandas for it
+
     try:
         write_outputs(out, files)
     except OSError as exc:

@@ -44,12 +44,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_INPUTS", "INPUTS", "code_files", "code_sha256"]
+from .provenance import code_files, code_paths, code_sha256
+
+__all__ = ["DEFAULT_INPUTS", "INPUTS", "code_files", "code_paths", "code_sha256"]
 
 INPUTS: dict[str, str] = {
     "scheme": "the scheme file (and a comparison's variant)",
@@ -79,9 +80,6 @@ DEFAULT_INPUTS: dict[str, tuple[str, ...]] = {
 
 
 # --------------------------------------------------------------------------- hashing
-
-
-# --------------------------------------------------------------------------- hashing
 def _h(*parts: object) -> str:
     h = hashlib.sha256()
     for p in parts:
@@ -91,66 +89,6 @@ def _h(*parts: object) -> str:
             else p
         )
         h.update(b"\x00")
-    return h.hexdigest()
-
-
-def _imports(path: Path, module: str, root: Path) -> set[Path]:
-    """The assesskit source files one module imports (anywhere in it, lazily too)."""
-    import ast
-
-    pkg = module.split(".")
-    if path.name != "__init__.py":
-        pkg = pkg[:-1]
-    found: set[Path] = set()
-
-    def add(mod: list[str]) -> None:
-        if not mod or mod[0] != "assesskit":
-            return
-        for k in range(1, len(mod) + 1):  # parent packages are imported too
-            base = root.joinpath(*mod[1:k])
-            for cand in (base / "__init__.py", base.with_suffix(".py")):
-                if cand.is_file():
-                    found.add(cand)
-
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                add(a.name.split("."))
-        elif isinstance(node, ast.ImportFrom):
-            base = (pkg[: len(pkg) - node.level + 1] if node.level else []) + (
-                node.module.split(".") if node.module else []
-            )
-            add(base)
-            for a in node.names:  # `from . import pages` names a module
-                add(base + [a.name])
-    return found
-
-
-def code_files() -> list[Path]:
-    """The assesskit sources a report page depends on: every module reachable by imports
-    from the page helpers, the kernel set-up, the HTML export and the runner."""
-    root = Path(__file__).resolve().parents[1]
-    start = [root / "report" / f for f in ("pages.py", "kernel.py", "html.py", "runner.py")]
-    seen: set[Path] = set()
-    todo = list(start)
-    while todo:
-        f = todo.pop()
-        if f in seen:
-            continue
-        seen.add(f)
-        mod = ".".join(("assesskit", *f.relative_to(root).with_suffix("").parts))
-        mod = mod.removesuffix(".__init__")
-        todo += sorted(_imports(f, mod, root) - seen)
-    return sorted(seen)
-
-
-def code_sha256() -> str:
-    """SHA-256 over :func:`code_files` (a change elsewhere in the package rebuilds nothing)."""
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    ref = sorted((root / "datasets" / "reference").glob("*.csv"))  # e.g. the national SRB series
-    for p in [*code_files(), *ref]:
-        h.update(p.relative_to(root).as_posix().encode() + b"\x00" + p.read_bytes() + b"\x00")
     return h.hexdigest()
 
 

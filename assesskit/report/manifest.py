@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -27,35 +25,11 @@ from .._version import __version__
 from ..exceptions import ReportError
 from . import html as H
 from .pages import page_stem
+from .provenance import PACKAGES, versions  # noqa: F401 - where the runner and tests find them
 
 __all__ = ["JOURNAL_NAME", "Journal", "read_previous"]
 
 JOURNAL_NAME = ".manifest-journal.jsonl"
-PACKAGES = (
-    "numpy",
-    "pandas",
-    "scipy",
-    "statsmodels",
-    "matplotlib",
-    "pydantic",
-    "papermill",
-    "nbclient",
-    "nbconvert",
-    "nbformat",
-    "ipykernel",
-    "jupyter_client",
-    "ipython",
-)
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version(), "assesskit": __version__}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "not installed"
-    return out
 
 
 def read_manifest(path: Path) -> dict:

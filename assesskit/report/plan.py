@@ -18,41 +18,13 @@ from .._version import __version__
 from ..exceptions import AssessKitError, Problem, ReportError
 from ..i18n import pick, t
 from ..scheme import resolve_scheme_path
+from .job import Job
 from .keys import EntryHashes, _h, _row_hashes, code_sha256, declared_parts
 from .pages import PER_UNIT_RULES, load_scheme_variant, page_stem
 from .spec import RunSpec, SchemeRun
 from .templates import Template, check_templates
 
 __all__ = ["Entry", "Job", "plan_run"]
-
-
-@dataclass(frozen=True)
-class Job:
-    """One notebook to execute and render."""
-
-    page: str  # html path relative to the run folder
-    kind: str  # unit | overview | comparison
-    scheme: str  # entry key
-    year: int
-    unit: str | None
-    template: str
-    parameters: dict[str, Any]
-    key: str
-    title: str
-    synthetic: bool
-    crumbs: tuple[tuple[str, str | None], ...]
-    footer: str
-    inputs: tuple[str, ...] = ()  # what the template declares it reads
-    files: tuple[str, ...] = ()  # the files it reads (checked unchanged when it is recorded)
-
-    @property
-    def label(self) -> str:
-        what = f"unit {self.unit!r}" if self.unit is not None else self.kind
-        return f"{self.scheme} {self.year} {what}"
-
-    @property
-    def notebook(self) -> str:
-        return self.page[: -len(".html")] + ".ipynb"
 
 
 @dataclass

@@ -398,6 +398,11 @@ def run_report(
     check_output_dir(out_dir)  # before any work: not a file, not below one
     cjk_font, run_warnings = _font()
     n_jobs = jobs or spec.jobs or os.cpu_count() or 1
+    address = scheduler or spec.scheduler
+    if not address:  # a local cluster: its fork server imports the workers' modules meanwhile
+        from . import forkserver
+
+        forkserver.start()
     with RunLock(out_dir):
         # the lock comes first: a second run on this folder must not rewrite the demo data
         # or hash the inputs while this run's pages read them
@@ -413,7 +418,6 @@ def run_report(
         rec = _Recorder(todo, journal)
         t_exec = time.perf_counter()
         try:
-            address = scheduler or spec.scheduler
             outcome = _execute(todo, out_dir, base_dir, spec, n_jobs, progress, rec, address)
         except AssessKitError:
             journal.close(remove=False)
