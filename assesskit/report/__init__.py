@@ -8,7 +8,7 @@
 - :func:`load_context`, :class:`UnitPage`, :class:`OverviewPage`, :class:`ComparisonPage` —
   what the notebook templates in ``notebooks/`` call (:mod:`assesskit.report.pages`).
 
-The package imports lazily (PEP 562, as :mod:`assesskit` does): a name loads its module on
+The package imports lazily (PEP 562, as ``assesskit`` does): a name loads its module on
 first use. papermill loads the warm engine's entry point (``.papermill_entry``) whenever it
 is imported, in any process where assesskit is installed; importing this package must not
 cost that process pandas, scipy and the page helpers (~0.7 s).

@@ -133,7 +133,7 @@ class WarmKernelPlugin(WorkerPlugin):
     own_process : bool
         The worker process was started for this run (a local cluster). Then it ignores
         SIGINT (Ctrl-C belongs to the client, which cancels the run), imports nbformat
-        without the IRI grammar of ``rfc3987_syntax`` (see :func:`_skip_iri_grammar`) and
+        without the IRI grammar of ``rfc3987_syntax`` (see ``_skip_iri_grammar``) and
         takes the client's environment variables (forked from the fork server, it has the
         environment the server started with; a spawned worker would have the client's).
         A process on someone else's cluster is left as it is.

@@ -40,7 +40,7 @@ PACKAGES = (
 
 
 def versions() -> dict[str, str]:
-    """Python's, assesskit's and each of :data:`PACKAGES`' installed version."""
+    """Python's, assesskit's and each of ``PACKAGES``' installed version."""
     out = {"python": platform.python_version(), "assesskit": __version__}
     for p in PACKAGES:
         try:
@@ -51,7 +51,7 @@ def versions() -> dict[str, str]:
 
 
 _IMPORTS_SEEN: dict[tuple[Path, str, int, int], frozenset[Path]] = {}
-""":func:`_imports` by (file, module, mtime, size): parsing the package's ~75 modules costs
+"""``_imports`` by (file, module, mtime, size): parsing the package's ~75 modules costs
 ~0.6 s, and a run asks for :func:`code_sha256` on the client and on every worker; an edited
 file has a new mtime or size, so a long-lived process (a notebook session) sees its changes."""
 
@@ -115,7 +115,7 @@ def code_files() -> list[Path]:
 
 
 def code_paths() -> list[str]:
-    """What :func:`code_sha256` hashes: :func:`code_files` and the bundled reference tables the
+    """What :func:`~assesskit.report.provenance.code_sha256` hashes: :func:`~assesskit.report.provenance.code_files` and the bundled reference tables the
     pages read (e.g. the national SRB series), as paths relative to the package."""
     root = Path(__file__).resolve().parents[1]
     ref = sorted((root / "datasets" / "reference").glob("*.csv"))
@@ -123,7 +123,7 @@ def code_paths() -> list[str]:
 
 
 def code_sha256(paths: list[str] | None = None) -> str:
-    """SHA-256 over :func:`code_paths` (a change elsewhere in the package rebuilds nothing).
+    """SHA-256 over :func:`~assesskit.report.provenance.code_paths` (a change elsewhere in the package rebuilds nothing).
 
     ``paths`` (relative to the package) hashes those files of this installation instead of
     walking the imports: a Dask worker checks the client's list, which gives the client's

@@ -3,7 +3,7 @@
 
 Nothing here runs a page or starts a kernel; importing it only loads the modules a worker
 uses (and skips the IRI grammar first, as a worker of this run would:
-:func:`~assesskit.report.cluster._skip_iri_grammar`).
+``assesskit.report.cluster._skip_iri_grammar``).
 """
 
 from __future__ import annotations
