@@ -264,9 +264,9 @@ def test_disk_full_while_writing_index_keeps_the_previous_record(small, monkeypa
 
 def test_disk_full_while_writing_a_page_stops_the_run(small, monkeypatch):
     base, spec = small
-    import assesskit.report.execute as execute
+    import assesskit._io as io  # a page's files go through it (report.execute._write)
 
-    real = execute.write_outputs
+    real = io.write_outputs
     calls = []
 
     def full_on_second(folder, files):
@@ -275,7 +275,7 @@ def test_disk_full_while_writing_a_page_stops_the_run(small, monkeypatch):
             _enospc()
         return real(folder, files)
 
-    monkeypatch.setattr(execute, "write_outputs", full_on_second)
+    monkeypatch.setattr(io, "write_outputs", full_on_second)
     with pytest.raises(ReportError, match=r"cannot write .*No space left on device.*run stopped \(1 pages"):
         run_report(spec, jobs=1, base=base, progress=False)
     out = base / "out"
