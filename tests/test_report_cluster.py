@@ -386,24 +386,34 @@ def test_worker_processes_of_a_local_cluster_import_nbformat_without_the_iri_gra
 )
 def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_modules():
     """The workers' imports are paid once per client process (by the fork server), the IRI
-    grammar is skipped there, the profiler is off, and none of it leaks into the client's
-    Dask settings."""
+    grammar is skipped there, the profiler is off, a worker warmed up for a run loads no
+    pandas, and none of it leaks into the client's Dask settings."""
     import dask
     from distributed import Client
 
     from assesskit.report.cluster import PLUGIN_NAME, WarmKernelPlugin, local_cluster
 
-    def probe():
+    def probe(dask_worker):
         import os
         import sys
 
         import dask
 
+        plugin = dask_worker.plugins[PLUGIN_NAME]
+        plugin.warming.join(120)  # the exporter and the modules a page needs
+        for slot in plugin.all:
+            slot.thread.submit(lambda: None).result(120)  # the kernel has started
         return (
             "assesskit.report.worker_start" in sys.modules,
             sys.modules.get("rfc3987_syntax", "absent") is None,
             dask.config.get("distributed.worker.profile.enabled"),
             os.environ.get("AK_SET_AFTER_THE_SERVER"),
+            all(slot.session.alive for slot in plugin.all),
+            sorted(
+                m
+                for m in ("pandas", "scipy", "assesskit.report.pages", "assesskit.report.plan")
+                if m in sys.modules
+            ),
         )
 
     before = dask.config.get("distributed.worker.multiprocessing-method")
@@ -412,12 +422,16 @@ def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_mod
         with Client(cluster) as client:
             os.environ["AK_SET_AFTER_THE_SERVER"] = "seen"  # the plugin brings the client's environment
             try:
-                client.register_plugin(WarmKernelPlugin(own_process=True), name=PLUGIN_NAME)
+                kernel = {"reuse": True, "restart_every": 0, "timeout": 600, "startup_timeout": 120}
+                plugin = WarmKernelPlugin(own_process=True, run_id="r", kernel=kernel, code="folded")
+                client.register_plugin(plugin, name=PLUGIN_NAME)
             finally:
                 del os.environ["AK_SET_AFTER_THE_SERVER"]
             seen = client.run(probe)
     finally:
         cluster.close()
-    assert len(seen) == 2 and set(seen.values()) == {(True, True, False, "seen")}
+    # a worker warmed up for a run has its kernel, and neither pandas nor the page helpers
+    expected = [True, True, False, "seen", True, []]  # (tuples come back as lists)
+    assert len(seen) == 2 and all(list(v[:5]) + [list(v[5])] == expected for v in seen.values()), seen
     assert dask.config.get("distributed.worker.multiprocessing-method") == before
     assert dask.config.get("distributed.worker.profile.enabled") is True

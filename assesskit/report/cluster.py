@@ -73,7 +73,7 @@ VERSION_KEYS = ("python", "assesskit", "papermill", "nbclient", "nbconvert", "ma
 def worker_versions(code_paths: list[str] | None = None) -> dict[str, str]:
     """This process's versions of :data:`VERSION_KEYS` and the digest of assesskit's code.
 
-    ``code_paths``: the client's list of code files (:func:`~assesskit.report.keys.code_paths`),
+    ``code_paths``: the client's list of code files (:func:`~assesskit.report.provenance.code_paths`),
     whose digest here equals the client's exactly when the code is the same; without it the
     list is found by walking the imports (~0.6 s the first time in a process).
     """
@@ -143,7 +143,7 @@ class WarmKernelPlugin(WorkerPlugin):
         builds the HTML exporter in the background, so that both are ready (or nearly) when
         the first page arrives instead of starting then.
     code_paths : list of str, optional
-        The client's code files (:func:`~assesskit.report.keys.code_paths`), for the
+        The client's code files (:func:`~assesskit.report.provenance.code_paths`), for the
         version check (:func:`worker_versions`).
     """
 
@@ -177,12 +177,15 @@ class WarmKernelPlugin(WorkerPlugin):
         self.export_lock = threading.Lock()
         self.exporters: dict[str, Any] = {}
         self.staged: dict[str, str] = {}  # path in the staging folder (or absolute) -> sha256
+        # before any other thread imports: walking the imports without the client's list
+        # parses with ast, which Python 3.11.7 cannot do while another thread compiles
+        self.versions = worker_versions(self.code_paths)
+        self.digest = _digest(self.versions)
         if self.run_id is not None and self.kernel is not None:
             for _ in range(max(1, getattr(getattr(worker, "state", None), "nthreads", 1) or 1)):
                 self.slots.put(self._warm_slot())
-            threading.Thread(target=self._warm_exporter, name="assesskit-warm-up", daemon=True).start()
-        self.versions = worker_versions(self.code_paths)  # meanwhile, the kernels start
-        self.digest = _digest(self.versions)
+            self.warming = threading.Thread(target=self._warm_exporter, name="assesskit-warm-up", daemon=True)
+            self.warming.start()
 
     def _warm_slot(self) -> _Slot:
         """A slot whose thread starts its kernel in the run's folder now, before any page.
@@ -210,7 +213,7 @@ class WarmKernelPlugin(WorkerPlugin):
             import nbformat  # noqa: F401
             import papermill  # noqa: F401
 
-            from . import execute, plan  # noqa: F401 - what unpickling a page's task imports
+            from . import execute, job  # noqa: F401 - what unpickling a page's task imports
 
             if self.code is not None:
                 self._exporter(self.code)
