@@ -404,7 +404,7 @@ def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_mod
         for slot in plugin.all:
             slot.thread.submit(lambda: None).result(120)  # the kernel has started
         return (
-            "assesskit.report.worker_start" in sys.modules,
+            "assesskit.report._worker_start" in sys.modules,
             sys.modules.get("rfc3987_syntax", "absent") is None,
             dask.config.get("distributed.worker.profile.enabled"),
             os.environ.get("AK_SET_AFTER_THE_SERVER"),

@@ -348,7 +348,7 @@ def _kill_kernels(dask_worker=None) -> int:
 def local_cluster(n_workers: int):
     """A quiet, fast local cluster: ``n_workers`` processes with one thread each, no dashboard
     and no statistical profiler, forked from a fork server that has imported what a worker
-    needs (:mod:`assesskit.report.worker_start`) where the platform has one (else spawned)."""
+    needs (``assesskit.report._worker_start``) where the platform has one (else spawned)."""
     import dask
     from distributed import LocalCluster
 

@@ -4,7 +4,7 @@ A report run's worker imports Dask, papermill, nbformat, nbconvert, the kernel c
 the worker half of :mod:`assesskit.report` (~2 s of CPU). Spawned, as Dask does by
 default, every worker pays that. A local cluster (:func:`~assesskit.report.cluster.local_cluster`)
 starts its workers with Python's ``forkserver`` method instead: one server process imports
-:mod:`assesskit.report.worker_start` once and forks each worker from itself, so the workers
+``assesskit.report._worker_start`` once and forks each worker from itself, so the workers
 start with everything loaded, and a second run in the same process (a notebook, the tests)
 starts its workers at once. Like ``spawn``, and unlike ``fork``, the server is a fresh
 interpreter, not a copy of the client and its threads' locks.
@@ -24,7 +24,7 @@ import multiprocessing.forkserver
 
 __all__ = ["PRELOAD", "start", "start_method"]
 
-PRELOAD = "assesskit.report.worker_start"
+PRELOAD = "assesskit.report._worker_start"
 """The module the server imports before it forks any worker."""
 
 

@@ -25,7 +25,6 @@ from .._version import __version__
 from ..exceptions import ReportError
 from . import html as H
 from .pages import page_stem
-from .provenance import PACKAGES, versions  # noqa: F401 - where the runner and tests find them
 
 __all__ = ["JOURNAL_NAME", "Journal", "read_previous"]
 

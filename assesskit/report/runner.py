@@ -44,8 +44,9 @@ from .execute import JobResult, Outcome
 from .index import index_pages, stale_index_pages
 from .keys import code_files, code_sha256
 from .lock import RunLock
-from .manifest import Journal, page_entry, pages_frame, read_previous, versions
+from .manifest import Journal, page_entry, pages_frame, read_previous
 from .plan import Job, plan_run
+from .provenance import versions
 from .spec import RunSpec, SchemeRun, load_run_spec
 from .templates import NOTEBOOKS, TEMPLATE_FILES, Template, check_templates
 
