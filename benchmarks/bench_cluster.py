@@ -7,6 +7,9 @@ In the same run, on the same pages (district_1000's synthetic demo panel, the
   (``assesskit/report/execute.py`` of commit ``6db72dc``, loaded from git, only here);
 - **dask**: :func:`assesskit.report.run_report`, a ``LocalCluster`` of ``-j`` workers started
   for the run (its start-up is included, and also printed alone);
+- **idle**: the CPU a 2-worker local cluster uses doing nothing for 15 s, with Dask's default
+  housekeeping (event-loop checks, resource and memory polls, the profiler) and with
+  :func:`~assesskit.report.cluster.local_cluster`'s settings;
 - **overhead**: the per-task cost of going through the scheduler (``--tasks`` no-op tasks
   on a 2-worker local cluster), and per page with a template that only prints (pool vs
   dask), which leaves the scheduler, the shipping of inputs and of the page's bytes.
@@ -39,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEME = "district_1000"
 OLD_COMMIT = "6db72dc"
 TOWNS = 41_000
+IDLE_SECONDS = 15.0
 
 
 def _old_pool():
@@ -128,10 +132,41 @@ def noop_overhead(n_tasks: int) -> tuple[float, float]:
         cluster.close()
 
 
+def idle_cpu(seconds: float, dask_defaults: bool) -> float:
+    """CPU seconds a 2-worker local cluster (client, scheduler, nannies, workers) uses while idle.
+
+    ``dask_defaults`` undoes :func:`~assesskit.report.cluster.local_cluster`'s housekeeping
+    settings (its clocks and the profiler), to show what they save.
+    """
+    import psutil
+    from distributed import Client
+
+    from assesskit.report import cluster
+
+    if dask_defaults:
+        cluster._HOUSEKEEPING = {}
+    lc = cluster.local_cluster(2)
+    client = Client(lc)
+    try:
+        client.submit(int, 0, pure=False).result()
+        time.sleep(1.0)
+        me = psutil.Process()
+        procs = [me, *me.children(recursive=True)]
+        t0 = [sum(p.cpu_times()[:2]) for p in procs]
+        time.sleep(seconds)
+        return sum(sum(p.cpu_times()[:2]) - t for p, t in zip(procs, t0))
+    finally:
+        client.close()
+        lc.close()
+
+
 def _child(mode: str, jobs: int, spec_file: str) -> None:
     """One measurement in this (fresh) process; prints it as JSON on the last line."""
     import json
 
+    if mode == "idle":  # jobs: 1 = Dask's default housekeeping, 0 = the local cluster's
+        print(json.dumps({"seconds": idle_cpu(float(spec_file), dask_defaults=bool(jobs))}))
+        return
     from assesskit.report import RunSpec
 
     spec = RunSpec.model_validate(json.loads(Path(spec_file).read_text(encoding="utf-8")))
@@ -139,20 +174,27 @@ def _child(mode: str, jobs: int, spec_file: str) -> None:
     print(json.dumps({"seconds": dt, "fixed": fixed, "n": n}))
 
 
-def measure(mode: str, jobs: int, spec, spec_file: Path) -> tuple[float, dict, int]:
-    """Run one measurement in a fresh interpreter (see the module's docstring)."""
+def _in_fresh_process(mode: str, jobs: int, arg: str) -> dict:
+    """``_child(mode, jobs, arg)`` in a fresh interpreter; its JSON result."""
     import json
 
-    spec_file.write_text(json.dumps(spec.model_dump(mode="json")), encoding="utf-8")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
-    cmd = [sys.executable, __file__, "--child", mode, str(jobs), str(spec_file)]
+    cmd = [sys.executable, __file__, "--child", mode, str(jobs), arg]
     out = sp.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"{mode} -j {jobs} failed:\n{out.stderr[-3000:]}")
-    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure(mode: str, jobs: int, spec, spec_file: Path) -> tuple[float, dict, int]:
+    """Run one report measurement in a fresh interpreter (see the module's docstring)."""
+    import json
+
+    spec_file.write_text(json.dumps(spec.model_dump(mode="json")), encoding="utf-8")
+    r = _in_fresh_process(mode, jobs, str(spec_file))
     return r["seconds"], r["fixed"], r["n"]
 
 
@@ -212,9 +254,14 @@ def main() -> None:
                     )
                 ratio = walls[(label, "dask", jobs)] / walls[(label, "pool", jobs)]
                 print(f"  dask / pool at -j {jobs}: {ratio:.2f}")
+        idle = {d: _in_fresh_process("idle", int(d), str(IDLE_SECONDS))["seconds"] for d in (True, False)}
+        print(
+            f"\nidle LocalCluster(2), CPU of all its processes over {IDLE_SECONDS:.0f} s: "
+            f"{idle[True]:.2f} s with Dask's default housekeeping, {idle[False]:.2f} s with local_cluster's"
+        )
         startup, per_task = noop_overhead(args.tasks)
         print(
-            f"\nLocalCluster(2) start-up: {startup:.2f} s; scheduler round trip per no-op task: {per_task * 1e3:.1f} ms"
+            f"LocalCluster(2) start-up: {startup:.2f} s; scheduler round trip per no-op task: {per_task * 1e3:.1f} ms"
         )
         thin_gap = per_page[("thin (print only)", "dask", 1)] - per_page[("thin (print only)", "pool", 1)]
         print(f"per-page overhead of the Dask path over the pool (thin pages, -j 1): {thin_gap * 1e3:.0f} ms")

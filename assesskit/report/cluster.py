@@ -345,6 +345,23 @@ def _kill_kernels(dask_worker=None) -> int:
 
 
 # --------------------------------------------------------------------------- client side
+# Dask's housekeeping is set for a busy shared cluster with a dashboard. Idle, a
+# 2-worker local cluster spent ~0.12 of a core on them (1.8 s of CPU in 15 s: the event-loop
+# health check every 20 ms in the scheduler, each nanny and each worker; resource samples for
+# the dashboard every 0.5 s; memory polls every 0.1 s), ~0.015 with these (measured by
+# benchmarks/bench_cluster.py, "idle"). Pages keep every core busy, so that time came off the
+# pages. The memory limits still hold, checked each second instead of ten times a second.
+_HOUSEKEEPING = {
+    # the workers' statistical profiler samples every thread's stack each 10 ms for a
+    # dashboard this cluster does not have (the nannies hand the settings to the workers)
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.nanny.memory.monitor-interval": "1s",
+}
+
+
 def local_cluster(n_workers: int):
     """A quiet, fast local cluster: ``n_workers`` processes with one thread each, no dashboard
     and no statistical profiler, forked from a fork server that has imported what a worker
@@ -355,10 +372,8 @@ def local_cluster(n_workers: int):
     from . import forkserver
 
     settings = {
-        # the workers' statistical profiler samples every thread's stack each 10 ms for a
-        # dashboard this cluster does not have (the nannies hand the setting to the workers)
-        "distributed.worker.profile.enabled": False,
         "distributed.worker.multiprocessing-method": forkserver.start_method(),
+        **_HOUSEKEEPING,
     }
     with dask.config.set(settings):
         forkserver.start()  # already running when the runner started it before planning
