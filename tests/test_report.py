@@ -229,6 +229,23 @@ def test_keys_ignore_row_order_and_follow_dependencies(tmp_path):
     assert changed == {"2009/nanhai.html", "2010/nanhai.html", "2009/overview.html", "2010/overview.html"}
 
 
+def test_unit_ids_differing_only_in_case_are_refused(tmp_path):
+    """`Nanhai` and `nanhai` would write one file on Windows and macOS: refused when planning."""
+    write_panel(tmp_path / "data", rename={"chancheng": "Nanhai"})
+    spec = load_run_spec(write_spec(tmp_path, entry={"years": [2010]}))
+    with pytest.raises(ReportError) as err:
+        plan_run(spec, tmp_path)
+    assert "differ only in case: 'Nanhai' and 'nanhai'" in str(err.value)
+    assert "foshan_2006" in str(err.value)  # the scheme entry is named
+    # leaving one of them out of the pages is enough
+    spec = load_run_spec(write_spec(tmp_path, entry={"years": [2010], "units_only": ["nanhai", "shunde"]}))
+    assert {j.page for j in plan_run(spec, tmp_path)[1]} == {
+        "2010/nanhai.html",
+        "2010/shunde.html",
+        "2010/overview.html",
+    }
+
+
 # --------------------------------------------------------------------------- one warm build
 @pytest.fixture(scope="module")
 def warm(tmp_path_factory):

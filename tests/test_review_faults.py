@@ -191,6 +191,15 @@ def test_funnel_limits_refuse_phi_and_tau2_together():
     assert c["upper_95"].iloc[0] == pytest.approx(0.1 + half)
 
 
+@pytest.mark.parametrize("target", [np.nan, np.inf])
+def test_funnel_limits_refuse_a_target_that_is_not_a_number(target):
+    # before: a frame of NaN limits, i.e. a funnel plot with no funnel and no error
+    with pytest.raises(ValueError, match="target must be a finite number"):
+        funnel_limits([100, 200], target)
+    with pytest.raises(ValueError, match="target must be a finite number"):
+        funnel_limits([10.0], target, measure="ratio")
+
+
 def test_alpha_refuses_infinite_points_naming_the_cell():
     # before: NaN, as if the data were merely short
     pts = pd.DataFrame({"x": [1.0, 2, 3], "y": [2.0, np.inf, 3]}, index=["a", "b", "c"])

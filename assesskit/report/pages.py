@@ -103,7 +103,8 @@ def page_stem(unit: str) -> str:
     Letters (any script), digits, ``-`` and ``_`` are kept, everything else becomes ``_``;
     when anything was changed, or the id is a reserved name (``index``, ``overview``…) or
     starts with ``compare-``, a short hash of the id is appended, so ``../x`` → ``___x-…``
-    and two different ids never share a file.
+    and two different ids never share a file (where file names ignore case, as on Windows
+    and macOS, ``T01`` and ``t01`` would: the runner refuses such ids before it builds a page).
     """
     raw = str(unit)
     stem = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in raw)[:80] or "_"

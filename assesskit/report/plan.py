@@ -139,6 +139,8 @@ def _load_entry(spec: RunSpec, e: SchemeRun, base: Path, multi: bool) -> Entry:
         missing = sorted(set(e.units_only) - set(d["unit"].astype(str)))
         if missing:
             raise ReportError(f"units_only: {missing} are not units of the panel")
+    if e.unit_pages:
+        _refuse_case_collisions(u for u in d["unit"].astype(str) if not e.units_only or u in e.units_only)
     change = any(it.rule.type == "change" for _p, it in scheme.flat_items)
     cross = any(it.rule.type not in PER_UNIT_RULES for _p, it in scheme.flat_items)
     sens = sens_spec.specs_dir() / f"{scheme.id}.yaml"
@@ -167,6 +169,26 @@ def _load_entry(spec: RunSpec, e: SchemeRun, base: Path, multi: bool) -> Entry:
         warning_labels_en={x.id: x.label_en or x.label for x in scheme.outcomes.warnings},
         kinds=dict(scheme.kinds),
     )
+
+
+def _refuse_case_collisions(units) -> None:
+    """Refuse unit ids whose pages would share a file where names ignore case (``T01``/``t01``).
+
+    :func:`~assesskit.report.pages.page_stem` keeps such ids apart on Linux, but on the
+    file systems of Windows and macOS one page would overwrite the other. Unit ids that
+    differ only in case are much likelier a typing error in the registry than two units.
+    """
+    groups: dict[str, list[str]] = {}
+    for u in units:
+        groups.setdefault(page_stem(u).casefold(), []).append(u)
+    clash = [sorted(g) for g in groups.values() if len(g) > 1]
+    if clash:
+        shown = "; ".join(" and ".join(repr(u) for u in g) for g in sorted(clash)[:5])
+        raise ReportError(
+            f"unit ids that differ only in case: {shown} ({len(clash)} group(s)); their pages "
+            "would overwrite each other on Windows and macOS file systems — rename them in the "
+            "units file, or leave one out with units_only"
+        )
 
 
 def load_entries(spec: RunSpec, base: Path) -> list[Entry]:

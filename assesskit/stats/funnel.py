@@ -335,6 +335,13 @@ def funnel_limits(
     Returns
     -------
     DataFrame with columns ``size`` (n or E), ``target``, ``lower_<tag>``, ``upper_<tag>`` per level.
+
+    Raises
+    ------
+    ValueError
+        A target that is not a finite number (a proportion outside [0, 1] raises
+        :class:`~assesskit.exceptions.DataError`), an unknown measure, method or scale, or both
+        ``phi > 1`` and ``tau2 > 0``.
     """
     levels = _check_levels(levels)
     size = np.atleast_1d(np.asarray(size, dtype=float)).ravel()
@@ -342,6 +349,10 @@ def funnel_limits(
         raise ValueError(f"measure must be 'proportion', 'male_share' or 'ratio', got {measure!r}")
     _check_method(method)
     check_z_scale(z_scale)
+    if not np.isfinite(target):
+        # a curve around NaN is a plot with no funnel and no error; a funnel table's target is
+        # NaN when none of its units had a valid count
+        raise ValueError(f"funnel_limits: the target must be a finite number, got {target!r}")
     phi = 1.0 if not np.isfinite(phi) or phi < 1 else float(phi)
     tau2 = 0.0 if not np.isfinite(tau2) or tau2 < 0 else float(tau2)
     if phi > 1 and tau2 > 0:
