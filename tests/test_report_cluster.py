@@ -384,11 +384,14 @@ def test_worker_processes_of_a_local_cluster_import_nbformat_without_the_iri_gra
 @pytest.mark.skipif(
     "forkserver" not in __import__("multiprocessing").get_all_start_methods(), reason="no fork server here"
 )
-def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_modules():
+def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_modules(monkeypatch):
     """The workers' imports are paid once per client process (by the fork server), the IRI
     grammar is skipped there, the profiler is off, a worker warmed up for a run loads no
-    pandas, and none of it leaks into the client's Dask settings."""
+    pandas, and none of it leaks into the client's Dask settings. Dask's malloc setting
+    reaches neither the client nor a kernel (a worker elsewhere may have it: here the
+    client's environment brings it to the worker, as a remote nanny would)."""
     import dask
+    import psutil
     from distributed import Client
 
     from assesskit.report.cluster import PLUGIN_NAME, WarmKernelPlugin, local_cluster
@@ -409,6 +412,11 @@ def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_mod
             dask.config.get("distributed.worker.profile.enabled"),
             os.environ.get("AK_SET_AFTER_THE_SERVER"),
             all(slot.session.alive for slot in plugin.all),
+            os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            [
+                psutil.Process(s.session._process().pid).environ().get("MALLOC_TRIM_THRESHOLD_")
+                for s in plugin.all
+            ],
             sorted(
                 m
                 for m in ("pandas", "scipy", "assesskit.report.pages", "assesskit.report.plan")
@@ -417,9 +425,13 @@ def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_mod
         )
 
     before = dask.config.get("distributed.worker.multiprocessing-method")
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     cluster = local_cluster(2)  # the fork server runs from here on (or from an earlier test)
     try:
+        # Dask's nanny sets it in its own process (the client's) unless told not to
+        assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
         with Client(cluster) as client:
+            monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")
             os.environ["AK_SET_AFTER_THE_SERVER"] = "seen"  # the plugin brings the client's environment
             try:
                 kernel = {"reuse": True, "restart_every": 0, "timeout": 600, "startup_timeout": 120}
@@ -431,7 +443,18 @@ def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_mod
     finally:
         cluster.close()
     # a worker warmed up for a run has its kernel, and neither pandas nor the page helpers
-    expected = [True, True, False, "seen", True, []]  # (tuples come back as lists)
-    assert len(seen) == 2 and all(list(v[:5]) + [list(v[5])] == expected for v in seen.values()), seen
+    expected = [True, True, False, "seen", True, "65536", [None], []]  # (tuples come back as lists)
+    assert len(seen) == 2 and all(list(v[:7]) + [list(v[7])] == expected for v in seen.values()), seen
     assert dask.config.get("distributed.worker.multiprocessing-method") == before
     assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
+def test_old_name_of_execute_jobs_still_works_with_a_deprecation_warning():
+    import assesskit.report.execute as execute
+    from assesskit.report.cluster import execute_jobs
+
+    with pytest.warns(DeprecationWarning, match=r"moved to assesskit\.report\.cluster\.execute_jobs"):
+        from assesskit.report.execute import execute_jobs as old
+    assert old is execute_jobs
+    with pytest.raises(AttributeError, match="no attribute 'execute_job'"):
+        execute.execute_job  # noqa: B018 - a typo is still an error

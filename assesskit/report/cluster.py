@@ -373,6 +373,9 @@ def local_cluster(n_workers: int):
 
     settings = {
         "distributed.worker.multiprocessing-method": forkserver.start_method(),
+        # the nanny sets this in the workers and in the process that runs it (the client's);
+        # our workers export pages rather than hold data (see kernel.KERNEL_UNSET)
+        "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
         **_HOUSEKEEPING,
     }
     with dask.config.set(settings):

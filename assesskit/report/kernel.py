@@ -46,6 +46,17 @@ KERNEL_ENV = {
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
 
+KERNEL_UNSET = ("MALLOC_TRIM_THRESHOLD_",)
+"""Variables a kernel never inherits from its worker.
+
+Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker it starts (and in the
+process that runs the nanny), so that a worker holding data returns freed memory to the
+system. Set at all, it also fixes glibc's mmap threshold at 128 KiB: every large array and
+figure buffer of a page is then mapped and unmapped anew. A kernel holds one page's
+figures, not a worker's data; with the setting its pages took ~10 % more CPU
+(``benchmarks/bench_cluster.py``, the Guide's page on reports on Dask).
+"""
+
 
 # --------------------------------------------------------------------------- kernel side
 def _pandas_options() -> dict[str, Any]:
@@ -255,7 +266,7 @@ class KernelSession:
             transport="ipc",
             ip=os.path.join(self._ipc_dir, "kernel"),
         )
-        env = {**os.environ, **KERNEL_ENV}
+        env = {k: v for k, v in os.environ.items() if k not in KERNEL_UNSET} | KERNEL_ENV
         run_sync(self.km.start_kernel)(
             cwd=self.base_dir, env=env, extra_arguments=["--HistoryManager.hist_file=:memory:"]
         )
