@@ -11,8 +11,10 @@ In the same run, on the same pages (district_1000's synthetic demo panel, the
   housekeeping (event-loop checks, resource and memory polls, the profiler) and with
   :func:`~assesskit.report.cluster.local_cluster`'s settings;
 - **overhead**: the per-task cost of going through the scheduler (``--tasks`` no-op tasks
-  on a 2-worker local cluster), and per page with a template that only prints (pool vs
-  dask), which leaves the scheduler, the shipping of inputs and of the page's bytes.
+  on a 2-worker local cluster), per page with a template that only prints (pool vs
+  dask), which leaves the scheduler, the shipping of inputs and of the page's bytes, and
+  per sensitivity draw (2,048 draws of 3,000 units with ``bench_sensitivity.py``'s scheme
+  and factors, in the process against 1 and 2 local workers, the results compared).
 
 Each measurement is one report run in a **fresh Python process**, as ``assesskit report``
 runs: a run in a process where an earlier run already imported papermill, nbconvert and the
@@ -43,6 +45,7 @@ SCHEME = "district_1000"
 OLD_COMMIT = "6db72dc"
 TOWNS = 41_000
 IDLE_SECONDS = 15.0
+DRAW_UNITS, DRAWS = 3000, 2048
 
 
 def _old_pool():
@@ -160,6 +163,42 @@ def idle_cpu(seconds: float, dask_defaults: bool) -> float:
         lc.close()
 
 
+def draw_overhead(units: int, draws: int) -> dict[str, float]:
+    """Seconds for ``draws`` sensitivity draws of ``units`` units: in this process, and as
+    Dask tasks on a local cluster of 1 and of 2 workers (started and warmed up first)."""
+    import numpy as np
+    from bench_sensitivity import SPEC, bench_scheme
+    from distributed import Client
+    from synthetic import random_panel
+
+    from assesskit.data import Panel
+    from assesskit.report.cluster import local_cluster
+    from assesskit.sensitivity import baseline, parse_spec, simulate
+
+    scheme = bench_scheme()
+    data, targets = random_panel(scheme, units, 2, seed=1, kind="town")
+    base = baseline(scheme, Panel(data, targets), year=2021)
+    spec = parse_spec(SPEC, "bench", scheme)
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    local = simulate(base, spec, draws=draws, seed=0, kendall=False)
+    out["local"] = time.perf_counter() - t0
+    for n in (1, 2):
+        cluster = local_cluster(n)
+        client = Client(cluster)
+        try:
+            simulate(base, spec, draws=64, seed=0, kendall=False, client=client)  # imports on the workers
+            t0 = time.perf_counter()
+            sim = simulate(base, spec, draws=draws, seed=0, kendall=False, client=client)
+            out[f"dask{n}"] = time.perf_counter() - t0
+        finally:
+            client.close()
+            cluster.close()
+        if not np.array_equal(sim.ranks, local.ranks, equal_nan=True):
+            sys.exit("the draws on the cluster differ from the local ones")
+    return out
+
+
 def _child(mode: str, jobs: int, spec_file: str) -> None:
     """One measurement in this (fresh) process; prints it as JSON on the last line."""
     import json
@@ -262,6 +301,13 @@ def main() -> None:
         startup, per_task = noop_overhead(args.tasks)
         print(
             f"LocalCluster(2) start-up: {startup:.2f} s; scheduler round trip per no-op task: {per_task * 1e3:.1f} ms"
+        )
+        d = draw_overhead(DRAW_UNITS, DRAWS)
+        print(
+            f"sensitivity, {DRAWS:,} draws × {DRAW_UNITS:,} units (bench_sensitivity's scheme and factors): "
+            f"{d['local']:.1f} s in the process, {d['dask1']:.1f} s on 1 Dask worker, {d['dask2']:.1f} s on 2; "
+            f"overhead of the scheduler per draw {(d['dask1'] - d['local']) / DRAWS * 1e3:.2f} ms "
+            f"(1 worker against the process; results identical)"
         )
         thin_gap = per_page[("thin (print only)", "dask", 1)] - per_page[("thin (print only)", "pool", 1)]
         print(f"per-page overhead of the Dask path over the pool (thin pages, -j 1): {thin_gap * 1e3:.0f} ms")

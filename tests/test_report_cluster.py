@@ -447,14 +447,3 @@ def test_a_local_cluster_forks_its_workers_from_a_server_that_imported_their_mod
     assert len(seen) == 2 and all(list(v[:7]) + [list(v[7])] == expected for v in seen.values()), seen
     assert dask.config.get("distributed.worker.multiprocessing-method") == before
     assert dask.config.get("distributed.worker.profile.enabled") is True
-
-
-def test_old_name_of_execute_jobs_still_works_with_a_deprecation_warning():
-    import assesskit.report.execute as execute
-    from assesskit.report.cluster import execute_jobs
-
-    with pytest.warns(DeprecationWarning, match=r"moved to assesskit\.report\.cluster\.execute_jobs"):
-        from assesskit.report.execute import execute_jobs as old
-    assert old is execute_jobs
-    with pytest.raises(AttributeError, match="no attribute 'execute_job'"):
-        execute.execute_job  # noqa: B018 - a typo is still an error

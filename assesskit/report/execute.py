@@ -10,8 +10,7 @@ The two halves of a page's life, on two sides of the network:
 - **on the client** — :func:`write_page` writes those bytes into the run's folder,
   all-or-nothing (``write_outputs``), and turns them into a :class:`JobResult`.
 
-:func:`assesskit.report.cluster.execute_jobs` runs a list of pages on Dask (its old name
-here, ``assesskit.report.execute.execute_jobs``, still works and warns that it moved).
+:func:`assesskit.report.cluster.execute_jobs` runs a list of pages on Dask.
 """
 
 from __future__ import annotations
@@ -26,25 +25,6 @@ from ..exceptions import AssessKitError
 from .job import Job
 
 __all__ = ["JobResult", "Outcome", "PageOutput", "build_page", "write_page"]
-
-
-def __getattr__(name: str) -> Any:
-    # ``execute_jobs`` lived here until the runner moved to Dask; it kept its signature in
-    # :mod:`assesskit.report.cluster` (two optional keywords added). Resolved on first use so
-    # that a worker importing this module does not import the client side.
-    if name == "execute_jobs":
-        import warnings
-
-        from .cluster import execute_jobs
-
-        warnings.warn(
-            "assesskit.report.execute.execute_jobs moved to assesskit.report.cluster.execute_jobs "
-            "(same arguments); the old name will be removed in a later release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return execute_jobs
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
