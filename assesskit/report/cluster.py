@@ -346,7 +346,7 @@ def _kill_kernels(dask_worker=None) -> int:
 
 # --------------------------------------------------------------------------- client side
 # Dask's housekeeping is set for a busy shared cluster with a dashboard. Idle, a
-# 2-worker local cluster spent ~0.12 of a core on them (1.8 s of CPU in 15 s: the event-loop
+# 2-worker local cluster spent ~0.13 of a core on it (1.8–2.2 s of CPU in 15 s: the event-loop
 # health check every 20 ms in the scheduler, each nanny and each worker; resource samples for
 # the dashboard every 0.5 s; memory polls every 0.1 s), ~0.015 with these (measured by
 # benchmarks/bench_cluster.py, "idle"). Pages keep every core busy, so that time came off the

@@ -140,7 +140,8 @@ def _load_entry(spec: RunSpec, e: SchemeRun, base: Path, multi: bool) -> Entry:
         if missing:
             raise ReportError(f"units_only: {missing} are not units of the panel")
     if e.unit_pages:
-        _refuse_case_collisions(u for u in d["unit"].astype(str) if not e.units_only or u in e.units_only)
+        only = set(e.units_only or ())
+        _refuse_case_collisions(u for u in d["unit"].astype(str) if not only or u in only)
     change = any(it.rule.type == "change" for _p, it in scheme.flat_items)
     cross = any(it.rule.type not in PER_UNIT_RULES for _p, it in scheme.flat_items)
     sens = sens_spec.specs_dir() / f"{scheme.id}.yaml"
@@ -260,7 +261,8 @@ def _year_jobs(c: _Ctx, y: int) -> list[Job]:
     e = c.entry
     summary = e.summary
     units = sorted(summary.loc[summary["year"] == y, "unit"].astype(str))
-    page_units = [u for u in units if e.spec.unit_pages and (not e.spec.units_only or u in e.spec.units_only)]
+    only = set(e.spec.units_only or ())
+    page_units = [u for u in units if e.spec.unit_pages and (not only or u in only)]
     index_link = "../" * (e.folder.count("/") + 1) + "index.html"
     crumbs = ((c.title, index_link), (f"{e.key} {y}", None))
     jobs = []
